@@ -1,0 +1,14 @@
+//! Booting the target: kexec_file_load and the reboot into it.
+
+/// Everything needed to boot one target: what the menu, the editor or the prompt produced.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BootSpec {
+    /// What the user sees while it loads ("Debian 12", or the URL typed at the prompt).
+    pub title: String,
+    /// Absolute URL of the kernel.
+    pub kernel: String,
+    /// Absolute URLs of the initrds, loaded concatenated in this order.
+    pub initrds: Vec<String>,
+    /// The final target command line.
+    pub cmdline: String,
+}

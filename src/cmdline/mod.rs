@@ -1,0 +1,1 @@
+//! The target kernel command line: assembly and handoff parameters.

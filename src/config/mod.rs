@@ -1,0 +1,5 @@
+//! Boot menu configs: the model and one parser per format.
+
+pub mod model;
+
+pub use model::{Entry, Menu};

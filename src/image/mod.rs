@@ -1,0 +1,1 @@
+//! Host side: building kboot's initramfs.

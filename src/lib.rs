@@ -1,0 +1,14 @@
+//! kboot: a kexec-based network boot loader.
+//!
+//! The path of one boot, module by module:
+//! `init` -> `net` -> `config` (fetched through `fetch`) -> `ui` -> `fetch` -> `cmdline` -> `boot`.
+
+pub mod boot;
+pub mod cli;
+pub mod cmdline;
+pub mod config;
+pub mod fetch;
+pub mod image;
+pub mod init;
+pub mod net;
+pub mod ui;
