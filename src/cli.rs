@@ -1,1 +1,265 @@
-pub fn main() {}
+//! The command line: as PID 1 kboot is the boot loader; as a normal process it is a CLI.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "kboot",
+    version,
+    about = "kboot: a kexec-based network boot loader",
+    long_about = "kboot: a kexec-based network boot loader.\n\nRun as PID 1 (the /init of kboot's initramfs) it brings up the network, finds a boot menu, shows it and kexecs the chosen kernel. Run as a normal program it offers the subcommands below."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Download a URL (tftp://, file://) to a file, with a progress line on stderr.
+    Fetch {
+        url: String,
+        /// Where to write the file.
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+        /// TFTP block size to ask for (RFC 2348).
+        #[arg(long)]
+        blksize: Option<u16>,
+        /// TFTP window size to ask for (RFC 7440).
+        #[arg(long)]
+        windowsize: Option<u16>,
+    },
+    /// Fetch and parse a kboot.conf the way the loader would, and print its menu.
+    Menu {
+        /// A URL or a local path.
+        source: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Fetch a kernel (and initrds) and load it with kexec_file_load; with --exec, boot it.
+    Boot {
+        /// Kernel URL or path.
+        kernel: String,
+        /// Initrd URL or path (repeat for several; they are concatenated).
+        #[arg(long)]
+        initrd: Vec<String>,
+        /// The target kernel command line.
+        #[arg(long, default_value = "")]
+        append: String,
+        /// Reboot into the loaded kernel right away (this ends the running system).
+        #[arg(long)]
+        exec: bool,
+    },
+    /// Write kboot's initramfs (newc cpio): /init = BINARY, plus an overlay folder.
+    Mkinitramfs {
+        /// The static kboot binary to install as /init.
+        #[arg(long)]
+        init: PathBuf,
+        /// A folder laid into the archive as it is (e.g. buildroot-overlay/).
+        #[arg(long)]
+        overlay: Option<PathBuf>,
+        /// Output file; `.gz` compresses with gzip.
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+    },
+    /// Run the boot menu on this terminal (no network set-up, no reboot): to try kboot on a host.
+    Loader {
+        /// Config URL (as kboot.config= would give it).
+        #[arg(long)]
+        config: Option<String>,
+        /// Boot the default entry at once, with plain log lines instead of the menu.
+        #[arg(long)]
+        no_menu: bool,
+    },
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    if std::process::id() == 1 {
+        crate::init::run_as_pid1();
+    }
+    let cli = Cli::parse();
+    let Some(command) = cli.command else {
+        use clap::CommandFactory;
+        let _ = Cli::command().print_help();
+        return ExitCode::from(2);
+    };
+    match run(command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kboot: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> Result<(), String> {
+    let cancel = AtomicBool::new(false);
+    match command {
+        Command::Fetch { url, output, blksize, windowsize } => {
+            let url = absolute(&url)?;
+            let mut opts = crate::fetch::FetchOptions::default();
+            if let Some(b) = blksize {
+                opts.tftp.blksize = b;
+            }
+            if let Some(w) = windowsize {
+                opts.tftp.windowsize = w;
+            }
+            let file = std::fs::File::create(&output)
+                .map_err(|e| format!("cannot create {}: {e}", output.display()))?;
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+            let started = Instant::now();
+            let mut bar = ProgressLine::default();
+            let n = crate::fetch::fetch(&url, &mut out, &opts, &mut |p| bar.show(p), &cancel)
+                .map_err(|e| e.to_string())?;
+            std::io::Write::flush(&mut out).map_err(|e| format!("cannot write {}: {e}", output.display()))?;
+            bar.finish();
+            let secs = started.elapsed().as_secs_f64();
+            eprintln!(
+                "{n} bytes in {secs:.2} s ({:.1} MB/s) -> {}",
+                n as f64 / secs.max(1e-9) / 1e6,
+                output.display()
+            );
+            Ok(())
+        }
+        Command::Menu { source, json } => {
+            let url = absolute(&source)?;
+            let text = crate::fetch::fetch_text(&url, 1 << 20, &cancel).map_err(|e| e.to_string())?;
+            let menu = crate::config::kboot::parse(&text, Some(&url));
+            for w in &menu.warnings {
+                eprintln!("warning: {w}");
+            }
+            if json {
+                let s = serde_json::to_string_pretty(&menu).map_err(|e| e.to_string())?;
+                println!("{s}");
+            } else {
+                print_menu(&menu);
+            }
+            Ok(())
+        }
+        Command::Boot { kernel, initrd, append, exec } => {
+            let kernel = absolute(&kernel)?;
+            let initrds = initrd.iter().map(|i| absolute(i)).collect::<Result<Vec<_>, _>>()?;
+            let opts = crate::fetch::FetchOptions::default();
+            let mut bar = ProgressLine::default();
+            let k = crate::fetch::fetch_to_memfd("kernel", &[kernel], &opts, &mut |p| bar.show(p), &cancel)
+                .map_err(|e| e.to_string())?;
+            let i = if initrds.is_empty() {
+                None
+            } else {
+                Some(
+                    crate::fetch::fetch_to_memfd("initrd", &initrds, &opts, &mut |p| bar.show(p), &cancel)
+                        .map_err(|e| e.to_string())?,
+                )
+            };
+            bar.finish();
+            use std::os::fd::AsFd;
+            crate::boot::kexec::load(k.as_fd(), i.as_ref().map(|f| f.as_fd()), &append)
+                .map_err(|e| e.to_string())?;
+            if exec {
+                return Err(crate::boot::kexec::exec().to_string());
+            }
+            eprintln!("loaded; start it with 'kboot boot --exec ...' or 'systemctl kexec'");
+            Ok(())
+        }
+        Command::Mkinitramfs { init, overlay, output } => {
+            let fs = crate::image::kboot_initramfs(&init, overlay.as_deref()).map_err(|e| e.to_string())?;
+            let tmp = output.with_extension("tmp");
+            let file = std::fs::File::create(&tmp)
+                .map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
+            let writer = std::io::BufWriter::new(file);
+            let result = if output.extension().is_some_and(|e| e == "gz") {
+                let gz = flate2::write::GzEncoder::new(writer, flate2::Compression::best());
+                fs.write_cpio(gz).and_then(|gz| gz.finish().map_err(Into::into)).map(|_| ())
+            } else {
+                fs.write_cpio(writer).and_then(|mut w| std::io::Write::flush(&mut w).map_err(Into::into))
+            };
+            result.map_err(|e| e.to_string())?;
+            std::fs::rename(&tmp, &output).map_err(|e| format!("cannot write {}: {e}", output.display()))?;
+            Ok(())
+        }
+        Command::Loader { config, no_menu } => {
+            let args = crate::init::args::KernelArgs {
+                config: config.map(|c| absolute(&c)).transpose()?,
+                menu_off: no_menu,
+                ..Default::default()
+            };
+            crate::init::supervisor::run(args, crate::init::supervisor::Mode::Host, Instant::now())
+        }
+    }
+}
+
+/// A URL stays as it is; a local path becomes a file:// URL.
+fn absolute(s: &str) -> Result<String, String> {
+    if s.contains("://") {
+        return Ok(s.to_string());
+    }
+    let path = std::path::absolute(s).map_err(|e| format!("bad path {s}: {e}"))?;
+    let url = url::Url::from_file_path(&path).map_err(|_| format!("bad path {s}"))?;
+    Ok(url.to_string())
+}
+
+fn print_menu(menu: &crate::config::Menu) {
+    if let Some(t) = &menu.title {
+        println!("{t}");
+    }
+    let default = menu.entries.get(menu.default_index()).map(|e| e.id.clone());
+    match menu.timeout_ms {
+        Some(ms) => println!("timeout: {} s", ms as f64 / 1000.0),
+        None => println!("timeout: none (waits)"),
+    }
+    for e in &menu.entries {
+        let mark = if Some(&e.id) == default.as_ref() { '*' } else { ' ' };
+        println!("{mark} {}", e.title);
+        println!("    kernel  {}", e.kernel.as_deref().unwrap_or("-"));
+        for i in &e.initrds {
+            println!("    initrd  {i}");
+        }
+        println!("    cmdline {}", e.cmdline);
+    }
+}
+
+/// A one-line progress bar on stderr.
+#[derive(Default)]
+struct ProgressLine {
+    last: Option<Instant>,
+    shown: bool,
+}
+
+impl ProgressLine {
+    fn show(&mut self, p: &crate::fetch::Progress) {
+        if self.last.is_some_and(|t| t.elapsed().as_millis() < 200) {
+            return;
+        }
+        self.last = Some(Instant::now());
+        self.shown = true;
+        let total = p.total.map(|t| format!(" / {}", human(t))).unwrap_or_default();
+        eprint!("\r{}: {}{} at {}/s   ", p.url, human(p.bytes), total, human(p.rate));
+    }
+    fn finish(&self) {
+        if self.shown {
+            eprintln!();
+        }
+    }
+}
+
+/// 1536 -> "1.5 KiB"
+pub fn human(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}

@@ -1,3 +1,3 @@
-fn main() {
-    kboot::cli::main();
+fn main() -> std::process::ExitCode {
+    kboot::cli::main()
 }

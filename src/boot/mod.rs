@@ -1,5 +1,8 @@
 //! Booting the target: kexec_file_load and the reboot into it.
 
+pub mod kexec;
+
+
 /// Everything needed to boot one target: what the menu, the editor or the prompt produced.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct BootSpec {

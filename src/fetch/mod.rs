@@ -1,4 +1,17 @@
 //! Fetching kernels, initrds and configs by URL.
+//!
+//! One entry point, [`fetch`], streams a URL into any `Write` with progress and cancellation;
+//! [`fetch_to_memfd`] is what booting uses: the bytes land in an anonymous memory file that goes
+//! straight to `kexec_file_load`, so no second copy is made.
+
+pub mod tftp;
+pub mod url;
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 /// Progress of one transfer, reported to the menu.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -10,4 +23,269 @@ pub struct Progress {
     pub total: Option<u64>,
     /// Bytes per second since the transfer started.
     pub rate: u64,
+}
+
+/// Why a fetch failed, as one sentence for the user.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error(transparent)]
+    Tftp(#[from] tftp::TftpError),
+    #[error(transparent)]
+    Url(#[from] url::UrlError),
+    #[error("cannot read {path}: {source}")]
+    File { path: String, source: io::Error },
+    #[error("{scheme}:// URLs are not supported yet ({url}): use tftp:// or file://")]
+    Unsupported { scheme: String, url: String },
+    #[error("cannot find host '{host}' ({source}): check the URL and the DNS server")]
+    Resolve { host: String, source: io::Error },
+    #[error("{url} has no host name")]
+    NoHost { url: String },
+    #[error("the download of {url} was cancelled")]
+    Cancelled { url: String },
+    #[error("{url} is larger than the limit of {limit} bytes")]
+    TooLarge { url: String, limit: u64 },
+    #[error("cannot store {url} in memory: {source}")]
+    Store { url: String, source: io::Error },
+}
+
+/// Knobs for one fetch.
+#[derive(Debug, Clone, Default)]
+pub struct FetchOptions {
+    pub tftp: tftp::TftpOptions,
+    /// Stop with an error past this many bytes.
+    pub max_size: Option<u64>,
+}
+
+/// Stream `url` into `sink`. Returns the number of bytes written.
+pub fn fetch(
+    url: &str,
+    sink: &mut dyn Write,
+    opts: &FetchOptions,
+    progress: &mut dyn FnMut(&Progress),
+    cancel: &AtomicBool,
+) -> Result<u64, FetchError> {
+    let parsed = ::url::Url::parse(url).map_err(|_| url::UrlError::Invalid(url.to_string()))?;
+    let started = Instant::now();
+    let mut report = |bytes: u64, total: Option<u64>| {
+        let secs = started.elapsed().as_secs_f64();
+        let rate = if secs > 0.0 { (bytes as f64 / secs) as u64 } else { 0 };
+        progress(&Progress { url: url.to_string(), bytes, total, rate });
+    };
+    if cancel.load(Ordering::Relaxed) {
+        return Err(FetchError::Cancelled { url: url.to_string() });
+    }
+    match parsed.scheme() {
+        "tftp" => {
+            let host = parsed
+                .host_str()
+                .filter(|h| !h.is_empty())
+                .ok_or_else(|| FetchError::NoHost { url: url.to_string() })?;
+            let server = resolve(host.trim_start_matches('[').trim_end_matches(']'), parsed.port().unwrap_or(69))?;
+            let path = percent_decode(parsed.path());
+            let mut topts = opts.tftp.clone();
+            if opts.max_size.is_some() {
+                topts.max_size = opts.max_size;
+            }
+            let n = tftp::download(server, &path, &topts, sink, &mut report, cancel).map_err(
+                |e| match e {
+                    tftp::TftpError::Cancelled { .. } => FetchError::Cancelled { url: url.to_string() },
+                    other => FetchError::Tftp(other),
+                },
+            )?;
+            Ok(n)
+        }
+        "file" => {
+            let path = percent_decode(parsed.path());
+            let mut file = File::open(&path).map_err(|source| FetchError::File { path: path.clone(), source })?;
+            let total = file.metadata().ok().map(|m| m.len());
+            copy_with_progress(&mut file, sink, url, total, opts.max_size, &mut report, cancel)
+                .map_err(|e| match e {
+                    CopyError::Read(source) => FetchError::File { path, source },
+                    CopyError::Other(e) => e,
+                })
+        }
+        other => Err(FetchError::Unsupported { scheme: other.to_string(), url: url.to_string() }),
+    }
+}
+
+enum CopyError {
+    Read(io::Error),
+    Other(FetchError),
+}
+
+fn copy_with_progress(
+    src: &mut dyn io::Read,
+    sink: &mut dyn Write,
+    url: &str,
+    total: Option<u64>,
+    limit: Option<u64>,
+    report: &mut dyn FnMut(u64, Option<u64>),
+    cancel: &AtomicBool,
+) -> Result<u64, CopyError> {
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut done = 0u64;
+    let mut last_report = Instant::now();
+    loop {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(CopyError::Other(FetchError::Cancelled { url: url.to_string() }));
+        }
+        let n = match src.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(CopyError::Read(e)),
+        };
+        done += n as u64;
+        if let Some(limit) = limit.filter(|l| done > *l) {
+            return Err(CopyError::Other(FetchError::TooLarge { url: url.to_string(), limit }));
+        }
+        sink.write_all(&buf[..n]).map_err(|source| {
+            CopyError::Other(FetchError::Store { url: url.to_string(), source })
+        })?;
+        if last_report.elapsed().as_millis() >= 100 {
+            report(done, total);
+            last_report = Instant::now();
+        }
+    }
+    report(done, total);
+    Ok(done)
+}
+
+fn resolve(host: &str, port: u16) -> Result<SocketAddr, FetchError> {
+    let mut addrs = (host, port)
+        .to_socket_addrs()
+        .map_err(|source| FetchError::Resolve { host: host.to_string(), source })?;
+    addrs.next().ok_or_else(|| FetchError::Resolve {
+        host: host.to_string(),
+        source: io::Error::new(io::ErrorKind::NotFound, "no address"),
+    })
+}
+
+/// `%20` -> ` ` in a URL path (invalid escapes are kept as they are).
+fn percent_decode(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = |c: u8| (c as char).to_digit(16);
+            if let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Fetch a small text file (a config) into memory, at most `limit` bytes.
+pub fn fetch_text(url: &str, limit: u64, cancel: &AtomicBool) -> Result<String, FetchError> {
+    let mut buf = Vec::new();
+    let opts = FetchOptions { max_size: Some(limit), ..FetchOptions::default() };
+    fetch(url, &mut buf, &opts, &mut |_| {}, cancel)?;
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+/// An anonymous in-memory file (memfd) to receive a kernel or initrd.
+pub fn memfd(name: &str) -> io::Result<File> {
+    let fd = nix::sys::memfd::memfd_create(name, nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
+        .map_err(io::Error::from)?;
+    Ok(File::from(fd))
+}
+
+/// Fetch each URL in order into one memfd (initrds are concatenated, as the kernel allows).
+pub fn fetch_to_memfd(
+    name: &str,
+    urls: &[String],
+    opts: &FetchOptions,
+    progress: &mut dyn FnMut(&Progress),
+    cancel: &AtomicBool,
+) -> Result<File, FetchError> {
+    let first = urls.first().cloned().unwrap_or_default();
+    let file = memfd(name).map_err(|source| FetchError::Store { url: first, source })?;
+    let mut writer = io::BufWriter::with_capacity(256 * 1024, &file);
+    for url in urls {
+        fetch(url, &mut writer, opts, progress, cancel)?;
+        // Pad each initrd to 4 bytes so the next cpio segment starts aligned.
+        let len = writer
+            .stream_position_hint()
+            .map_err(|source| FetchError::Store { url: url.clone(), source })?;
+        let pad = (4 - (len % 4) as usize) % 4;
+        if urls.len() > 1 && pad > 0 {
+            writer
+                .write_all(&[0u8; 3][..pad])
+                .map_err(|source| FetchError::Store { url: url.clone(), source })?;
+        }
+    }
+    writer
+        .flush()
+        .map_err(|source| FetchError::Store { url: first_or(urls), source })?;
+    drop(writer);
+    Ok(file)
+}
+
+fn first_or(urls: &[String]) -> String {
+    urls.first().cloned().unwrap_or_default()
+}
+
+/// Position of a buffered writer over a file: flushes, then asks the file.
+trait StreamPositionHint {
+    fn stream_position_hint(&mut self) -> io::Result<u64>;
+}
+
+impl StreamPositionHint for io::BufWriter<&File> {
+    fn stream_position_hint(&mut self) -> io::Result<u64> {
+        self.flush()?;
+        use std::io::Seek;
+        let mut f: &File = self.get_ref();
+        f.stream_position()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("/a%20b/c"), "/a b/c");
+        assert_eq!(percent_decode("/bad%zz%4"), "/bad%zz%4");
+        assert_eq!(percent_decode("%"), "%");
+        assert_eq!(percent_decode("/%e2%82%ac"), "/€");
+    }
+
+    #[test]
+    fn file_urls_stream_into_a_memfd_with_alignment() {
+        let dir = std::env::temp_dir().join(format!("kboot-fetch-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a"), b"12345").unwrap();
+        std::fs::write(dir.join("b"), b"xy").unwrap();
+        let urls: Vec<String> =
+            ["a", "b"].iter().map(|n| format!("file://{}/{n}", dir.display())).collect();
+        let cancel = AtomicBool::new(false);
+        let mut seen = Vec::new();
+        let file = fetch_to_memfd("t", &urls, &FetchOptions::default(), &mut |p| seen.push(p.clone()), &cancel).unwrap();
+        let data = std::fs::read(format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&file))).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(data, b"12345\0\0\0xy");
+        assert_eq!(seen.last().unwrap().bytes, 2);
+        assert_eq!(seen.last().unwrap().total, Some(2));
+    }
+
+    #[test]
+    fn missing_files_unknown_schemes_and_limits_are_errors() {
+        let cancel = AtomicBool::new(false);
+        let err = fetch_text("file:///nonexistent/kboot.conf", 10, &cancel).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/kboot.conf"), "{err}");
+        let err = fetch_text("gopher://x/y", 10, &cancel).unwrap_err();
+        assert!(matches!(err, FetchError::Unsupported { .. }), "{err}");
+        let err = fetch_text("file:///proc/self/status", 10, &cancel).unwrap_err();
+        assert!(matches!(err, FetchError::TooLarge { .. }), "{err}");
+        cancel.store(true, Ordering::Relaxed);
+        let err = fetch_text("file:///etc/hostname", 10, &cancel).unwrap_err();
+        assert!(matches!(err, FetchError::Cancelled { .. }), "{err}");
+    }
 }

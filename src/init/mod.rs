@@ -1,1 +1,24 @@
-//! PID 1 duties.
+//! PID 1 duties: mounts, the console, reaping children, power actions, and the supervisor that
+//! keeps the menu alive whatever happens.
+
+pub mod args;
+pub mod console;
+pub mod mounts;
+pub mod power;
+pub mod reaper;
+pub mod supervisor;
+
+/// Entry point when kboot runs as PID 1. Never returns.
+pub fn run_as_pid1() -> ! {
+    let started = std::time::Instant::now();
+    // Mount first: /dev must exist before the console can be opened.
+    let mount_errors = mounts::mount_early();
+    console::attach();
+    for e in &mount_errors {
+        eprintln!("kboot: {e}");
+    }
+    reaper::spawn();
+    let cmdline = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
+    let args = args::KernelArgs::parse(&cmdline);
+    supervisor::run(args, supervisor::Mode::Pid1, started)
+}

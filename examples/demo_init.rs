@@ -1,0 +1,47 @@
+//! The /init of kboot's demo target initrd: proves that a kexec'd kernel started with the
+//! command line kboot gave it. It prints a greeting, the kernel release and /proc/cmdline on the
+//! console, then powers the machine off (which ends a QEMU run started with -no-reboot).
+//!
+//! Built as a static musl binary by qemu/build and packed with `kboot mkinitramfs`.
+
+use std::io::Write;
+
+fn main() {
+    let _ = std::fs::create_dir_all("/proc");
+    // SAFETY: plain mount(2) with static NUL-terminated strings.
+    unsafe {
+        libc::mount(
+            c"proc".as_ptr(),
+            c"/proc".as_ptr(),
+            c"proc".as_ptr(),
+            0,
+            std::ptr::null(),
+        );
+    }
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let cmdline = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "\nKBOOT-DEMO: hello from the target kernel {}", release.trim());
+    let _ = writeln!(out, "KBOOT-DEMO: cmdline: {}", cmdline.trim());
+    let stay = cmdline.split_whitespace().any(|w| w == "kboot_demo.stay");
+    let _ = writeln!(
+        out,
+        "KBOOT-DEMO: {}",
+        if stay { "staying up (kboot_demo.stay)" } else { "powering off" }
+    );
+    let _ = out.flush();
+    if stay {
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+        }
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    // SAFETY: sync and reboot(2) with a valid command; PID 1 in a throwaway initrd.
+    unsafe {
+        libc::sync();
+        libc::reboot(libc::RB_POWER_OFF);
+    }
+    loop {
+        std::thread::sleep(std::time::Duration::from_secs(3600));
+    }
+}

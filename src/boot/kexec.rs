@@ -1,0 +1,154 @@
+//! `kexec_file_load(2)` and the reboot into the loaded kernel.
+//!
+//! kboot only uses `kexec_file_load`: the kernel parses and (with KEXEC_SIG) verifies the image
+//! itself, which is the one kexec path allowed under lockdown/Secure Boot, and it needs no
+//! user-space purgatory.
+
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, BorrowedFd};
+
+/// Why loading or starting a kernel failed, as the user should read it.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum KexecError {
+    #[error("this kernel cannot kexec: it was built without CONFIG_KEXEC_FILE (kexec_file_load is missing)")]
+    NotSupported,
+    #[error("the kernel refused the image: it is not a bootable kernel for this machine (ENOEXEC); check the kernel URL")]
+    NotAKernel,
+    #[error("the kernel refused the image's signature (EKEYREJECTED): sign it with a key this kernel trusts, or boot without lockdown")]
+    SignatureRejected,
+    #[error("the image's signature could not be checked (EBADMSG/ENOKEY): it is unsigned or signed by an unknown key")]
+    SignatureMissing,
+    #[error("not enough memory to load the kernel and initrd (ENOMEM): use a smaller initrd or more RAM")]
+    NoMemory,
+    #[error("kexec is not permitted (EPERM): kboot must run as root, and lockdown may forbid unsigned kernels")]
+    NotPermitted,
+    #[error("the kernel command line is too long or invalid ({len} bytes): shorten it")]
+    BadCmdline { len: usize },
+    #[error("kexec_file_load failed: {0}")]
+    Other(nix::errno::Errno),
+    #[error("the reboot into the new kernel failed: {0}")]
+    Reboot(nix::errno::Errno),
+    #[error("no kernel is loaded: kexec_file_load must succeed first")]
+    NothingLoaded,
+}
+
+impl KexecError {
+    fn from_load_errno(errno: nix::errno::Errno, cmdline_len: usize) -> Self {
+        use nix::errno::Errno;
+        match errno {
+            Errno::ENOSYS => KexecError::NotSupported,
+            Errno::ENOEXEC => KexecError::NotAKernel,
+            Errno::EKEYREJECTED => KexecError::SignatureRejected,
+            Errno::EBADMSG | Errno::ENOKEY | Errno::ENODATA => KexecError::SignatureMissing,
+            Errno::ENOMEM => KexecError::NoMemory,
+            Errno::EPERM => KexecError::NotPermitted,
+            Errno::EINVAL if cmdline_len > 2048 => KexecError::BadCmdline { len: cmdline_len },
+            other => KexecError::Other(other),
+        }
+    }
+}
+
+/// Load `kernel` (and `initrd`) with `cmdline` for the next `exec()`.
+pub fn load(
+    kernel: BorrowedFd<'_>,
+    initrd: Option<BorrowedFd<'_>>,
+    cmdline: &str,
+) -> Result<(), KexecError> {
+    let c = CString::new(cmdline).map_err(|_| KexecError::BadCmdline { len: cmdline.len() })?;
+    let len = c.as_bytes_with_nul().len(); // cmdline_len counts the trailing NUL
+    let (initrd_fd, flags) = match initrd {
+        Some(fd) => (fd.as_raw_fd(), 0),
+        None => (-1, libc::KEXEC_FILE_NO_INITRAMFS),
+    };
+    // SAFETY: the fds are valid for the call, the string outlives it, len matches it.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_kexec_file_load,
+            kernel.as_raw_fd(),
+            initrd_fd,
+            len as libc::c_ulong,
+            c.as_ptr(),
+            flags as libc::c_ulong,
+        )
+    };
+    if rc != 0 {
+        return Err(KexecError::from_load_errno(nix::errno::Errno::last(), len));
+    }
+    Ok(())
+}
+
+/// Unload whatever `load` loaded (used when the user cancels).
+pub fn unload() -> Result<(), KexecError> {
+    // SAFETY: KEXEC_FILE_UNLOAD ignores the fds and the command line.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_kexec_file_load,
+            -1,
+            -1,
+            0 as libc::c_ulong,
+            std::ptr::null::<libc::c_char>(),
+            libc::KEXEC_FILE_UNLOAD as libc::c_ulong,
+        )
+    };
+    if rc != 0 {
+        return Err(KexecError::from_load_errno(nix::errno::Errno::last(), 0));
+    }
+    Ok(())
+}
+
+/// True when a kernel is loaded and `exec()` would start it.
+pub fn is_loaded() -> bool {
+    std::fs::read_to_string("/sys/kernel/kexec_loaded")
+        .map(|s| s.trim() == "1")
+        .unwrap_or(false)
+}
+
+/// Start the loaded kernel: sync, then `reboot(LINUX_REBOOT_CMD_KEXEC)`. Only returns on error.
+/// The caller unmounts what it mounted first (see `init::shutdown`).
+pub fn exec() -> KexecError {
+    if !is_loaded() {
+        return KexecError::NothingLoaded;
+    }
+    exec_unchecked()
+}
+
+/// `exec()` without the /sys check, for when /sys is already unmounted.
+pub fn exec_unchecked() -> KexecError {
+    nix::unistd::sync();
+    match nix::sys::reboot::reboot(nix::sys::reboot::RebootMode::RB_KEXEC) {
+        Ok(never) => match never {},
+        Err(e) => KexecError::Reboot(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::errno::Errno;
+
+    #[test]
+    fn errnos_become_sentences() {
+        assert_eq!(KexecError::from_load_errno(Errno::ENOSYS, 10), KexecError::NotSupported);
+        assert_eq!(KexecError::from_load_errno(Errno::ENOEXEC, 10), KexecError::NotAKernel);
+        assert_eq!(
+            KexecError::from_load_errno(Errno::EKEYREJECTED, 10),
+            KexecError::SignatureRejected
+        );
+        assert_eq!(KexecError::from_load_errno(Errno::ENOMEM, 10), KexecError::NoMemory);
+        assert_eq!(
+            KexecError::from_load_errno(Errno::EINVAL, 5000),
+            KexecError::BadCmdline { len: 5000 }
+        );
+        assert!(KexecError::NotSupported.to_string().contains("CONFIG_KEXEC_FILE"));
+    }
+
+    #[test]
+    fn a_nul_in_the_command_line_is_refused_before_the_syscall() {
+        let f = std::fs::File::open("/dev/null").unwrap();
+        use std::os::fd::AsFd;
+        assert_eq!(
+            load(f.as_fd(), None, "a\0b"),
+            Err(KexecError::BadCmdline { len: 3 })
+        );
+    }
+}

@@ -1,0 +1,83 @@
+//! kboot's own kernel command line (`/proc/cmdline`): the `kboot.*` parameters and the few
+//! standard ones kboot reads.
+
+/// What kboot's command line asks of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KernelArgs {
+    /// `kboot.config=URL`: where the menu comes from (else discovered through DHCP).
+    pub config: Option<String>,
+    /// `kboot.net=<iface|mac>`: the interface to use.
+    pub net: Option<String>,
+    /// `BOOTIF=01-aa-bb-...`: the interface the firmware booted from (pxelinux convention).
+    pub bootif: Option<String>,
+    /// `kboot.menu=off`: no TUI; boot the default at once with plain log lines.
+    pub menu_off: bool,
+    /// `kboot.timeout=SECONDS`: overrides the config's countdown.
+    pub timeout_s: Option<u64>,
+    /// Every `console=` in order (the last one is /dev/console).
+    pub consoles: Vec<String>,
+}
+
+impl KernelArgs {
+    /// Parse a kernel command line. Unknown words are ignored; malformed values are dropped.
+    pub fn parse(cmdline: &str) -> Self {
+        let mut args = KernelArgs::default();
+        for word in crate::cmdline::split(cmdline) {
+            let (key, value) = match word.split_once('=') {
+                Some((k, v)) => (k, Some(v.trim_matches('"').to_string())),
+                None => (word.as_str(), None),
+            };
+            match (key, value) {
+                ("kboot.config", Some(v)) if !v.is_empty() => args.config = Some(v),
+                ("kboot.net", Some(v)) if !v.is_empty() => args.net = Some(v),
+                ("BOOTIF", Some(v)) if !v.is_empty() => args.bootif = Some(v),
+                ("kboot.menu", Some(v)) => args.menu_off = matches!(v.as_str(), "off" | "0" | "no"),
+                ("kboot.timeout", Some(v)) => args.timeout_s = v.parse().ok(),
+                ("console", Some(v)) if !v.is_empty() => args.consoles.push(v),
+                _ => {}
+            }
+        }
+        args
+    }
+
+    /// The interface kboot should use: `kboot.net=` wins over `BOOTIF=` (turned into a MAC).
+    pub fn wanted_interface(&self) -> Option<String> {
+        if let Some(net) = &self.net {
+            return Some(net.clone());
+        }
+        let mac = self.bootif.as_deref()?.strip_prefix("01-")?.replace('-', ":");
+        (mac.len() == 17).then_some(mac)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_kboot_parameters() {
+        let a = KernelArgs::parse(
+            "console=tty0 console=ttyS0,115200 quiet kboot.config=tftp://10.0.2.2/any.conf \
+             kboot.timeout=3 kboot.menu=off\n",
+        );
+        assert_eq!(a.config.as_deref(), Some("tftp://10.0.2.2/any.conf"));
+        assert_eq!(a.consoles, vec!["tty0", "ttyS0,115200"]);
+        assert_eq!(a.timeout_s, Some(3));
+        assert!(a.menu_off);
+    }
+
+    #[test]
+    fn bootif_names_the_interface_unless_kboot_net_does() {
+        let a = KernelArgs::parse("BOOTIF=01-52-54-00-12-34-56");
+        assert_eq!(a.wanted_interface().as_deref(), Some("52:54:00:12:34:56"));
+        let b = KernelArgs::parse("BOOTIF=01-52-54-00-12-34-56 kboot.net=eth1");
+        assert_eq!(b.wanted_interface().as_deref(), Some("eth1"));
+        assert_eq!(KernelArgs::parse("BOOTIF=junk").wanted_interface(), None);
+    }
+
+    #[test]
+    fn malformed_values_are_dropped() {
+        let a = KernelArgs::parse("kboot.config= kboot.timeout=soon kboot.net");
+        assert_eq!(a, KernelArgs::default());
+    }
+}

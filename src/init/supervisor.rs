@@ -1,0 +1,287 @@
+//! The supervisor: starts the background workers (network, discovery, boots), runs the menu,
+//! and restarts the menu if it ever panics. As PID 1 it never returns.
+//!
+//! ```text
+//!  discovery thread --UiEvent--> menu (UI thread) --UiCommand--> command thread --> boot thread
+//!        ^                                                                           |
+//!        '------------------------ UiEvent (progress, errors) <---------------------'
+//! ```
+
+use super::args::KernelArgs;
+use super::power::{self, PowerAction};
+use crate::boot::BootSpec;
+use crate::config::Menu;
+use crate::fetch::{self, FetchOptions};
+use crate::net::Lease;
+use crate::ui::{UiCommand, UiEvent};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Where the supervisor runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The real thing: bring the network up, kexec for real, reboot and power off.
+    Pid1,
+    /// On a host, for trying the menu: use the host's network, load with kexec but do not
+    /// reboot into it, no power actions.
+    Host,
+}
+
+/// Largest config file accepted.
+const CONFIG_LIMIT: u64 = 1 << 20;
+
+/// State the threads share.
+struct Shared {
+    mode: Mode,
+    events: Sender<UiEvent>,
+    menu: Mutex<Option<(Menu, String)>>,
+    lease: Mutex<Option<Lease>>,
+    cancel: AtomicBool,
+    busy: AtomicBool,
+}
+
+impl Shared {
+    fn send(&self, ev: UiEvent) {
+        let _ = self.events.send(ev);
+    }
+    fn log(&self, line: impl Into<String>) {
+        self.send(UiEvent::Log(line.into()));
+    }
+}
+
+/// Run kboot's loader. Never returns.
+pub fn run(args: KernelArgs, mode: Mode, started: Instant) -> ! {
+    let (ev_tx, ev_rx) = mpsc::channel::<UiEvent>();
+    let (cmd_tx, cmd_rx) = mpsc::channel::<UiCommand>();
+    let shared = Arc::new(Shared {
+        mode,
+        events: ev_tx,
+        menu: Mutex::new(None),
+        lease: Mutex::new(None),
+        cancel: AtomicBool::new(false),
+        busy: AtomicBool::new(false),
+    });
+    shared.log(format!(
+        "kboot {} started ({} ms after /init, uptime {})",
+        env!("CARGO_PKG_VERSION"),
+        started.elapsed().as_millis(),
+        std::fs::read_to_string("/proc/uptime")
+            .ok()
+            .and_then(|u| u.split_whitespace().next().map(|s| format!("{s} s")))
+            .unwrap_or_else(|| "unknown".into())
+    ));
+
+    spawn_guarded("discovery", shared.clone(), {
+        let args = args.clone();
+        move |s| discover(&args, &s)
+    });
+    spawn_guarded("commands", shared.clone(), move |s| handle_commands(cmd_rx, &s));
+
+    if args.menu_off {
+        unattended(ev_rx, cmd_tx)
+    }
+    let opts = crate::ui::RunOptions::default();
+    loop {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            crate::ui::run(&ev_rx, cmd_tx.clone(), opts.clone())
+        }));
+        match result {
+            Ok(Ok(())) => eprintln!("kboot: the menu ended; starting it again"),
+            Ok(Err(e)) => eprintln!("kboot: the menu failed: {e}; starting it again"),
+            Err(_) => eprintln!("kboot: the menu crashed (a bug); starting it again"),
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+/// `kboot.menu=off`: no TUI. Print every event as a plain line and boot the default entry of
+/// the first menu that arrives.
+fn unattended(events: Receiver<UiEvent>, commands: Sender<UiCommand>) -> ! {
+    let mut booted = false;
+    loop {
+        match events.recv() {
+            Ok(UiEvent::Menu { source, menu }) => {
+                println!("kboot: menu from {source}: {} entries", menu.entries.len());
+                if !booted {
+                    if let Some(spec) = menu
+                        .entries
+                        .get(menu.default_index())
+                        .and_then(|e| crate::cmdline::entry_to_boot_spec(e, None))
+                    {
+                        println!("kboot: booting '{}'", spec.title);
+                        booted = commands.send(UiCommand::Boot(spec)).is_ok();
+                    }
+                }
+            }
+            Ok(UiEvent::Progress(_)) => {}
+            Ok(UiEvent::Error(e)) => {
+                println!("kboot: error: {e}");
+                booted = false;
+            }
+            Ok(UiEvent::Log(l)) | Ok(UiEvent::NetStatus(l)) => println!("kboot: {l}"),
+            Ok(other) => println!("kboot: {other:?}"),
+            Err(_) => std::thread::sleep(Duration::from_secs(1)),
+        }
+    }
+}
+
+/// Run `body` on a named thread; a panic becomes an error line instead of a dead thread nobody
+/// notices.
+fn spawn_guarded(name: &str, shared: Arc<Shared>, body: impl FnOnce(Arc<Shared>) + Send + 'static) {
+    let thread_name = name.to_string();
+    let s2 = shared.clone();
+    let spawned = std::thread::Builder::new().name(thread_name.clone()).spawn(move || {
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(shared))).is_err() {
+            s2.send(UiEvent::Error(format!(
+                "internal error in the {thread_name} worker (a bug): the menu still works"
+            )));
+        }
+    });
+    if let Err(e) = spawned {
+        eprintln!("kboot: cannot start the {name} thread: {e}");
+    }
+}
+
+/// Network bring-up, then find, fetch and parse the config.
+fn discover(args: &KernelArgs, s: &Shared) {
+    let needs_network = !args
+        .config
+        .as_deref()
+        .is_some_and(|c| c.starts_with("file:"));
+    if s.mode == Mode::Pid1 && needs_network {
+        let wanted = args.wanted_interface();
+        let events = s.events.clone();
+        let mut report = |line: String| {
+            let _ = events.send(UiEvent::NetStatus(line));
+        };
+        match crate::net::bring_up(wanted.as_deref(), &mut report) {
+            Ok(lease) => {
+                s.send(UiEvent::NetStatus(lease_summary(&lease)));
+                *s.lease.lock().unwrap_or_else(|p| p.into_inner()) = Some(lease);
+            }
+            Err(e) => {
+                s.send(UiEvent::NetStatus("no network".into()));
+                s.send(UiEvent::Error(e.to_string()));
+            }
+        }
+    }
+    let lease = s.lease.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let url = match (&args.config, lease.as_ref().and_then(|l| l.boot_server())) {
+        (Some(url), _) => url.clone(),
+        (None, Some(server)) => format!("tftp://{server}/kboot.conf"),
+        (None, None) => {
+            s.send(UiEvent::Error(
+                "No config to load: kboot.config= is not set and DHCP named no boot server; press c and type a kernel URL"
+                    .into(),
+            ));
+            return;
+        }
+    };
+    s.log(format!("loading config {url}"));
+    let text = match fetch::fetch_text(&url, CONFIG_LIMIT, &AtomicBool::new(false)) {
+        Ok(t) => t,
+        Err(e) => {
+            s.send(UiEvent::Error(format!("Cannot load the config: {e}")));
+            return;
+        }
+    };
+    let mut menu = crate::config::kboot::parse(&text, Some(&url));
+    for w in &menu.warnings {
+        s.log(w.clone());
+    }
+    if let Some(t) = args.timeout_s {
+        menu.timeout_ms = Some(t * 1000);
+    }
+    s.log(format!("{url}: {} entries", menu.entries.len()));
+    *s.menu.lock().unwrap_or_else(|p| p.into_inner()) = Some((menu.clone(), url.clone()));
+    s.send(UiEvent::Menu { source: url, menu });
+}
+
+fn lease_summary(l: &Lease) -> String {
+    let prefix = l.netmask.map(|m| u32::from(m).count_ones()).unwrap_or(32);
+    match l.client {
+        Some(ip) => format!(
+            "{} {ip}/{prefix}{}",
+            l.iface,
+            l.gateway.map(|g| format!(" via {g}")).unwrap_or_default()
+        ),
+        None => format!("{} (no address)", l.iface),
+    }
+}
+
+fn handle_commands(commands: Receiver<UiCommand>, s: &Arc<Shared>) {
+    while let Ok(cmd) = commands.recv() {
+        match cmd {
+            UiCommand::Boot(spec) => start_boot(spec, s),
+            UiCommand::Prompt(line) => {
+                let current = s.menu.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                let (menu, base) = match &current {
+                    Some((m, url)) => (Some(m), Some(url.as_str())),
+                    None => (None, None),
+                };
+                match crate::config::prompt::parse_prompt(&line, menu, base) {
+                    Ok(spec) => start_boot(spec, s),
+                    Err(e) => s.send(UiEvent::Error(e.to_string())),
+                }
+            }
+            UiCommand::Cancel => s.cancel.store(true, Ordering::Relaxed),
+            UiCommand::Reboot | UiCommand::PowerOff if s.mode == Mode::Host => {
+                s.send(UiEvent::Error("Reboot and power off are disabled on a host".into()))
+            }
+            UiCommand::Reboot => s.send(UiEvent::Error(power::power(PowerAction::Reboot))),
+            UiCommand::PowerOff => s.send(UiEvent::Error(power::power(PowerAction::PowerOff))),
+        }
+    }
+}
+
+fn start_boot(spec: BootSpec, s: &Arc<Shared>) {
+    if s.busy.swap(true, Ordering::SeqCst) {
+        s.send(UiEvent::Error("A boot is already in progress: press Esc to cancel it first".into()));
+        return;
+    }
+    s.cancel.store(false, Ordering::Relaxed);
+    spawn_guarded("boot", s.clone(), move |s| {
+        let result = boot(&spec, &s);
+        s.busy.store(false, Ordering::SeqCst);
+        if let Err(e) = result {
+            s.send(UiEvent::Error(e));
+        }
+    });
+}
+
+/// Fetch, load and start one target. Returns only on failure (or on a host).
+fn boot(spec: &BootSpec, s: &Shared) -> Result<(), String> {
+    let opts = FetchOptions::default();
+    let mut progress = |p: &fetch::Progress| s.send(UiEvent::Progress(p.clone()));
+    s.log(format!("fetching kernel {}", spec.kernel));
+    let kernel = fetch::fetch_to_memfd("kernel", std::slice::from_ref(&spec.kernel), &opts, &mut progress, &s.cancel)
+        .map_err(|e| e.to_string())?;
+    let initrd = if spec.initrds.is_empty() {
+        None
+    } else {
+        s.log(format!("fetching initrd {}", spec.initrds.join(" ")));
+        Some(
+            fetch::fetch_to_memfd("initrd", &spec.initrds, &opts, &mut progress, &s.cancel)
+                .map_err(|e| e.to_string())?,
+        )
+    };
+    if s.cancel.load(Ordering::Relaxed) {
+        return Err("Boot cancelled".into());
+    }
+    use std::os::fd::AsFd;
+    crate::boot::kexec::load(kernel.as_fd(), initrd.as_ref().map(|f| f.as_fd()), &spec.cmdline)
+        .map_err(|e| e.to_string())?;
+    if s.mode == Mode::Host {
+        let _ = crate::boot::kexec::unload();
+        s.log(format!("loaded {} (not starting it: kboot runs on a host)", spec.title));
+        return Err(format!("'{}' loaded fine; a host kboot does not reboot into it", spec.title));
+    }
+    // Leave the console sane for the next kernel: reset colours, clear, show the cursor.
+    print!("\x1b[0m\x1b[2J\x1b[H\x1b[?25h");
+    println!("kboot: starting {}: {} {}", spec.title, spec.kernel, spec.cmdline);
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    let err = power::kexec_loaded_kernel();
+    Err(err.to_string())
+}
