@@ -809,4 +809,28 @@ http_nfs='http://192.168.0.5/ice/boot/vmlinux initrd=nfs://192.168.0.5/ice/boot/
         assert!(looks_like_param("quiet=1"));
         assert!(!looks_like_param("vmlinuz"));
     }
+
+    /// Every combination of four tricky pieces parses without panicking, and every entry
+    /// that survives has a canonical absolute kernel location.
+    #[test]
+    fn combinations_never_panic() {
+        const PIECES: &[&str] = &[
+            "a", "=", "'", "\"", "#", " ", "\t", "\r\n", "\n", "é", "initrd=", "root=", "dtb=",
+            ",", "sda1:", "tftp://", "/", "default=", "timeout=", "1",
+        ];
+        for a in PIECES {
+            for b in PIECES {
+                for c in PIECES {
+                    for d in PIECES {
+                        let text = format!("{a}{b}{c}{d}");
+                        let m = parse(&text, Some(BASE));
+                        for e in &m.entries {
+                            let k = e.kernel.as_deref().unwrap();
+                            assert_eq!(resolve(None, k).as_deref(), Ok(k), "{text:?}");
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
