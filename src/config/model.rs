@@ -11,6 +11,11 @@ pub struct Menu {
     /// Countdown before the default boots; `None` = wait forever.
     pub timeout_ms: Option<u64>,
     pub entries: Vec<Entry>,
+    /// kboot.conf `message=`: a file whose text is shown above the menu (kept as written).
+    pub message: Option<String>,
+    /// Network settings a config asks for (kboot.conf `ip=`, `netmask=`, `gateway=`, `dns=`,
+    /// `tftp_server=`, the Xbox 360 loader's keys), as `(key, value)` in file order.
+    pub network: Vec<(String, String)>,
     /// Problems found while parsing ("kboot.conf line 4: ..."), shown in the log pane.
     #[serde(skip)]
     pub warnings: Vec<String>,
@@ -29,6 +34,8 @@ pub struct Entry {
     pub initrds: Vec<String>,
     /// The target command line (without initrd= arguments turned into `initrds`).
     pub cmdline: String,
+    /// Location of a device tree blob to pass to the target (kboot.conf `dtb=`).
+    pub devicetree: Option<String>,
     pub children: Vec<Entry>,
 }
 

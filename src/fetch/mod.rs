@@ -13,6 +13,8 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+pub mod url;
+
 /// Progress of one transfer, reported to the menu.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Progress {
