@@ -13,7 +13,6 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-pub mod url;
 
 /// Progress of one transfer, reported to the menu.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +35,7 @@ pub enum FetchError {
     Url(#[from] url::UrlError),
     #[error("cannot read {path}: {source}")]
     File { path: String, source: io::Error },
-    #[error("{scheme}:// URLs are not supported yet ({url}): use tftp:// or file://")]
+    #[error("{scheme} locations are not supported yet ({url}): use tftp:// or file://")]
     Unsupported { scheme: String, url: String },
     #[error("cannot find host '{host}' ({source}): check the URL and the DNS server")]
     Resolve { host: String, source: io::Error },
@@ -66,7 +65,12 @@ pub fn fetch(
     progress: &mut dyn FnMut(&Progress),
     cancel: &AtomicBool,
 ) -> Result<u64, FetchError> {
-    let parsed = ::url::Url::parse(url).map_err(|_| url::UrlError::Invalid(url.to_string()))?;
+    let parsed = match url::parse_location(url)? {
+        url::Location::Url(u) => u,
+        url::Location::Device { .. } => {
+            return Err(FetchError::Unsupported { scheme: "device path".into(), url: url.to_string() })
+        }
+    };
     let started = Instant::now();
     let mut report = |bytes: u64, total: Option<u64>| {
         let secs = started.elapsed().as_secs_f64();
@@ -106,7 +110,7 @@ pub fn fetch(
                     CopyError::Other(e) => e,
                 })
         }
-        other => Err(FetchError::Unsupported { scheme: other.to_string(), url: url.to_string() }),
+        other => Err(FetchError::Unsupported { scheme: format!("{other}://"), url: url.to_string() }),
     }
 }
 
@@ -282,7 +286,7 @@ mod tests {
         let cancel = AtomicBool::new(false);
         let err = fetch_text("file:///nonexistent/kboot.conf", 10, &cancel).unwrap_err();
         assert!(err.to_string().contains("/nonexistent/kboot.conf"), "{err}");
-        let err = fetch_text("gopher://x/y", 10, &cancel).unwrap_err();
+        let err = fetch_text("http://127.0.0.1:9/y", 10, &cancel).unwrap_err();
         assert!(matches!(err, FetchError::Unsupported { .. }), "{err}");
         let err = fetch_text("file:///proc/self/status", 10, &cancel).unwrap_err();
         assert!(matches!(err, FetchError::TooLarge { .. }), "{err}");
