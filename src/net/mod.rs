@@ -278,10 +278,20 @@ pub fn bring_up(wanted: Option<&str>, report: &mut dyn FnMut(String)) -> Result<
 
 /// Run DHCP on one interface for the host CLI (`kboot dhcp IFACE`). Without `apply` nothing
 /// is configured (the link must already be up); with `apply` the link is brought up and the
-/// lease is applied as [`bring_up`] does.
+/// lease is applied as [`bring_up`] does, writing /etc/resolv.conf.
 pub fn dhcp_on(
     iface: &str,
     apply: bool,
+    report: &mut dyn FnMut(String),
+) -> Result<Lease, NetError> {
+    dhcp_on_at(iface, apply, Path::new(RESOLV_CONF), report)
+}
+
+/// [`dhcp_on`] with the resolv.conf path to write when applying (tests, chroots).
+pub fn dhcp_on_at(
+    iface: &str,
+    apply: bool,
+    resolv_conf: &Path,
     report: &mut dyn FnMut(String),
 ) -> Result<Lease, NetError> {
     let mut nl = Netlink::open()?;
@@ -296,7 +306,7 @@ pub fn dhcp_on(
     }
     let lease = dhcp4_socket::run(dhcp_config(&link)?, report)?;
     if apply {
-        apply_lease(&mut nl, link.index, &lease, Path::new(RESOLV_CONF), report)?;
+        apply_lease(&mut nl, link.index, &lease, resolv_conf, report)?;
     }
     report(lease_line(&lease));
     Ok(lease)
