@@ -103,7 +103,7 @@ pub enum Dhcp4Error {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Pending,
-    Bound(Lease),
+    Bound(Box<Lease>),
     Failed(Dhcp4Error),
 }
 
@@ -136,7 +136,7 @@ enum State {
         sends: u32,
     },
     Requesting {
-        chosen: Offer,
+        chosen: Box<Offer>,
         retx_at: Instant,
         sends: u32,
     },
@@ -342,7 +342,7 @@ impl Client {
         match self.build(MessageType::Request, now, Some(&chosen)) {
             Ok(p) => {
                 self.state = State::Requesting {
-                    chosen,
+                    chosen: Box::new(chosen),
                     retx_at: now + self.backoff(1),
                     sends: 1,
                 };
@@ -459,7 +459,7 @@ impl Client {
                 Step {
                     send: Vec::new(),
                     deadline: None,
-                    outcome: Outcome::Bound(lease),
+                    outcome: Outcome::Bound(Box::new(lease)),
                     log,
                 }
             }

@@ -132,7 +132,7 @@ pub fn run(cfg: Config, report: &mut dyn FnMut(String)) -> Result<Lease, RunErro
             sock.send(t)?;
         }
         match step.outcome {
-            Outcome::Bound(lease) => return Ok(lease),
+            Outcome::Bound(lease) => return Ok(*lease),
             Outcome::Failed(err) => return Err(RunError::Dhcp { iface, err }),
             Outcome::Pending => {}
         }

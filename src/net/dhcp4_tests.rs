@@ -293,8 +293,7 @@ fn discover_backoff_and_give_up() {
     let mut s = c.start(t0);
     let mut deadlines = Vec::new();
     let mut sends = 1;
-    loop {
-        let Some(d) = s.deadline else { break };
+    while let Some(d) = s.deadline {
         deadlines.push((d - t0).as_secs());
         s = c.on_timeout(d);
         sends += s.send.len();
