@@ -1,7 +1,17 @@
 //! Network bring-up: links over netlink, a DHCPv4 client, resolv.conf. Produces a [`Lease`].
 
+pub mod dhcp4;
+pub mod dhcp4_packet;
+pub mod dhcp4_socket;
+pub mod link;
+pub mod resolv;
+
 use serde::Serialize;
 use std::net::Ipv4Addr;
+use std::path::Path;
+use std::time::Duration;
+
+use link::{LinkError, LinkInfo, Netlink};
 
 /// What the network layer learned for one interface: the address kboot configured and every
 /// boot-relevant DHCP option. Later layers (discovery, the ip= handoff) read only this.
@@ -33,6 +43,18 @@ pub struct Lease {
     pub pxe_path_prefix: Option<String>,
     /// Option 51, seconds.
     pub lease_time: Option<u32>,
+    /// Option 28, broadcast address.
+    pub broadcast: Option<Ipv4Addr>,
+    /// Option 42, NTP servers.
+    pub ntp: Vec<Ipv4Addr>,
+    /// Option 43, vendor-specific information (raw; PXE sub-options live here).
+    pub vendor_specific: Option<Vec<u8>>,
+    /// Option 119, domain search list (decoded names, in order).
+    pub domain_search: Vec<String>,
+    /// Option 203, iSCSI initiator IQN (iPXE).
+    pub iscsi_initiator: Option<String>,
+    /// Option 211, pxelinux reboot time in seconds (re-run discovery after this long).
+    pub reboot_time: Option<u32>,
 }
 
 impl Lease {
@@ -67,4 +89,225 @@ impl Lease {
             .or(self.server_id)
             .map(|a| a.to_string())
     }
+}
+
+impl Lease {
+    /// Prefix length from option 1; without it, the classful default of the address
+    /// (/8, /16, /24), as the kernel's own autoconfig does.
+    pub fn prefix_len(&self) -> Option<u8> {
+        if let Some(p) = self.netmask.and_then(link::prefix_len) {
+            return Some(p);
+        }
+        let first = self.client?.octets()[0];
+        Some(match first {
+            0..=127 => 8,
+            128..=191 => 16,
+            _ => 24,
+        })
+    }
+
+    /// Option 28, else the broadcast address computed from address and prefix.
+    pub fn broadcast_addr(&self) -> Option<Ipv4Addr> {
+        if self.broadcast.is_some() {
+            return self.broadcast;
+        }
+        let p = u32::from(self.prefix_len()?);
+        let host_mask = u32::MAX.checked_shr(p).unwrap_or(0);
+        Some(Ipv4Addr::from(u32::from(self.client?) | host_mask))
+    }
+}
+
+/// Why the network could not be brought up.
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    #[error(transparent)]
+    Dhcp(#[from] dhcp4_socket::RunError),
+    #[error("no Ethernet interface found{}", .0.as_deref().map(|w| format!(" matching {w:?}")).unwrap_or_default())]
+    NoInterface(Option<String>),
+    #[error("no Ethernet interface got a carrier within {0} s (is a cable plugged in?)")]
+    NoCarrier(u64),
+    #[error("interface {0} is down; bring it up first or let kboot configure it")]
+    LinkDown(String),
+    #[error("interface {0} has no Ethernet address")]
+    NoMac(String),
+    #[error("the DHCP lease on {0} carries no usable address")]
+    NoAddress(String),
+    #[error("writing {path} failed: {err}")]
+    Resolv { path: String, err: std::io::Error },
+    #[error("DHCP failed on every interface with carrier ({tried}); the last error was: {last}")]
+    AllFailed { tried: String, last: Box<NetError> },
+}
+
+/// How long `bring_up` waits for a carrier.
+pub const CARRIER_TIMEOUT: Duration = Duration::from_secs(5);
+const RESOLV_CONF: &str = "/etc/resolv.conf";
+
+fn dhcp_config(link: &LinkInfo) -> Result<dhcp4::Config, NetError> {
+    let mac = link.mac.ok_or_else(|| NetError::NoMac(link.name.clone()))?;
+    let mut cfg = dhcp4::Config::new(&link.name, mac, dhcp4_socket::rand_xid());
+    cfg.arch = dhcp4_socket::detect_arch();
+    cfg.uuid = dhcp4_socket::detect_uuid();
+    Ok(cfg)
+}
+
+/// Apply a lease: flush the interface's IPv4 addresses, add the leased one with prefix and
+/// broadcast, add the default route, write /etc/resolv.conf (when the lease names DNS).
+fn apply_lease(
+    nl: &mut Netlink,
+    index: u32,
+    lease: &Lease,
+    resolv_path: &Path,
+    report: &mut dyn FnMut(String),
+) -> Result<(), NetError> {
+    let (Some(addr), Some(prefix)) = (lease.client, lease.prefix_len()) else {
+        return Err(NetError::NoAddress(lease.iface.clone()));
+    };
+    nl.flush_addresses(index)?;
+    nl.add_address(index, addr, prefix, lease.broadcast_addr())?;
+    if let Some(gw) = lease.gateway.filter(|g| !g.is_unspecified()) {
+        nl.add_default_route(index, gw)?;
+        report(format!("{}: default route via {gw}", lease.iface));
+    }
+    if !lease.dns.is_empty() {
+        resolv::write(lease, resolv_path).map_err(|err| NetError::Resolv {
+            path: resolv_path.display().to_string(),
+            err,
+        })?;
+    }
+    Ok(())
+}
+
+fn lease_line(lease: &Lease) -> String {
+    let addr = lease.client.map_or_else(|| "?".into(), |a| a.to_string());
+    let prefix = lease
+        .prefix_len()
+        .map_or_else(String::new, |p| format!("/{p}"));
+    let server = lease
+        .server_id
+        .map_or_else(|| "an unidentified server".into(), |s| s.to_string());
+    format!("{}: DHCP lease {addr}{prefix} from {server}", lease.iface)
+}
+
+/// Bring the network up for booting: `lo` up with 127.0.0.1/8, every Ethernet link (or only
+/// `wanted`, an interface name or MAC from `kboot.net=`) up, wait up to [`CARRIER_TIMEOUT`]
+/// for a carrier, run DHCP on the first link with carrier (then the next on failure), and
+/// configure address, default route and /etc/resolv.conf from the lease.
+pub fn bring_up(wanted: Option<&str>, report: &mut dyn FnMut(String)) -> Result<Lease, NetError> {
+    let mut nl = Netlink::open()?;
+    let links = nl.links()?;
+    if let Some(lo) = links.iter().find(|l| l.is_loopback) {
+        nl.set_up(lo.index)?;
+        nl.add_address(lo.index, Ipv4Addr::LOCALHOST, 8, None)?;
+    }
+    let wanted_mac = wanted.and_then(link::parse_mac);
+    let candidates: Vec<LinkInfo> = links
+        .into_iter()
+        .filter(|l| match wanted {
+            Some(w) => {
+                !l.is_loopback && (l.name == w || (wanted_mac.is_some() && l.mac == wanted_mac))
+            }
+            None => l.is_ethernet,
+        })
+        .collect();
+    if candidates.is_empty() {
+        return Err(NetError::NoInterface(wanted.map(str::to_string)));
+    }
+    for l in &candidates {
+        nl.set_up(l.index)?;
+        report(format!("{}: link up", l.name));
+    }
+    let indices: Vec<u32> = candidates.iter().map(|l| l.index).collect();
+    let mut tried: Vec<u32> = Vec::new();
+    let mut last: Option<NetError> = None;
+    loop {
+        // First round waits for a carrier; later rounds pick up links that got one since.
+        let timeout = if tried.is_empty() {
+            CARRIER_TIMEOUT
+        } else {
+            Duration::ZERO
+        };
+        let pending: Vec<u32> = indices
+            .iter()
+            .copied()
+            .filter(|i| !tried.contains(i))
+            .collect();
+        let ready = if pending.is_empty() {
+            Vec::new()
+        } else {
+            nl.wait_carrier(&pending, timeout)?
+        };
+        let Some(&index) = ready.first() else {
+            break;
+        };
+        tried.push(index);
+        let Some(link) = candidates.iter().find(|l| l.index == index) else {
+            continue;
+        };
+        report(format!("{}: carrier", link.name));
+        let attempt = dhcp_config(link).and_then(|cfg| {
+            let lease = dhcp4_socket::run(cfg, report)?;
+            apply_lease(&mut nl, index, &lease, Path::new(RESOLV_CONF), report)?;
+            Ok(lease)
+        });
+        match attempt {
+            Ok(lease) => {
+                report(lease_line(&lease));
+                return Ok(lease);
+            }
+            Err(e) => {
+                report(format!("{}: {e}", link.name));
+                last = Some(e);
+            }
+        }
+    }
+    match last {
+        None => Err(NetError::NoCarrier(CARRIER_TIMEOUT.as_secs())),
+        Some(last) => Err(NetError::AllFailed {
+            tried: candidates
+                .iter()
+                .filter(|l| tried.contains(&l.index))
+                .map(|l| l.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            last: Box::new(last),
+        }),
+    }
+}
+
+/// Run DHCP on one interface for the host CLI (`kboot dhcp IFACE`). Without `apply` nothing
+/// is configured (the link must already be up); with `apply` the link is brought up and the
+/// lease is applied as [`bring_up`] does, writing /etc/resolv.conf.
+pub fn dhcp_on(
+    iface: &str,
+    apply: bool,
+    report: &mut dyn FnMut(String),
+) -> Result<Lease, NetError> {
+    dhcp_on_at(iface, apply, Path::new(RESOLV_CONF), report)
+}
+
+/// [`dhcp_on`] with the resolv.conf path to write when applying (tests, chroots).
+pub fn dhcp_on_at(
+    iface: &str,
+    apply: bool,
+    resolv_conf: &Path,
+    report: &mut dyn FnMut(String),
+) -> Result<Lease, NetError> {
+    let mut nl = Netlink::open()?;
+    let link = nl.find(iface)?;
+    if apply {
+        nl.set_up(link.index)?;
+        if nl.wait_carrier(&[link.index], CARRIER_TIMEOUT)?.is_empty() {
+            return Err(NetError::NoCarrier(CARRIER_TIMEOUT.as_secs()));
+        }
+    } else if !link.is_up() {
+        return Err(NetError::LinkDown(link.name));
+    }
+    let lease = dhcp4_socket::run(dhcp_config(&link)?, report)?;
+    if apply {
+        apply_lease(&mut nl, link.index, &lease, resolv_conf, report)?;
+    }
+    report(lease_line(&lease));
+    Ok(lease)
 }
