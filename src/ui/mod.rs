@@ -1,6 +1,10 @@
 //! The menu: an app state machine (events and keys in, actions out), its ratatui view, and the
 //! console set-up.
 
+pub mod app;
+
+pub use app::App;
+
 use crate::boot::BootSpec;
 use crate::config::Menu;
 use crate::fetch::Progress;
@@ -18,6 +22,9 @@ pub enum UiEvent {
     Progress(Progress),
     /// Something failed: one sentence, shown to the user; the menu stays usable.
     Error(String),
+    /// The last Boot/Prompt command finished without leaving kboot (for example the prompt
+    /// loaded a new menu): leave the progress screen.
+    Ready,
 }
 
 /// What the menu asks the supervisor to do.
@@ -31,3 +38,4 @@ pub enum UiCommand {
     /// Stop the running fetch.
     Cancel,
 }
+
