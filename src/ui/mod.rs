@@ -2,6 +2,7 @@
 //! console set-up.
 
 pub mod app;
+pub mod view;
 
 pub use app::App;
 
