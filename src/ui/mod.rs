@@ -2,9 +2,11 @@
 //! console set-up.
 
 pub mod app;
+mod term;
 pub mod view;
 
 pub use app::App;
+pub use term::{RunOptions, UiError};
 
 use crate::boot::BootSpec;
 use crate::config::Menu;
@@ -40,3 +42,16 @@ pub enum UiCommand {
     Cancel,
 }
 
+/// Run the menu on the console (fds 0/1 must be the console tty) until the event channel is
+/// closed or nobody listens to the commands any more; then restore the console and return.
+///
+/// Raw mode on stdin, no alternate screen, the size from the kernel, else from the terminal's
+/// cursor position report (serial lines), else 80x24. A panic inside the menu is caught and
+/// returned as [`UiError::Panic`], so the caller (PID 1) can restart it.
+pub fn run(
+    events: std::sync::mpsc::Receiver<UiEvent>,
+    commands: std::sync::mpsc::Sender<UiCommand>,
+    opts: RunOptions,
+) -> Result<(), UiError> {
+    term::run(events, commands, opts)
+}
