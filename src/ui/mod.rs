@@ -1,6 +1,13 @@
 //! The menu: an app state machine (events and keys in, actions out), its ratatui view, and the
 //! console set-up.
 
+pub mod app;
+mod term;
+pub mod view;
+
+pub use app::App;
+pub use term::{RunOptions, UiError};
+
 use crate::boot::BootSpec;
 use crate::config::Menu;
 use crate::fetch::Progress;
@@ -18,6 +25,9 @@ pub enum UiEvent {
     Progress(Progress),
     /// Something failed: one sentence, shown to the user; the menu stays usable.
     Error(String),
+    /// The last Boot/Prompt command finished without leaving kboot (for example the prompt
+    /// loaded a new menu): leave the progress screen.
+    Ready,
 }
 
 /// What the menu asks the supervisor to do.
@@ -30,4 +40,18 @@ pub enum UiCommand {
     PowerOff,
     /// Stop the running fetch.
     Cancel,
+}
+
+/// Run the menu on the console (fds 0/1 must be the console tty) until the event channel is
+/// closed or nobody listens to the commands any more; then restore the console and return.
+///
+/// Raw mode on stdin, no alternate screen, the size from the kernel, else from the terminal's
+/// cursor position report (serial lines), else 80x24. A panic inside the menu is caught and
+/// returned as [`UiError::Panic`], so the caller (PID 1) can restart it.
+pub fn run(
+    events: std::sync::mpsc::Receiver<UiEvent>,
+    commands: std::sync::mpsc::Sender<UiCommand>,
+    opts: RunOptions,
+) -> Result<(), UiError> {
+    term::run(events, commands, opts)
 }
