@@ -1,5 +1,7 @@
 //! Fetching kernels, initrds and configs by URL.
 
+pub mod tftp;
+
 /// Progress of one transfer, reported to the menu.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Progress {
