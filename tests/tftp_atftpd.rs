@@ -13,10 +13,12 @@ use kboot::fetch::tftp::{download, TftpError, TftpOptions};
 
 const ATFTPD: &str = "/usr/sbin/atftpd";
 
-/// A running atftpd and its directory; killed and removed on drop.
+/// A running atftpd, its directory and log; killed and removed on drop (the log is kept
+/// when the test failed).
 struct Server {
     child: Child,
     dir: PathBuf,
+    log: PathBuf,
     addr: SocketAddr,
 }
 
@@ -25,6 +27,11 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
+        if std::thread::panicking() {
+            eprintln!("atftpd log: {}", self.log.display());
+        } else {
+            let _ = std::fs::remove_file(&self.log);
+        }
     }
 }
 
@@ -66,10 +73,9 @@ fn start_server(fill: impl FnOnce(&Path)) -> Server {
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod dir");
     fill(&dir);
     let port = free_port();
-    let log = std::fs::File::create(
-        std::env::temp_dir().join(format!("kboot-tftp-atftpd-{}.log", std::process::id())),
-    )
-    .expect("create log");
+    let log_path =
+        std::env::temp_dir().join(format!("kboot-tftp-atftpd-{}.log", std::process::id()));
+    let log = std::fs::File::create(&log_path).expect("create log");
     let child = Command::new(ATFTPD)
         .args(["--daemon", "--no-fork", "--logfile", "-", "--port"])
         .arg(port.to_string())
@@ -83,6 +89,7 @@ fn start_server(fill: impl FnOnce(&Path)) -> Server {
     let server = Server {
         child,
         dir,
+        log: log_path,
         addr: SocketAddr::from(([127, 0, 0, 1], port)),
     };
     // Wait until it answers.

@@ -157,7 +157,8 @@ mod tests {
             let mut buf = [0u8; 2048];
             let (n, client) = listener.recv_from(&mut buf).expect("rrq");
             assert!(matches!(Packet::parse(&buf[..n]), Ok(Packet::Rrq(_))));
-            let s = UdpSocket::bind("127.0.0.1:0").expect("tid socket");
+            let ip = listener.local_addr().expect("addr").ip();
+            let s = UdpSocket::bind((ip, 0)).expect("tid socket");
             s.set_read_timeout(Some(Duration::from_secs(5)))
                 .expect("timeout");
             s.send_to(
@@ -194,7 +195,20 @@ mod tests {
 
     #[test]
     fn downloads_over_loopback_udp() {
-        let listener = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        download_from("127.0.0.1:0");
+    }
+
+    #[test]
+    fn downloads_over_ipv6_loopback() {
+        if UdpSocket::bind("[::1]:0").is_err() {
+            eprintln!("no IPv6 loopback here, skipping");
+            return;
+        }
+        download_from("[::1]:0");
+    }
+
+    fn download_from(bind: &str) {
+        let listener = UdpSocket::bind(bind).expect("bind");
         let server = listener.local_addr().expect("addr");
         let content: Vec<u8> = (0..1234u32).map(|i| (i % 251) as u8).collect();
         let handle = serve_once(listener, content.clone());

@@ -135,9 +135,10 @@ impl Transfer {
         let mut opts = opts.clone();
         opts.blksize = opts.blksize.clamp(MIN_BLKSIZE, MAX_BLKSIZE);
         opts.windowsize = opts.windowsize.max(1);
-        if opts.timeout.is_zero() {
-            opts.timeout = Duration::from_millis(1);
-        }
+        // RFC 2349 timeouts are 1..=255 s; below 1 ms the clock is meaningless.
+        opts.timeout = opts
+            .timeout
+            .clamp(Duration::from_millis(1), Duration::from_secs(255));
         let mut t = Transfer {
             server,
             server_name: server_name(server),
@@ -1227,6 +1228,46 @@ mod tests {
         assert!(h.outcome.is_none());
         h.data(1, b"ok");
         assert_eq!(h.done(), 2);
+    }
+
+    #[test]
+    fn random_scripts_never_panic_and_stay_consistent() {
+        // Deterministic pseudo-random mixes of valid-looking and garbage datagrams.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut rnd = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        for _ in 0..300 {
+            let mut h = Harness::new(TftpOptions {
+                blksize: 16,
+                windowsize: 4,
+                max_size: Some(4096),
+                ..TftpOptions::default()
+            });
+            for _ in 0..200 {
+                let from = if rnd(10) == 0 { "10.0.2.2:50001" } else { PEER };
+                let dgram = match rnd(8) {
+                    0 => encode_oack(&[("blksize", "16"), ("windowsize", "4")]).expect("oack"),
+                    1 => encode_error(rnd(9) as u16, "x"),
+                    2 => (0..rnd(24)).map(|_| rnd(8) as u8).collect(),
+                    3 => {
+                        h.expire();
+                        continue;
+                    }
+                    _ => encode_data(rnd(12) as u16, &vec![7u8; rnd(18) as usize]),
+                };
+                h.feed_from(from, &dgram);
+                let _ = h.sent();
+                assert_eq!(h.file.len() as u64, h.t.progress().0);
+                if h.outcome.is_some() {
+                    assert!(h.t.is_finished());
+                    break;
+                }
+            }
+        }
     }
 
     #[test]
