@@ -49,7 +49,7 @@ pub enum UiCommand {
 /// cursor position report (serial lines), else 80x24. A panic inside the menu is caught and
 /// returned as [`UiError::Panic`], so the caller (PID 1) can restart it.
 pub fn run(
-    events: std::sync::mpsc::Receiver<UiEvent>,
+    events: &std::sync::mpsc::Receiver<UiEvent>,
     commands: std::sync::mpsc::Sender<UiCommand>,
     opts: RunOptions,
 ) -> Result<(), UiError> {

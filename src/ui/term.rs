@@ -78,12 +78,12 @@ impl Drop for ConsoleGuard {
 
 /// See [`super::run`].
 pub fn run(
-    events: Receiver<UiEvent>,
+    events: &Receiver<UiEvent>,
     commands: Sender<UiCommand>,
     opts: RunOptions,
 ) -> Result<(), UiError> {
     let guard = ConsoleGuard::enter()?;
-    let result = catch_unwind(AssertUnwindSafe(|| run_loop(&events, &commands, &opts)));
+    let result = catch_unwind(AssertUnwindSafe(|| run_loop(events, &commands, &opts)));
     drop(guard);
     match result {
         Ok(r) => r,

@@ -1,0 +1,240 @@
+//! Downloads from a real `atftpd` on 127.0.0.1 with our TFTP client.
+//!
+//! Needs `/usr/sbin/atftpd` (Debian package `atftpd`); fails, on purpose, when it is missing.
+
+use std::net::{SocketAddr, UdpSocket};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use kboot::fetch::tftp::{download, TftpError, TftpOptions};
+
+const ATFTPD: &str = "/usr/sbin/atftpd";
+
+/// A running atftpd, its directory and log; killed and removed on drop (the log is kept
+/// when the test failed).
+struct Server {
+    child: Child,
+    dir: PathBuf,
+    log: PathBuf,
+    addr: SocketAddr,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+        if std::thread::panicking() {
+            eprintln!("atftpd log: {}", self.log.display());
+        } else {
+            let _ = std::fs::remove_file(&self.log);
+        }
+    }
+}
+
+/// Deterministic pseudo-random bytes.
+fn content(len: usize, seed: u32) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+/// A free UDP port on loopback (racy, but good enough for a test).
+fn free_port() -> u16 {
+    let s = UdpSocket::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    s.local_addr().expect("local address").port()
+}
+
+fn write_file(dir: &Path, name: &str, data: &[u8]) {
+    let path = dir.join(name);
+    std::fs::write(&path, data).expect("write served file");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod file");
+}
+
+/// Starts atftpd serving a fresh directory filled by `fill`.
+fn start_server(fill: impl FnOnce(&Path)) -> Server {
+    assert!(
+        Path::new(ATFTPD).exists(),
+        "{ATFTPD} is missing: apt-get install atftpd (the TFTP integration test needs it)"
+    );
+    let dir = std::env::temp_dir().join(format!("kboot-tftp-atftpd-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create served dir");
+    // atftpd drops to nobody: the tree must be world-readable.
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod dir");
+    fill(&dir);
+    let port = free_port();
+    let log_path =
+        std::env::temp_dir().join(format!("kboot-tftp-atftpd-{}.log", std::process::id()));
+    let log = std::fs::File::create(&log_path).expect("create log");
+    let child = Command::new(ATFTPD)
+        .args(["--daemon", "--no-fork", "--logfile", "-", "--port"])
+        .arg(port.to_string())
+        .args(["--bind-address", "127.0.0.1"])
+        .arg(&dir)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("dup log"))
+        .stderr(log)
+        .spawn()
+        .expect("spawn atftpd");
+    let server = Server {
+        child,
+        dir,
+        log: log_path,
+        addr: SocketAddr::from(([127, 0, 0, 1], port)),
+    };
+    // Wait until it answers.
+    let start = Instant::now();
+    let quick = TftpOptions {
+        timeout: Duration::from_millis(100),
+        retries: 2,
+        ..TftpOptions::default()
+    };
+    loop {
+        match fetch(server.addr, "/ready", &quick) {
+            Ok(_) => break,
+            Err(e) if start.elapsed() > Duration::from_secs(10) => {
+                panic!("atftpd did not come up on {}: {e}", server.addr)
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+    server
+}
+
+/// Downloads into memory, checking the progress reports.
+fn fetch(server: SocketAddr, path: &str, opts: &TftpOptions) -> Result<Vec<u8>, TftpError> {
+    let mut out = Vec::new();
+    let mut last = None;
+    let n = download(
+        server,
+        path,
+        opts,
+        &mut out,
+        &mut |bytes, total| {
+            if let Some((b, _)) = last {
+                assert!(bytes >= b, "progress goes forward");
+            }
+            last = Some((bytes, total));
+        },
+        &AtomicBool::new(false),
+    )?;
+    assert_eq!(n, out.len() as u64);
+    if let Some((bytes, total)) = last {
+        assert_eq!(bytes, n);
+        if let Some(t) = total {
+            assert_eq!(t, n, "tsize matches");
+        }
+    }
+    Ok(out)
+}
+
+#[test]
+fn downloads_from_atftpd() {
+    // Over 65535 blocks of 512 bytes: exercises the block-number rollover.
+    let big_len = 65535 * 512 + 70_000 + 3;
+    let files: Vec<(String, Vec<u8>)> = [0usize, 1467, 1468, (1 << 20) + 3, big_len]
+        .iter()
+        .enumerate()
+        .map(|(i, &len)| (format!("file-{len}"), content(len, i as u32)))
+        .collect();
+    let server = start_server(|dir| {
+        write_file(dir, "ready", b"");
+        std::fs::create_dir_all(dir.join("sub")).expect("subdir");
+        std::fs::set_permissions(dir.join("sub"), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod subdir");
+        for (name, data) in &files {
+            write_file(&dir.join("sub"), name, data);
+        }
+    });
+
+    for (name, data) in &files {
+        let path = format!("/sub/{name}");
+        for windowsize in [1u16, 16] {
+            let opts = TftpOptions {
+                windowsize,
+                ..TftpOptions::default()
+            };
+            let start = Instant::now();
+            let got = fetch(server.addr, &path, &opts)
+                .unwrap_or_else(|e| panic!("{path} windowsize {windowsize}: {e}"));
+            assert!(
+                got == *data,
+                "{path} windowsize {windowsize}: content differs"
+            );
+            eprintln!(
+                "{path}: {} bytes, windowsize {windowsize}: {:?}",
+                got.len(),
+                start.elapsed()
+            );
+        }
+    }
+
+    // The big file at blksize 512: block numbers wrap past 65535.
+    let (name, data) = &files[4];
+    for windowsize in [1u16, 16] {
+        let opts = TftpOptions {
+            blksize: 512,
+            windowsize,
+            ..TftpOptions::default()
+        };
+        let start = Instant::now();
+        let got = fetch(server.addr, &format!("/sub/{name}"), &opts)
+            .unwrap_or_else(|e| panic!("rollover, windowsize {windowsize}: {e}"));
+        assert!(
+            got == *data,
+            "rollover, windowsize {windowsize}: content differs"
+        );
+        eprintln!(
+            "{name} at blksize 512, windowsize {windowsize}: {:?}",
+            start.elapsed()
+        );
+    }
+
+    // Plain RFC 1350, no options.
+    let (name, data) = &files[3];
+    let got = fetch(
+        server.addr,
+        &format!("/sub/{name}"),
+        &TftpOptions {
+            request_options: false,
+            ..TftpOptions::default()
+        },
+    )
+    .expect("plain RFC 1350 download");
+    assert!(got == *data, "plain download content differs");
+
+    // Size limit.
+    let e = fetch(
+        server.addr,
+        &format!("/sub/{name}"),
+        &TftpOptions {
+            max_size: Some(1 << 20),
+            ..TftpOptions::default()
+        },
+    )
+    .expect_err("over the limit");
+    assert!(matches!(e, TftpError::TooLarge { .. }), "{e}");
+
+    // A clear file-not-found error.
+    let e = fetch(
+        server.addr,
+        "/pxelinux.cfg/default",
+        &TftpOptions::default(),
+    )
+    .expect_err("missing file");
+    assert_eq!(
+        e.to_string(),
+        format!("file not found on {}: /pxelinux.cfg/default", server.addr)
+    );
+    drop(server);
+}
