@@ -14,7 +14,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 
-pub mod tftp;
 
 /// Progress of one transfer, reported to the menu.
 #[derive(Debug, Clone, PartialEq, Eq)]
