@@ -21,13 +21,21 @@ fn main() {
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     let cmdline = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
     let mut out = std::io::stdout();
-    let _ = writeln!(out, "\nKBOOT-DEMO: hello from the target kernel {}", release.trim());
+    let _ = writeln!(
+        out,
+        "\nKBOOT-DEMO: hello from the target kernel {}",
+        release.trim()
+    );
     let _ = writeln!(out, "KBOOT-DEMO: cmdline: {}", cmdline.trim());
     let stay = cmdline.split_whitespace().any(|w| w == "kboot_demo.stay");
     let _ = writeln!(
         out,
         "KBOOT-DEMO: {}",
-        if stay { "staying up (kboot_demo.stay)" } else { "powering off" }
+        if stay {
+            "staying up (kboot_demo.stay)"
+        } else {
+            "powering off"
+        }
     );
     let _ = out.flush();
     if stay {

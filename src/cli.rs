@@ -101,7 +101,12 @@ pub fn main() -> ExitCode {
 fn run(command: Command) -> Result<(), String> {
     let cancel = AtomicBool::new(false);
     match command {
-        Command::Fetch { url, output, blksize, windowsize } => {
+        Command::Fetch {
+            url,
+            output,
+            blksize,
+            windowsize,
+        } => {
             let url = absolute(&url)?;
             let mut opts = crate::fetch::FetchOptions::default();
             if let Some(b) = blksize {
@@ -117,7 +122,8 @@ fn run(command: Command) -> Result<(), String> {
             let mut bar = ProgressLine::default();
             let n = crate::fetch::fetch(&url, &mut out, &opts, &mut |p| bar.show(p), &cancel)
                 .map_err(|e| e.to_string())?;
-            std::io::Write::flush(&mut out).map_err(|e| format!("cannot write {}: {e}", output.display()))?;
+            std::io::Write::flush(&mut out)
+                .map_err(|e| format!("cannot write {}: {e}", output.display()))?;
             bar.finish();
             let secs = started.elapsed().as_secs_f64();
             eprintln!(
@@ -129,7 +135,8 @@ fn run(command: Command) -> Result<(), String> {
         }
         Command::Menu { source, json } => {
             let url = absolute(&source)?;
-            let text = crate::fetch::fetch_text(&url, 1 << 20, &cancel).map_err(|e| e.to_string())?;
+            let text =
+                crate::fetch::fetch_text(&url, 1 << 20, &cancel).map_err(|e| e.to_string())?;
             let menu = crate::config::kboot::parse(&text, Some(&url));
             for w in &menu.warnings {
                 eprintln!("warning: {w}");
@@ -142,19 +149,39 @@ fn run(command: Command) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::Boot { kernel, initrd, append, exec } => {
+        Command::Boot {
+            kernel,
+            initrd,
+            append,
+            exec,
+        } => {
             let kernel = absolute(&kernel)?;
-            let initrds = initrd.iter().map(|i| absolute(i)).collect::<Result<Vec<_>, _>>()?;
+            let initrds = initrd
+                .iter()
+                .map(|i| absolute(i))
+                .collect::<Result<Vec<_>, _>>()?;
             let opts = crate::fetch::FetchOptions::default();
             let mut bar = ProgressLine::default();
-            let k = crate::fetch::fetch_to_memfd("kernel", &[kernel], &opts, &mut |p| bar.show(p), &cancel)
-                .map_err(|e| e.to_string())?;
+            let k = crate::fetch::fetch_to_memfd(
+                "kernel",
+                &[kernel],
+                &opts,
+                &mut |p| bar.show(p),
+                &cancel,
+            )
+            .map_err(|e| e.to_string())?;
             let i = if initrds.is_empty() {
                 None
             } else {
                 Some(
-                    crate::fetch::fetch_to_memfd("initrd", &initrds, &opts, &mut |p| bar.show(p), &cancel)
-                        .map_err(|e| e.to_string())?,
+                    crate::fetch::fetch_to_memfd(
+                        "initrd",
+                        &initrds,
+                        &opts,
+                        &mut |p| bar.show(p),
+                        &cancel,
+                    )
+                    .map_err(|e| e.to_string())?,
                 )
             };
             bar.finish();
@@ -167,20 +194,29 @@ fn run(command: Command) -> Result<(), String> {
             eprintln!("loaded; start it with 'kboot boot --exec ...' or 'systemctl kexec'");
             Ok(())
         }
-        Command::Mkinitramfs { init, overlay, output } => {
-            let fs = crate::image::kboot_initramfs(&init, overlay.as_deref()).map_err(|e| e.to_string())?;
+        Command::Mkinitramfs {
+            init,
+            overlay,
+            output,
+        } => {
+            let fs = crate::image::kboot_initramfs(&init, overlay.as_deref())
+                .map_err(|e| e.to_string())?;
             let tmp = output.with_extension("tmp");
             let file = std::fs::File::create(&tmp)
                 .map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
             let writer = std::io::BufWriter::new(file);
             let result = if output.extension().is_some_and(|e| e == "gz") {
                 let gz = flate2::write::GzEncoder::new(writer, flate2::Compression::best());
-                fs.write_cpio(gz).and_then(|gz| gz.finish().map_err(Into::into)).map(|_| ())
+                fs.write_cpio(gz)
+                    .and_then(|gz| gz.finish().map_err(Into::into))
+                    .map(|_| ())
             } else {
-                fs.write_cpio(writer).and_then(|mut w| std::io::Write::flush(&mut w).map_err(Into::into))
+                fs.write_cpio(writer)
+                    .and_then(|mut w| std::io::Write::flush(&mut w).map_err(Into::into))
             };
             result.map_err(|e| e.to_string())?;
-            std::fs::rename(&tmp, &output).map_err(|e| format!("cannot write {}: {e}", output.display()))?;
+            std::fs::rename(&tmp, &output)
+                .map_err(|e| format!("cannot write {}: {e}", output.display()))?;
             Ok(())
         }
         Command::Loader { config, no_menu } => {
@@ -214,7 +250,11 @@ fn print_menu(menu: &crate::config::Menu) {
         None => println!("timeout: none (waits)"),
     }
     for e in &menu.entries {
-        let mark = if Some(&e.id) == default.as_ref() { '*' } else { ' ' };
+        let mark = if Some(&e.id) == default.as_ref() {
+            '*'
+        } else {
+            ' '
+        };
         println!("{mark} {}", e.title);
         println!("    kernel  {}", e.kernel.as_deref().unwrap_or("-"));
         for i in &e.initrds {
@@ -238,8 +278,17 @@ impl ProgressLine {
         }
         self.last = Some(Instant::now());
         self.shown = true;
-        let total = p.total.map(|t| format!(" / {}", human(t))).unwrap_or_default();
-        eprint!("\r{}: {}{} at {}/s   ", p.url, human(p.bytes), total, human(p.rate));
+        let total = p
+            .total
+            .map(|t| format!(" / {}", human(t)))
+            .unwrap_or_default();
+        eprint!(
+            "\r{}: {}{} at {}/s   ",
+            p.url,
+            human(p.bytes),
+            total,
+            human(p.rate)
+        );
     }
     fn finish(&self) {
         if self.shown {

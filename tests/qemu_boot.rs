@@ -14,7 +14,15 @@ const BOOT: Duration = Duration::from_secs(120);
 const MENU: Duration = Duration::from_secs(60);
 
 fn guest(name: &str, tftp: &std::path::Path, append: &str) -> Guest {
-    Guest::start(name, &GuestOptions { tftp, append, memory_mb: 512, bootfile: "kboot.conf" })
+    Guest::start(
+        name,
+        &GuestOptions {
+            tftp,
+            append,
+            memory_mb: 512,
+            bootfile: "kboot.conf",
+        },
+    )
 }
 
 #[test]
@@ -27,9 +35,18 @@ fn autoboot_fetches_the_default_entry_over_tftp_and_kexecs_it() {
     let mut g = guest("autoboot", &dir, "");
     g.wait_for("KBOOT-DEMO: hello from the target kernel", BOOT);
     let cmdline = g.target_cmdline(Duration::from_secs(10));
-    assert!(cmdline.contains("kboot_test=autoboot"), "target cmdline: {cmdline}");
-    assert!(!cmdline.contains("kboot_test=first"), "target cmdline: {cmdline}");
-    assert!(cmdline.contains("console=ttyS0"), "target cmdline: {cmdline}");
+    assert!(
+        cmdline.contains("kboot_test=autoboot"),
+        "target cmdline: {cmdline}"
+    );
+    assert!(
+        !cmdline.contains("kboot_test=first"),
+        "target cmdline: {cmdline}"
+    );
+    assert!(
+        cmdline.contains("console=ttyS0"),
+        "target cmdline: {cmdline}"
+    );
 }
 
 #[test]
@@ -38,10 +55,17 @@ fn kboot_config_on_the_command_line_names_any_config() {
                 only='bzImage-kboot initrd=demo-initrd.cpio.gz console=ttyS0 kboot_test=any-conf'\n";
     let dir = tftp_folder("anyconf", "any.conf", conf);
     // A kboot.conf that must NOT be used.
-    std::fs::write(dir.join("kboot.conf"), "default=x\ntimeout=0\nx='nonexistent'\n").unwrap();
+    std::fs::write(
+        dir.join("kboot.conf"),
+        "default=x\ntimeout=0\nx='nonexistent'\n",
+    )
+    .unwrap();
     let mut g = guest("anyconf", &dir, "kboot.config=tftp://10.0.2.2/any.conf");
     let cmdline = g.target_cmdline(BOOT);
-    assert!(cmdline.contains("kboot_test=any-conf"), "target cmdline: {cmdline}");
+    assert!(
+        cmdline.contains("kboot_test=any-conf"),
+        "target cmdline: {cmdline}"
+    );
 }
 
 #[test]
@@ -58,9 +82,18 @@ fn interactive_edit_over_the_serial_line_reaches_the_target() {
     g.type_keys(&[b" kboot_test=edited"]);
     g.type_keys(&[keys::ENTER]);
     let cmdline = g.target_cmdline(BOOT);
-    assert!(cmdline.contains("kboot_test=second"), "target cmdline: {cmdline}");
-    assert!(cmdline.contains("kboot_test=edited"), "target cmdline: {cmdline}");
-    assert!(!cmdline.contains("kboot_test=first"), "target cmdline: {cmdline}");
+    assert!(
+        cmdline.contains("kboot_test=second"),
+        "target cmdline: {cmdline}"
+    );
+    assert!(
+        cmdline.contains("kboot_test=edited"),
+        "target cmdline: {cmdline}"
+    );
+    assert!(
+        !cmdline.contains("kboot_test=first"),
+        "target cmdline: {cmdline}"
+    );
 }
 
 #[test]
@@ -75,17 +108,26 @@ fn a_missing_kernel_shows_an_error_and_the_menu_still_boots_another_entry() {
     std::thread::sleep(Duration::from_millis(500));
     g.type_keys(&[keys::DOWN, keys::ENTER]);
     let cmdline = g.target_cmdline(BOOT);
-    assert!(cmdline.contains("kboot_test=recovered"), "target cmdline: {cmdline}");
+    assert!(
+        cmdline.contains("kboot_test=recovered"),
+        "target cmdline: {cmdline}"
+    );
 }
 
 #[test]
 fn the_demo_boots_a_real_debian_kernel() {
     // The demo folder qemu/build makes: Debian's linux-image-amd64 kernel as the default entry.
     let dir = common::built("tftp");
-    assert!(dir.join("vmlinuz-debian").exists(), "qemu/build made no demo folder");
+    assert!(
+        dir.join("vmlinuz-debian").exists(),
+        "qemu/build made no demo folder"
+    );
     let mut g = guest("debian", &dir, "kboot.timeout=1");
     let hello = g.wait_for("KBOOT-DEMO: hello from the target kernel", BOOT);
     assert!(hello.contains("-amd64"), "not Debian's kernel: {hello}");
     let cmdline = g.target_cmdline(Duration::from_secs(10));
-    assert!(cmdline.contains("kboot_demo=debian"), "target cmdline: {cmdline}");
+    assert!(
+        cmdline.contains("kboot_demo=debian"),
+        "target cmdline: {cmdline}"
+    );
 }

@@ -128,18 +128,29 @@ mod tests {
 
     #[test]
     fn errnos_become_sentences() {
-        assert_eq!(KexecError::from_load_errno(Errno::ENOSYS, 10), KexecError::NotSupported);
-        assert_eq!(KexecError::from_load_errno(Errno::ENOEXEC, 10), KexecError::NotAKernel);
+        assert_eq!(
+            KexecError::from_load_errno(Errno::ENOSYS, 10),
+            KexecError::NotSupported
+        );
+        assert_eq!(
+            KexecError::from_load_errno(Errno::ENOEXEC, 10),
+            KexecError::NotAKernel
+        );
         assert_eq!(
             KexecError::from_load_errno(Errno::EKEYREJECTED, 10),
             KexecError::SignatureRejected
         );
-        assert_eq!(KexecError::from_load_errno(Errno::ENOMEM, 10), KexecError::NoMemory);
+        assert_eq!(
+            KexecError::from_load_errno(Errno::ENOMEM, 10),
+            KexecError::NoMemory
+        );
         assert_eq!(
             KexecError::from_load_errno(Errno::EINVAL, 5000),
             KexecError::BadCmdline { len: 5000 }
         );
-        assert!(KexecError::NotSupported.to_string().contains("CONFIG_KEXEC_FILE"));
+        assert!(KexecError::NotSupported
+            .to_string()
+            .contains("CONFIG_KEXEC_FILE"));
     }
 
     #[test]

@@ -2,7 +2,6 @@
 
 pub mod kexec;
 
-
 /// Everything needed to boot one target: what the menu, the editor or the prompt produced.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct BootSpec {

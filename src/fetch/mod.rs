@@ -13,8 +13,6 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-
-
 /// Progress of one transfer, reported to the menu.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Progress {
@@ -69,49 +67,86 @@ pub fn fetch(
     let parsed = match url::parse_location(url)? {
         url::Location::Url(u) => u,
         url::Location::Device { .. } => {
-            return Err(FetchError::Unsupported { scheme: "device path".into(), url: url.to_string() })
+            return Err(FetchError::Unsupported {
+                scheme: "device path".into(),
+                url: url.to_string(),
+            })
         }
     };
     let started = Instant::now();
     let mut report = |bytes: u64, total: Option<u64>| {
         let secs = started.elapsed().as_secs_f64();
-        let rate = if secs > 0.0 { (bytes as f64 / secs) as u64 } else { 0 };
-        progress(&Progress { url: url.to_string(), bytes, total, rate });
+        let rate = if secs > 0.0 {
+            (bytes as f64 / secs) as u64
+        } else {
+            0
+        };
+        progress(&Progress {
+            url: url.to_string(),
+            bytes,
+            total,
+            rate,
+        });
     };
     if cancel.load(Ordering::Relaxed) {
-        return Err(FetchError::Cancelled { url: url.to_string() });
+        return Err(FetchError::Cancelled {
+            url: url.to_string(),
+        });
     }
     match parsed.scheme() {
         "tftp" => {
-            let host = parsed
-                .host_str()
-                .filter(|h| !h.is_empty())
-                .ok_or_else(|| FetchError::NoHost { url: url.to_string() })?;
-            let server = resolve(host.trim_start_matches('[').trim_end_matches(']'), parsed.port().unwrap_or(69))?;
+            let host =
+                parsed
+                    .host_str()
+                    .filter(|h| !h.is_empty())
+                    .ok_or_else(|| FetchError::NoHost {
+                        url: url.to_string(),
+                    })?;
+            let server = resolve(
+                host.trim_start_matches('[').trim_end_matches(']'),
+                parsed.port().unwrap_or(69),
+            )?;
             let path = percent_decode(parsed.path());
             let mut topts = opts.tftp.clone();
             if opts.max_size.is_some() {
                 topts.max_size = opts.max_size;
             }
-            let n = tftp::download(server, &path, &topts, sink, &mut report, cancel).map_err(
-                |e| match e {
-                    tftp::TftpError::Cancelled { .. } => FetchError::Cancelled { url: url.to_string() },
-                    other => FetchError::Tftp(other),
-                },
-            )?;
+            let n =
+                tftp::download(server, &path, &topts, sink, &mut report, cancel).map_err(|e| {
+                    match e {
+                        tftp::TftpError::Cancelled { .. } => FetchError::Cancelled {
+                            url: url.to_string(),
+                        },
+                        other => FetchError::Tftp(other),
+                    }
+                })?;
             Ok(n)
         }
         "file" => {
             let path = percent_decode(parsed.path());
-            let mut file = File::open(&path).map_err(|source| FetchError::File { path: path.clone(), source })?;
+            let mut file = File::open(&path).map_err(|source| FetchError::File {
+                path: path.clone(),
+                source,
+            })?;
             let total = file.metadata().ok().map(|m| m.len());
-            copy_with_progress(&mut file, sink, url, total, opts.max_size, &mut report, cancel)
-                .map_err(|e| match e {
-                    CopyError::Read(source) => FetchError::File { path, source },
-                    CopyError::Other(e) => e,
-                })
+            copy_with_progress(
+                &mut file,
+                sink,
+                url,
+                total,
+                opts.max_size,
+                &mut report,
+                cancel,
+            )
+            .map_err(|e| match e {
+                CopyError::Read(source) => FetchError::File { path, source },
+                CopyError::Other(e) => e,
+            })
         }
-        other => Err(FetchError::Unsupported { scheme: format!("{other}://"), url: url.to_string() }),
+        other => Err(FetchError::Unsupported {
+            scheme: format!("{other}://"),
+            url: url.to_string(),
+        }),
     }
 }
 
@@ -134,7 +169,9 @@ fn copy_with_progress(
     let mut last_report = Instant::now();
     loop {
         if cancel.load(Ordering::Relaxed) {
-            return Err(CopyError::Other(FetchError::Cancelled { url: url.to_string() }));
+            return Err(CopyError::Other(FetchError::Cancelled {
+                url: url.to_string(),
+            }));
         }
         let n = match src.read(&mut buf) {
             Ok(0) => break,
@@ -144,10 +181,16 @@ fn copy_with_progress(
         };
         done += n as u64;
         if let Some(limit) = limit.filter(|l| done > *l) {
-            return Err(CopyError::Other(FetchError::TooLarge { url: url.to_string(), limit }));
+            return Err(CopyError::Other(FetchError::TooLarge {
+                url: url.to_string(),
+                limit,
+            }));
         }
         sink.write_all(&buf[..n]).map_err(|source| {
-            CopyError::Other(FetchError::Store { url: url.to_string(), source })
+            CopyError::Other(FetchError::Store {
+                url: url.to_string(),
+                source,
+            })
         })?;
         if last_report.elapsed().as_millis() >= 100 {
             report(done, total);
@@ -161,7 +204,10 @@ fn copy_with_progress(
 fn resolve(host: &str, port: u16) -> Result<SocketAddr, FetchError> {
     let mut addrs = (host, port)
         .to_socket_addrs()
-        .map_err(|source| FetchError::Resolve { host: host.to_string(), source })?;
+        .map_err(|source| FetchError::Resolve {
+            host: host.to_string(),
+            source,
+        })?;
     addrs.next().ok_or_else(|| FetchError::Resolve {
         host: host.to_string(),
         source: io::Error::new(io::ErrorKind::NotFound, "no address"),
@@ -191,7 +237,10 @@ fn percent_decode(path: &str) -> String {
 /// Fetch a small text file (a config) into memory, at most `limit` bytes.
 pub fn fetch_text(url: &str, limit: u64, cancel: &AtomicBool) -> Result<String, FetchError> {
     let mut buf = Vec::new();
-    let opts = FetchOptions { max_size: Some(limit), ..FetchOptions::default() };
+    let opts = FetchOptions {
+        max_size: Some(limit),
+        ..FetchOptions::default()
+    };
     fetch(url, &mut buf, &opts, &mut |_| {}, cancel)?;
     Ok(String::from_utf8_lossy(&buf).into_owned())
 }
@@ -219,17 +268,24 @@ pub fn fetch_to_memfd(
         // Pad each initrd to 4 bytes so the next cpio segment starts aligned.
         let len = writer
             .stream_position_hint()
-            .map_err(|source| FetchError::Store { url: url.clone(), source })?;
+            .map_err(|source| FetchError::Store {
+                url: url.clone(),
+                source,
+            })?;
         let pad = (4 - (len % 4) as usize) % 4;
         if urls.len() > 1 && pad > 0 {
             writer
                 .write_all(&[0u8; 3][..pad])
-                .map_err(|source| FetchError::Store { url: url.clone(), source })?;
+                .map_err(|source| FetchError::Store {
+                    url: url.clone(),
+                    source,
+                })?;
         }
     }
-    writer
-        .flush()
-        .map_err(|source| FetchError::Store { url: first_or(urls), source })?;
+    writer.flush().map_err(|source| FetchError::Store {
+        url: first_or(urls),
+        source,
+    })?;
     drop(writer);
     Ok(file)
 }
@@ -270,12 +326,25 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("a"), b"12345").unwrap();
         std::fs::write(dir.join("b"), b"xy").unwrap();
-        let urls: Vec<String> =
-            ["a", "b"].iter().map(|n| format!("file://{}/{n}", dir.display())).collect();
+        let urls: Vec<String> = ["a", "b"]
+            .iter()
+            .map(|n| format!("file://{}/{n}", dir.display()))
+            .collect();
         let cancel = AtomicBool::new(false);
         let mut seen = Vec::new();
-        let file = fetch_to_memfd("t", &urls, &FetchOptions::default(), &mut |p| seen.push(p.clone()), &cancel).unwrap();
-        let data = std::fs::read(format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&file))).unwrap();
+        let file = fetch_to_memfd(
+            "t",
+            &urls,
+            &FetchOptions::default(),
+            &mut |p| seen.push(p.clone()),
+            &cancel,
+        )
+        .unwrap();
+        let data = std::fs::read(format!(
+            "/proc/self/fd/{}",
+            std::os::fd::AsRawFd::as_raw_fd(&file)
+        ))
+        .unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(data, b"12345\0\0\0xy");
         assert_eq!(seen.last().unwrap().bytes, 2);

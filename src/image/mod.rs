@@ -39,7 +39,9 @@ pub struct Initramfs {
 }
 
 /// Directories every kboot initramfs has: mount points and places PID 1 writes to.
-pub const BASE_DIRS: &[&str] = &["dev", "proc", "sys", "run", "tmp", "etc", "mnt", "root", "var"];
+pub const BASE_DIRS: &[&str] = &[
+    "dev", "proc", "sys", "run", "tmp", "etc", "mnt", "root", "var",
+];
 
 impl Initramfs {
     /// An archive with the base directories and `/dev/console` (c 5 1), and nothing else.
@@ -78,7 +80,10 @@ impl Initramfs {
     }
 
     fn add_tree_at(&mut self, root: &Path, dir: &Path) -> Result<(), ImageError> {
-        let read_err = |source| ImageError::Read { path: dir.to_path_buf(), source };
+        let read_err = |source| ImageError::Read {
+            path: dir.to_path_buf(),
+            source,
+        };
         let mut names: Vec<_> = std::fs::read_dir(dir)
             .map_err(read_err)?
             .collect::<Result<Vec<_>, _>>()
@@ -91,12 +96,19 @@ impl Initramfs {
                 .map_err(|_| ImageError::BadPath(path.display().to_string()))?
                 .to_string_lossy()
                 .into_owned();
-            let err = |source| ImageError::Read { path: path.clone(), source };
+            let err = |source| ImageError::Read {
+                path: path.clone(),
+                source,
+            };
             let meta = std::fs::symlink_metadata(&path).map_err(err)?;
             let mode = meta.permissions().mode();
             if meta.file_type().is_symlink() {
                 let target = std::fs::read_link(&path).map_err(err)?;
-                self.add(&rel, Node::Symlink(target.to_string_lossy().into_owned()), 0o777)?;
+                self.add(
+                    &rel,
+                    Node::Symlink(target.to_string_lossy().into_owned()),
+                    0o777,
+                )?;
             } else if meta.is_dir() {
                 self.add(&rel, Node::Dir, mode)?;
                 self.add_tree_at(root, &path)?;
@@ -130,8 +142,10 @@ impl Initramfs {
                 Node::Symlink(target) => (libc::S_IFLNK, target.as_bytes()),
                 Node::CharDev { .. } => (libc::S_IFCHR, &[]),
             };
-            let size = u32::try_from(data.len())
-                .map_err(|_| ImageError::TooBig { path: path.clone(), size: data.len() })?;
+            let size = u32::try_from(data.len()).map_err(|_| ImageError::TooBig {
+                path: path.clone(),
+                size: data.len(),
+            })?;
             let mut builder = cpio::newc::Builder::new(path)
                 .ino(ino as u32 + 1)
                 .mode(kind | mode)
@@ -149,7 +163,10 @@ impl Initramfs {
 
 /// `/a//b/` -> `a/b`; rejects empty paths and `..`.
 fn normalize(path: &str) -> Result<String, ImageError> {
-    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+    let parts: Vec<&str> = path
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
     if parts.is_empty() || parts.contains(&"..") {
         return Err(ImageError::BadPath(path.to_string()));
     }
@@ -183,8 +200,12 @@ mod tests {
                 break;
             }
             let e = reader.entry();
-            let (name, mode, maj, min) =
-                (e.name().to_string(), e.mode(), e.rdev_major(), e.rdev_minor());
+            let (name, mode, maj, min) = (
+                e.name().to_string(),
+                e.mode(),
+                e.rdev_major(),
+                e.rdev_minor(),
+            );
             let mut data = Vec::new();
             std::io::Read::read_to_end(&mut reader, &mut data).unwrap();
             out.push((name, mode, data, maj, min));
@@ -201,7 +222,9 @@ mod tests {
         assert_eq!(console.1, libc::S_IFCHR | 0o600);
         assert_eq!((console.3, console.4), (5, 1));
         for dir in BASE_DIRS {
-            assert!(members.iter().any(|m| m.0 == *dir && m.1 & libc::S_IFMT == libc::S_IFDIR));
+            assert!(members
+                .iter()
+                .any(|m| m.0 == *dir && m.1 & libc::S_IFMT == libc::S_IFDIR));
         }
         assert_eq!(bytes.len() % 4, 0, "newc archives are 4-byte aligned");
     }
@@ -209,8 +232,10 @@ mod tests {
     #[test]
     fn files_keep_content_and_mode_and_parents_come_first() {
         let mut fs = Initramfs::base();
-        fs.add("/etc/kboot/motd", Node::File(b"hello\n".to_vec()), 0o644).unwrap();
-        fs.add("sbin/init", Node::Symlink("/init".into()), 0o777).unwrap();
+        fs.add("/etc/kboot/motd", Node::File(b"hello\n".to_vec()), 0o644)
+            .unwrap();
+        fs.add("sbin/init", Node::Symlink("/init".into()), 0o777)
+            .unwrap();
         let members = read_back(&fs.write_cpio(Vec::new()).unwrap());
         let names: Vec<&str> = members.iter().map(|m| m.0.as_str()).collect();
         let pos = |n: &str| names.iter().position(|x| *x == n).unwrap();

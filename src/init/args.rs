@@ -45,7 +45,11 @@ impl KernelArgs {
         if let Some(net) = &self.net {
             return Some(net.clone());
         }
-        let mac = self.bootif.as_deref()?.strip_prefix("01-")?.replace('-', ":");
+        let mac = self
+            .bootif
+            .as_deref()?
+            .strip_prefix("01-")?
+            .replace('-', ":");
         (mac.len() == 17).then_some(mac)
     }
 }

@@ -22,3 +22,14 @@ pub fn attach() {
         }
     }
 }
+
+/// Keep kernel messages below warnings off the console while the menu owns it (what `quiet`
+/// does), unless the user asked for `debug`, `loglevel=` or `ignore_loglevel`.
+pub fn quiet_kernel(cmdline: &str) {
+    let asked = cmdline
+        .split_whitespace()
+        .any(|w| w == "debug" || w == "ignore_loglevel" || w.starts_with("loglevel="));
+    if !asked {
+        let _ = std::fs::write("/proc/sys/kernel/printk", "4");
+    }
+}

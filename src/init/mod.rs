@@ -19,6 +19,7 @@ pub fn run_as_pid1() -> ! {
     }
     reaper::spawn();
     let cmdline = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
+    console::quiet_kernel(&cmdline);
     let args = args::KernelArgs::parse(&cmdline);
     supervisor::run(args, supervisor::Mode::Pid1, started)
 }

@@ -5,10 +5,34 @@ use nix::mount::{mount, umount2, MntFlags, MsFlags};
 /// (source, target, fstype, flags, data)
 const EARLY: &[(&str, &str, &str, u64, &str)] = &[
     ("devtmpfs", "/dev", "devtmpfs", libc::MS_NOSUID, "mode=0755"),
-    ("proc", "/proc", "proc", libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC, ""),
-    ("sysfs", "/sys", "sysfs", libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC, ""),
-    ("tmpfs", "/run", "tmpfs", libc::MS_NOSUID | libc::MS_NODEV, "mode=0755"),
-    ("tmpfs", "/tmp", "tmpfs", libc::MS_NOSUID | libc::MS_NODEV, "mode=1777"),
+    (
+        "proc",
+        "/proc",
+        "proc",
+        libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+        "",
+    ),
+    (
+        "sysfs",
+        "/sys",
+        "sysfs",
+        libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+        "",
+    ),
+    (
+        "tmpfs",
+        "/run",
+        "tmpfs",
+        libc::MS_NOSUID | libc::MS_NODEV,
+        "mode=0755",
+    ),
+    (
+        "tmpfs",
+        "/tmp",
+        "tmpfs",
+        libc::MS_NOSUID | libc::MS_NODEV,
+        "mode=1777",
+    ),
 ];
 
 /// Mount /dev, /proc, /sys, /run and /tmp. Returns one sentence per mount that failed (a mount

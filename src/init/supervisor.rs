@@ -77,7 +77,9 @@ pub fn run(args: KernelArgs, mode: Mode, started: Instant) -> ! {
         let args = args.clone();
         move |s| discover(&args, &s)
     });
-    spawn_guarded("commands", shared.clone(), move |s| handle_commands(cmd_rx, &s));
+    spawn_guarded("commands", shared.clone(), move |s| {
+        handle_commands(cmd_rx, &s)
+    });
 
     if args.menu_off {
         unattended(ev_rx, cmd_tx)
@@ -132,13 +134,15 @@ fn unattended(events: Receiver<UiEvent>, commands: Sender<UiCommand>) -> ! {
 fn spawn_guarded(name: &str, shared: Arc<Shared>, body: impl FnOnce(Arc<Shared>) + Send + 'static) {
     let thread_name = name.to_string();
     let s2 = shared.clone();
-    let spawned = std::thread::Builder::new().name(thread_name.clone()).spawn(move || {
-        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(shared))).is_err() {
-            s2.send(UiEvent::Error(format!(
-                "internal error in the {thread_name} worker (a bug): the menu still works"
-            )));
-        }
-    });
+    let spawned = std::thread::Builder::new()
+        .name(thread_name.clone())
+        .spawn(move || {
+            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(shared))).is_err() {
+                s2.send(UiEvent::Error(format!(
+                    "internal error in the {thread_name} worker (a bug): the menu still works"
+                )));
+            }
+        });
     if let Err(e) = spawned {
         eprintln!("kboot: cannot start the {name} thread: {e}");
     }
@@ -227,9 +231,9 @@ fn handle_commands(commands: Receiver<UiCommand>, s: &Arc<Shared>) {
                 }
             }
             UiCommand::Cancel => s.cancel.store(true, Ordering::Relaxed),
-            UiCommand::Reboot | UiCommand::PowerOff if s.mode == Mode::Host => {
-                s.send(UiEvent::Error("Reboot and power off are disabled on a host".into()))
-            }
+            UiCommand::Reboot | UiCommand::PowerOff if s.mode == Mode::Host => s.send(
+                UiEvent::Error("Reboot and power off are disabled on a host".into()),
+            ),
             UiCommand::Reboot => s.send(UiEvent::Error(power::power(PowerAction::Reboot))),
             UiCommand::PowerOff => s.send(UiEvent::Error(power::power(PowerAction::PowerOff))),
         }
@@ -238,7 +242,9 @@ fn handle_commands(commands: Receiver<UiCommand>, s: &Arc<Shared>) {
 
 fn start_boot(spec: BootSpec, s: &Arc<Shared>) {
     if s.busy.swap(true, Ordering::SeqCst) {
-        s.send(UiEvent::Error("A boot is already in progress: press Esc to cancel it first".into()));
+        s.send(UiEvent::Error(
+            "A boot is already in progress: press Esc to cancel it first".into(),
+        ));
         return;
     }
     s.cancel.store(false, Ordering::Relaxed);
@@ -256,8 +262,14 @@ fn boot(spec: &BootSpec, s: &Shared) -> Result<(), String> {
     let opts = FetchOptions::default();
     let mut progress = |p: &fetch::Progress| s.send(UiEvent::Progress(p.clone()));
     s.log(format!("fetching kernel {}", spec.kernel));
-    let kernel = fetch::fetch_to_memfd("kernel", std::slice::from_ref(&spec.kernel), &opts, &mut progress, &s.cancel)
-        .map_err(|e| e.to_string())?;
+    let kernel = fetch::fetch_to_memfd(
+        "kernel",
+        std::slice::from_ref(&spec.kernel),
+        &opts,
+        &mut progress,
+        &s.cancel,
+    )
+    .map_err(|e| e.to_string())?;
     let initrd = if spec.initrds.is_empty() {
         None
     } else {
@@ -271,16 +283,29 @@ fn boot(spec: &BootSpec, s: &Shared) -> Result<(), String> {
         return Err("Boot cancelled".into());
     }
     use std::os::fd::AsFd;
-    crate::boot::kexec::load(kernel.as_fd(), initrd.as_ref().map(|f| f.as_fd()), &spec.cmdline)
-        .map_err(|e| e.to_string())?;
+    crate::boot::kexec::load(
+        kernel.as_fd(),
+        initrd.as_ref().map(|f| f.as_fd()),
+        &spec.cmdline,
+    )
+    .map_err(|e| e.to_string())?;
     if s.mode == Mode::Host {
         let _ = crate::boot::kexec::unload();
-        s.log(format!("loaded {} (not starting it: kboot runs on a host)", spec.title));
-        return Err(format!("'{}' loaded fine; a host kboot does not reboot into it", spec.title));
+        s.log(format!(
+            "loaded {} (not starting it: kboot runs on a host)",
+            spec.title
+        ));
+        return Err(format!(
+            "'{}' loaded fine; a host kboot does not reboot into it",
+            spec.title
+        ));
     }
     // Leave the console sane for the next kernel: reset colours, clear, show the cursor.
     print!("\x1b[0m\x1b[2J\x1b[H\x1b[?25h");
-    println!("kboot: starting {}: {} {}", spec.title, spec.kernel, spec.cmdline);
+    println!(
+        "kboot: starting {}: {} {}",
+        spec.title, spec.kernel, spec.cmdline
+    );
     let _ = std::io::Write::flush(&mut std::io::stdout());
     let err = power::kexec_loaded_kernel();
     Err(err.to_string())

@@ -665,6 +665,7 @@ pub(crate) mod tests_support {
             initrds: vec![format!("tftp://10.0.2.2/{id}/initrd.img")],
             cmdline: cmdline.into(),
             children: vec![],
+            ..Default::default()
         }
     }
 
@@ -678,6 +679,7 @@ pub(crate) mod tests_support {
                 entry("rescue", "Rescue shell", "console=ttyS0 single"),
             ],
             warnings: vec![],
+            ..Default::default()
         }
     }
 

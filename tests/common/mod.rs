@@ -31,7 +31,11 @@ pub fn tftp_folder(test: &str, conf_name: &str, conf: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::copy(built("bzImage"), dir.join("bzImage-kboot")).unwrap();
-    std::fs::copy(built("demo-initrd.cpio.gz"), dir.join("demo-initrd.cpio.gz")).unwrap();
+    std::fs::copy(
+        built("demo-initrd.cpio.gz"),
+        dir.join("demo-initrd.cpio.gz"),
+    )
+    .unwrap();
     std::fs::write(dir.join(conf_name), conf).unwrap();
     dir
 }
@@ -60,8 +64,19 @@ impl Guest {
     pub fn start(name: &str, opts: &GuestOptions) -> Guest {
         let payload = built("kboot.bzImage");
         let mut child = Command::new("qemu-system-x86_64")
-            .args(["-m", &opts.memory_mb.to_string(), "-no-reboot", "-display", "none"])
-            .args(["-chardev", "stdio,id=ser0,signal=off", "-serial", "chardev:ser0"])
+            .args([
+                "-m",
+                &opts.memory_mb.to_string(),
+                "-no-reboot",
+                "-display",
+                "none",
+            ])
+            .args([
+                "-chardev",
+                "stdio,id=ser0,signal=off",
+                "-serial",
+                "chardev:ser0",
+            ])
             .args(["-monitor", "none", "-nodefaults"])
             .arg("-kernel")
             .arg(&payload)
@@ -98,7 +113,14 @@ impl Guest {
             lock.lock().unwrap().extend_from_slice(b"\n[qemu exited]\n");
             cv.notify_all();
         });
-        Guest { child, stdin, output, cursor: 0, started: Instant::now(), name: name.into() }
+        Guest {
+            child,
+            stdin,
+            output,
+            cursor: 0,
+            started: Instant::now(),
+            name: name.into(),
+        }
     }
 
     /// Everything the serial line printed so far, with ANSI escape sequences removed.
@@ -117,7 +139,10 @@ impl Guest {
             if let Some(pos) = text[self.cursor.min(text.len())..].find(needle) {
                 let start = self.cursor.min(text.len());
                 let end = start + pos + needle.len();
-                let line_end = text[end..].find('\n').map(|i| end + i).unwrap_or(text.len());
+                let line_end = text[end..]
+                    .find('\n')
+                    .map(|i| end + i)
+                    .unwrap_or(text.len());
                 self.cursor = end;
                 return text[start..line_end].to_string();
             }
@@ -132,7 +157,10 @@ impl Guest {
                 );
             }
             let left = deadline.saturating_duration_since(Instant::now());
-            guard = cv.wait_timeout(guard, left.min(Duration::from_millis(200))).unwrap().0;
+            guard = cv
+                .wait_timeout(guard, left.min(Duration::from_millis(200)))
+                .unwrap()
+                .0;
         }
     }
 
@@ -146,7 +174,11 @@ impl Guest {
             .rev()
             .find(|l| l.contains("KBOOT-DEMO: cmdline:"))
             .unwrap_or_default();
-        line.split("KBOOT-DEMO: cmdline:").nth(1).unwrap_or_default().trim().to_string()
+        line.split("KBOOT-DEMO: cmdline:")
+            .nth(1)
+            .unwrap_or_default()
+            .trim()
+            .to_string()
     }
 
     /// Type on the serial line.
@@ -169,8 +201,18 @@ impl Guest {
 
     fn dump(&self) {
         let text = self.plain_output();
-        let tail: String = text.chars().rev().take(6000).collect::<Vec<_>>().into_iter().rev().collect();
-        eprintln!("----- {} serial output (last 6000 chars, ANSI stripped) -----\n{tail}\n-----", self.name);
+        let tail: String = text
+            .chars()
+            .rev()
+            .take(6000)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        eprintln!(
+            "----- {} serial output (last 6000 chars, ANSI stripped) -----\n{tail}\n-----",
+            self.name
+        );
     }
 }
 
