@@ -31,6 +31,7 @@
 use std::collections::HashSet;
 
 use crate::cmdline;
+use crate::config::model::Handoff;
 use crate::config::{Entry, Menu};
 use crate::fetch::url::resolve;
 
@@ -373,7 +374,16 @@ fn build_entry(
     if !root.is_empty() {
         parts.push(root_param(root));
     }
-    parts.extend(p.args);
+    // kboot's per-entry switch: `kboot.ip=off` appends no ip=/BOOTIF= handoff; it is kboot's,
+    // so it does not reach the target.
+    let mut handoff = Handoff::Default;
+    for arg in p.args {
+        match arg.as_str() {
+            "kboot.ip=off" => handoff = Handoff::Off,
+            "kboot.ip=on" => handoff = Handoff::Default,
+            _ => parts.push(arg),
+        }
+    }
     Ok(Entry {
         id: label.clone(),
         title: label,
@@ -381,7 +391,8 @@ fn build_entry(
         initrds,
         cmdline: cmdline::join(&parts),
         devicetree,
-        children: Vec::new(),
+        handoff,
+        ..Default::default()
     })
 }
 
@@ -390,6 +401,14 @@ mod tests {
     use super::*;
 
     const BASE: &str = "tftp://10.0.2.2/boot/kboot.conf";
+
+    #[test]
+    fn kboot_ip_off_opts_an_entry_out_of_the_handoff() {
+        let m = p("a='vmlinuz kboot.ip=off quiet'\nb='vmlinuz quiet'\n");
+        assert_eq!(m.entries[0].handoff, Handoff::Off);
+        assert_eq!(m.entries[0].cmdline, "quiet");
+        assert_eq!(m.entries[1].handoff, Handoff::Default);
+    }
 
     fn p(text: &str) -> Menu {
         parse(text, Some(BASE))

@@ -37,6 +37,57 @@ pub struct Entry {
     /// Location of a device tree blob to pass to the target (kboot.conf `dtb=`).
     pub devicetree: Option<String>,
     pub children: Vec<Entry>,
+    /// A key that selects the entry at once (pxelinux `^x` in MENU LABEL, iPXE `item --key`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hotkey: Option<char>,
+    /// Help text shown with the entry (pxelinux TEXT HELP).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+    /// Not listed in the menu, but still bootable by label/default (pxelinux MENU HIDE).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub hidden: bool,
+    /// Set when the entry does something other than booting `kernel`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<Action>,
+    /// Which network parameters kboot appends to the target command line.
+    #[serde(skip_serializing_if = "Handoff::is_default")]
+    pub handoff: Handoff,
+}
+
+/// An entry that is not a kernel to boot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "type", content = "target")]
+pub enum Action {
+    /// Boot from the local disk (pxelinux LOCALBOOT, iPXE `exit` in a menu, GRUB chainloader).
+    LocalBoot,
+    /// Leave this (sub)menu (pxelinux MENU EXIT).
+    Exit,
+    Reboot,
+    PowerOff,
+    /// Load another config (pxelinux CONFIG, iPXE `chain` of a script, GRUB configfile): an
+    /// absolute URL.
+    Chain(String),
+}
+
+/// The network description kboot hands to the target kernel on its command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "snake_case", tag = "mode", content = "bits")]
+pub enum Handoff {
+    /// kboot's default: `ip=<client>:<server>:<gw>:<mask>:<hostname>::off:<dns0>:<dns1>` and
+    /// `BOOTIF=01-<mac>`.
+    #[default]
+    Default,
+    /// pxelinux IPAPPEND/SYSAPPEND bits: 1 = `ip=<client>:<server>:<gw>:<mask>`,
+    /// 2 = `BOOTIF=01-<mac>`; 0 = nothing.
+    Pxelinux(u32),
+    /// Nothing appended (kboot.conf `kboot.ip=off` and similar opt-outs).
+    Off,
+}
+
+impl Handoff {
+    pub fn is_default(&self) -> bool {
+        *self == Handoff::Default
+    }
 }
 
 impl Menu {
