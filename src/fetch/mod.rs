@@ -263,24 +263,15 @@ pub fn fetch_to_memfd(
     let first = urls.first().cloned().unwrap_or_default();
     let file = memfd(name).map_err(|source| FetchError::Store { url: first, source })?;
     let mut writer = io::BufWriter::with_capacity(256 * 1024, &file);
-    for url in urls {
-        fetch(url, &mut writer, opts, progress, cancel)?;
-        // Pad each initrd to 4 bytes so the next cpio segment starts aligned.
-        let len = writer
-            .stream_position_hint()
-            .map_err(|source| FetchError::Store {
-                url: url.clone(),
-                source,
-            })?;
-        let pad = (4 - (len % 4) as usize) % 4;
-        if urls.len() > 1 && pad > 0 {
-            writer
-                .write_all(&[0u8; 3][..pad])
-                .map_err(|source| FetchError::Store {
-                    url: url.clone(),
-                    source,
-                })?;
+    for (i, url) in urls.iter().enumerate() {
+        if i > 0 {
+            // Pad to 4 bytes so the next cpio segment starts aligned.
+            let store = |source| FetchError::Store { url: url.clone(), source };
+            let len = writer.stream_position_hint().map_err(store)?;
+            let pad = (4 - (len % 4) as usize) % 4;
+            writer.write_all(&[0u8; 3][..pad]).map_err(store)?;
         }
+        fetch(url, &mut writer, opts, progress, cancel)?;
     }
     writer.flush().map_err(|source| FetchError::Store {
         url: first_or(urls),
