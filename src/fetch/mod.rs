@@ -266,7 +266,10 @@ pub fn fetch_to_memfd(
     for (i, url) in urls.iter().enumerate() {
         if i > 0 {
             // Pad to 4 bytes so the next cpio segment starts aligned.
-            let store = |source| FetchError::Store { url: url.clone(), source };
+            let store = |source| FetchError::Store {
+                url: url.clone(),
+                source,
+            };
             let len = writer.stream_position_hint().map_err(store)?;
             let pad = (4 - (len % 4) as usize) % 4;
             writer.write_all(&[0u8; 3][..pad]).map_err(store)?;
