@@ -1,0 +1,1 @@
+//! GRUB2 menus (netboot.md §4).
