@@ -1858,4 +1858,19 @@ menuentry 'It'\''s "q"' {
         assert!(!m.entries.is_empty());
         assert!(m.warnings.iter().any(|w| w.contains("loops back")));
     }
+
+    #[test]
+    fn every_prefix_and_splice_of_a_sample_parses() {
+        // A cheap stand-in for the fuzz target: cut and splice a sample at every character
+        // boundary, with a fetcher that returns the same text for every include.
+        let sample: &str = "set default=\"0\"\nif [ x$a = xb ]; then source /a.cfg; elif true; then set timeout=3; else configfile /c.cfg; fi\nmenuentry 'A' --id a { linux ($root)/k \"q $v\" x='y'; initrd /i }\nsubmenu S { menuentry B { linux /b } }\n";
+        let cuts: Vec<usize> = sample.char_indices().map(|(i, _)| i).collect();
+        for &i in &cuts {
+            for text in [&sample[..i], &sample[i..]] {
+                let owned = format!("{text}{text}");
+                let mut fetch = |_: &str| Ok(owned.clone());
+                let _ = parse(text, URL, &ParseContext::default(), &mut fetch);
+            }
+        }
+    }
 }

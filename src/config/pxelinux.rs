@@ -1438,4 +1438,19 @@ mod tests {
         assert_eq!(depth, MAX_MENU_DEPTH);
         assert_eq!(e.id, "x");
     }
+
+    #[test]
+    fn every_prefix_and_splice_of_a_sample_parses() {
+        // A cheap stand-in for the fuzz target: cut and splice a sample at every character
+        // boundary, with a fetcher that returns the same text for every include.
+        let sample: &str = "DEFAULT vesamenu.c32\nMENU TITLE T\nINCLUDE a.cfg\nLABEL a\n MENU LABEL ^A\n KERNEL k\n APPEND initrd=i quiet\nMENU BEGIN s\nTEXT HELP\nhi\nENDTEXT\nLABEL b\nLOCALBOOT 0\nMENU END\nIPAPPEND 3\n";
+        let cuts: Vec<usize> = sample.char_indices().map(|(i, _)| i).collect();
+        for &i in &cuts {
+            for text in [&sample[..i], &sample[i..]] {
+                let owned = format!("{text}{text}");
+                let mut fetch = |_: &str| Ok(owned.clone());
+                let _ = parse(text, URL, &ParseContext::default(), &mut fetch);
+            }
+        }
+    }
 }
