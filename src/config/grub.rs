@@ -1,0 +1,1876 @@
+//! GRUB2 menus (netboot.md §4): a small GRUB script reader, enough for installer and
+//! netboot `grub.cfg` files.
+//!
+//! ```text
+//! set default="0"
+//! set timeout=5
+//! if [ "$grub_platform" = "efi" ]; then set kv=efi; fi
+//! menuentry 'Install' --id install {
+//!     linux   /debian-installer/amd64/linux vga=788 --- quiet
+//!     initrd  /debian-installer/amd64/initrd.gz
+//! }
+//! submenu 'Advanced options ...' {
+//!     menuentry '... Expert install' { linux /d-i/linux priority=low; initrd /d-i/initrd.gz }
+//! }
+//! ```
+//!
+//! Rules implemented here:
+//! - Quoting as GRUB's lexer: `'...'` is literal; `"..."` expands `$var`/`${var}` and takes
+//!   `\` before `$`, `"`, `\` and a newline; an unquoted `\` escapes the next character (a
+//!   line continuation before a newline); `#` at the start of a word comments to the end of
+//!   the line; newlines and `;` separate commands; `{` and `}` delimit blocks. Unquoted
+//!   expansions are split into words. An unterminated quote or block is a warning and runs
+//!   to the end of the file.
+//! - `menuentry TITLE [--class c] [--id id] [--hotkey k] [--users u] [--unrestricted] {...}`
+//!   and `submenu TITLE {...}` (children). The entry id is `--id` or the title; ids repeated
+//!   in the same menu get `~2`, `~3`, … and a warning. `--hotkey` with one character sets
+//!   [`Entry::hotkey`].
+//! - Like GRUB, entry and submenu bodies run when chosen: after the whole file, with the
+//!   variables as the file left them (plus what the body sets itself). In a body:
+//!   `linux|linux16|linuxefi PATH args...` (args become the command line; an argument with
+//!   whitespace is double-quoted), `initrd|initrd16|initrdefi PATH...` (the last one wins,
+//!   as in GRUB), `devicetree PATH`, `chainloader +1` / `exit` → [`Action::LocalBoot`],
+//!   `reboot` → [`Action::Reboot`], `halt` → [`Action::PowerOff`], `configfile FILE` →
+//!   [`Action::Chain`]. Commands that cannot be honoured (`multiboot`, `loopback`,
+//!   `chainloader` of a file, …) skip the entry with a warning.
+//! - Variables: `set name=value`, `name=value`, `unset`, `export` (no-op). Built in:
+//!   `grub_platform` (`efi` when [`ParseContext::efi`], else `pc`), `grub_cpu`, `root` and
+//!   `prefix` (the config's server, e.g. `tftp,10.0.2.2` and `(tftp,10.0.2.2)/boot/grub`),
+//!   `cmdpath`, `net_default_mac`, `net_default_ip`, `net_default_server`,
+//!   `net_default_hostname`, the `feature_*` flags of GRUB 2.02+ and `menuentry_id_option`.
+//! - `set default=N|id|title|"A>B"` (read when the file is done, as GRUB does): a number
+//!   counts top-level entries, a name matches an id or a title; `A>B` selects inside a
+//!   submenu, which the model cannot express yet, so the default becomes the submenu `A`
+//!   (warning). `set timeout=N` is in seconds, `-1` (or unset) waits.
+//! - `source FILE` reads FILE in place; `configfile FILE` outside an entry does too (GRUB
+//!   would replace the menu with FILE's). Includes go through the fetcher and are bounded
+//!   by [`MAX_INCLUDE_DEPTH`], loop detection and a budget of files; failures are warnings.
+//! - `if COND; then ...; elif COND; then ...; else ...; fi`: `[ ... ]` and `test ...` with
+//!   `=`, `==`, `!=`, `-z`, `-n`, `-eq`…`-ge`, `!` and a bare string are evaluated when every
+//!   variable they read is known; anything else (`-f`, `loadfont`, `cpuid`, variables from
+//!   `load_env`) reads every branch in turn, with a warning.
+//! - Paths: `(tftp)/x`, `(http)/x`, `(tftp,server)/x`, `(http,server:port)/x`, `(pxe)/x` →
+//!   a URL on that server (the config's own server when none is named); a bare `/x` is on
+//!   the `$root` device, by default the config's server; a relative path is relative to the
+//!   config; full URLs stay. Local devices (`(hd0,1)`, `(cd)`, `(loop)`, `(lvm/..)`, a `root`
+//!   set to a disk) skip the entry with a warning: local disks come later.
+//! - `insmod`, `loadfont`, `terminal_*`, `play`, `echo`, `search` (even `--set=root`),
+//!   `load_env`, `save_env`, `gfx*`, `background_image`, `sleep`, `clear`, `function`
+//!   definitions and calls, … are ignored. `blscfg` leaves a warning: BLS entries are read by
+//!   the BLS parser. `for`/`while`/`until` loops are skipped with a warning. Other unknown
+//!   commands are warnings.
+//! - Warnings read `<file url> line N: ...`; nothing here fails or panics.
+
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+use crate::config::include::{Fetcher, ParseContext, MAX_INCLUDE_DEPTH};
+use crate::config::model::Action;
+use crate::config::{Entry, Menu};
+use crate::fetch::url::resolve;
+
+/// Most files one parse reads through the fetcher (bounds include fan-out).
+const MAX_INCLUDES: usize = 256;
+/// Deepest block nesting (`menuentry`, `submenu`, `if`, …) read; deeper blocks are skipped.
+const MAX_NESTING: usize = 48;
+
+/// Parse a GRUB config fetched from `url`. Files named by `source`/`configfile` are read
+/// through `fetch`. Never fails: problems go to `menu.warnings`.
+pub fn parse(text: &str, url: &str, ctx: &ParseContext, fetch: &mut Fetcher<'_>) -> Menu {
+    let mut it = Interp {
+        url: url.to_string(),
+        file: Rc::from(url),
+        fetch,
+        warnings: Vec::new(),
+        include_stack: Vec::new(),
+        includes_left: MAX_INCLUDES,
+        functions: HashSet::new(),
+        var_lines: HashMap::new(),
+    };
+    let mut env = builtin_env(url, ctx);
+    let nodes = it.parse_text(text);
+    let mut pending = Vec::new();
+    it.exec_list(&nodes, &mut env, &mut Scope::Menu(&mut pending));
+    let entries = it.build_menu(pending, &env);
+    let mut menu = Menu {
+        entries,
+        ..Default::default()
+    };
+    menu.timeout_ms = match env.get("timeout").map(|s| s.trim()) {
+        None | Some("") => None,
+        Some(t) => match t.parse::<i64>() {
+            Ok(n) if n >= 0 => Some((n as u64).saturating_mul(1000)),
+            Ok(_) => None,
+            Err(_) => {
+                let (f, l) = it.var_line("timeout");
+                it.warn_at(
+                    &f,
+                    l,
+                    format!("timeout '{}' is not a number; the menu waits", snippet(t)),
+                );
+                None
+            }
+        },
+    };
+    if let Some(d) = env.get("default").map(|s| s.trim().to_string()) {
+        if !d.is_empty() {
+            menu.default = it.resolve_default(&menu.entries, &d);
+        }
+    }
+    menu.warnings = it.warnings;
+    menu
+}
+
+/// At most 60 characters of `s`, for warnings.
+fn snippet(s: &str) -> String {
+    const MAX: usize = 60;
+    if s.chars().count() <= MAX {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(MAX).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// The network device (`tftp,host` or `http,host:port`) a config at `url` came from.
+fn url_device(url: &str) -> Option<String> {
+    let u = url::Url::parse(url).ok()?;
+    let host = u.host_str()?;
+    let scheme = u.scheme();
+    Some(match u.port() {
+        Some(p) => format!("{scheme},{host}:{p}"),
+        None => format!("{scheme},{host}"),
+    })
+}
+
+fn builtin_env(url: &str, ctx: &ParseContext) -> HashMap<String, String> {
+    let mut env = HashMap::new();
+    let mut set = |k: &str, v: String| {
+        env.insert(k.to_string(), v);
+    };
+    set("grub_platform", if ctx.efi { "efi" } else { "pc" }.into());
+    let cpu = match (std::env::consts::ARCH, ctx.efi) {
+        ("x86_64", true) => "x86_64",
+        ("x86_64" | "x86", _) => "i386",
+        ("aarch64", _) => "arm64",
+        (a, _) => a,
+    };
+    set("grub_cpu", cpu.into());
+    if let Some(dev) = url_device(url) {
+        let dir = url::Url::parse(url)
+            .ok()
+            .map(|u| {
+                let p = u.path();
+                p.rfind('/').map_or("", |i| &p[..i]).to_string()
+            })
+            .unwrap_or_default();
+        set("root", dev.clone());
+        set("prefix", format!("({dev}){dir}"));
+        set("cmdpath", format!("({dev}){dir}"));
+        if let Some(host) = url::Url::parse(url)
+            .ok()
+            .and_then(|u| u.host_str().map(String::from))
+        {
+            set("net_default_server", host.clone());
+            set("pxe_default_server", host);
+        }
+    }
+    if let Some(mac) = ctx.mac {
+        let m = mac
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(":");
+        set("net_default_mac", m);
+    }
+    if let Some(ip) = ctx.ip {
+        set("net_default_ip", ip.to_string());
+    }
+    if let Some(h) = &ctx.hostname {
+        set("net_default_hostname", h.clone());
+    }
+    if let Some(s) = &ctx.next_server {
+        set("net_default_server", s.clone());
+    }
+    for f in [
+        "feature_menuentry_id",
+        "feature_menuentry_options",
+        "feature_default_font_path",
+        "feature_all_video_module",
+        "feature_chainloader_bpb",
+        "feature_ntldr",
+        "feature_platform_search_hint",
+        "feature_timeout_style",
+        "feature_200_final",
+    ] {
+        set(f, "y".into());
+    }
+    set("menuentry_id_option", "--id".into());
+    env
+}
+
+// ---------------------------------------------------------------------------------------
+// Lexer
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Lit { text: String, quoted: bool },
+    Var { name: String, quoted: bool },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+struct Word {
+    parts: Vec<Part>,
+}
+
+impl Word {
+    /// The word as a keyword: only when it is one unquoted literal.
+    fn keyword(&self) -> Option<&str> {
+        match self.parts.as_slice() {
+            [Part::Lit {
+                text,
+                quoted: false,
+            }] => Some(text),
+            _ => None,
+        }
+    }
+
+    fn push_lit(&mut self, c: char, quoted: bool) {
+        if let Some(Part::Lit { text, quoted: q }) = self.parts.last_mut() {
+            if *q == quoted {
+                text.push(c);
+                return;
+            }
+        }
+        self.parts.push(Part::Lit {
+            text: c.to_string(),
+            quoted,
+        });
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Tok {
+    Word(Word, usize),
+    Sep(usize),
+    Open(usize),
+    Close(usize),
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+/// Tokenize a whole file. Warnings are (line, message).
+fn lex(text: &str) -> (Vec<Tok>, Vec<(usize, String)>) {
+    let mut toks = Vec::new();
+    let mut warns = Vec::new();
+    let mut chars = text.chars().peekable();
+    let mut line = 1usize;
+    let mut word: Option<(Word, usize)> = None;
+
+    fn flush(word: &mut Option<(Word, usize)>, toks: &mut Vec<Tok>) {
+        if let Some((w, l)) = word.take() {
+            toks.push(Tok::Word(w, l));
+        }
+    }
+
+    // Reads `name` or `{name}` after a `$`; returns None when the `$` is literal.
+    fn var_name(
+        chars: &mut std::iter::Peekable<std::str::Chars<'_>>,
+        line: &mut usize,
+    ) -> Option<String> {
+        match chars.peek().copied() {
+            Some('{') => {
+                chars.next();
+                let mut name = String::new();
+                for c in chars.by_ref() {
+                    if c == '}' {
+                        return Some(name);
+                    }
+                    if c == '\n' {
+                        *line += 1;
+                    }
+                    name.push(c);
+                }
+                Some(name)
+            }
+            Some(c) if is_name_char(c) => {
+                let mut name = String::new();
+                while let Some(&c) = chars.peek() {
+                    if !is_name_char(c) {
+                        break;
+                    }
+                    name.push(c);
+                    chars.next();
+                }
+                Some(name)
+            }
+            Some(c @ ('?' | '#' | '*' | '@')) => {
+                chars.next();
+                Some(c.to_string())
+            }
+            _ => None,
+        }
+    }
+
+    while let Some(c) = chars.next() {
+        match c {
+            '\n' => {
+                flush(&mut word, &mut toks);
+                toks.push(Tok::Sep(line));
+                line += 1;
+            }
+            ';' => {
+                flush(&mut word, &mut toks);
+                toks.push(Tok::Sep(line));
+            }
+            c if c == ' ' || c == '\t' || c == '\r' || c == '\x0b' || c == '\x0c' => {
+                flush(&mut word, &mut toks)
+            }
+            '#' if word.is_none() => {
+                while let Some(&c) = chars.peek() {
+                    if c == '\n' {
+                        break;
+                    }
+                    chars.next();
+                }
+            }
+            '{' => {
+                flush(&mut word, &mut toks);
+                toks.push(Tok::Open(line));
+            }
+            '}' => {
+                flush(&mut word, &mut toks);
+                toks.push(Tok::Close(line));
+            }
+            '\\' => match chars.next() {
+                Some('\n') => line += 1,
+                Some(n) => word
+                    .get_or_insert_with(|| (Word::default(), line))
+                    .0
+                    .push_lit(n, true),
+                None => {}
+            },
+            '\'' => {
+                let start = line;
+                let w = &mut word.get_or_insert_with(|| (Word::default(), line)).0;
+                // An empty '' still makes a word.
+                w.parts.push(Part::Lit {
+                    text: String::new(),
+                    quoted: true,
+                });
+                let mut closed = false;
+                for c in chars.by_ref() {
+                    if c == '\'' {
+                        closed = true;
+                        break;
+                    }
+                    if c == '\n' {
+                        line += 1;
+                    }
+                    w.push_lit(c, true);
+                }
+                if !closed {
+                    warns.push((
+                        start,
+                        "a ' quote is never closed; it runs to the end of the file".to_string(),
+                    ));
+                }
+            }
+            '"' => {
+                let start = line;
+                let w = &mut word.get_or_insert_with(|| (Word::default(), line)).0;
+                w.parts.push(Part::Lit {
+                    text: String::new(),
+                    quoted: true,
+                });
+                let mut closed = false;
+                while let Some(c) = chars.next() {
+                    match c {
+                        '"' => {
+                            closed = true;
+                            break;
+                        }
+                        '\\' => match chars.peek().copied() {
+                            Some('\n') => {
+                                chars.next();
+                                line += 1;
+                            }
+                            Some(n @ ('$' | '"' | '\\')) => {
+                                chars.next();
+                                w.push_lit(n, true);
+                            }
+                            _ => w.push_lit('\\', true),
+                        },
+                        '$' => match var_name(&mut chars, &mut line) {
+                            Some(name) => w.parts.push(Part::Var { name, quoted: true }),
+                            None => w.push_lit('$', true),
+                        },
+                        c => {
+                            if c == '\n' {
+                                line += 1;
+                            }
+                            w.push_lit(c, true)
+                        }
+                    }
+                }
+                if !closed {
+                    warns.push((
+                        start,
+                        "a \" quote is never closed; it runs to the end of the file".to_string(),
+                    ));
+                }
+            }
+            '$' => {
+                let w = &mut word.get_or_insert_with(|| (Word::default(), line)).0;
+                match var_name(&mut chars, &mut line) {
+                    Some(name) => w.parts.push(Part::Var {
+                        name,
+                        quoted: false,
+                    }),
+                    None => w.push_lit('$', false),
+                }
+            }
+            c => word
+                .get_or_insert_with(|| (Word::default(), line))
+                .0
+                .push_lit(c, false),
+        }
+    }
+    flush(&mut word, &mut toks);
+    (toks, warns)
+}
+
+// ---------------------------------------------------------------------------------------
+// Parser
+
+#[derive(Debug, Clone)]
+enum Node {
+    Cmd {
+        line: usize,
+        words: Vec<Word>,
+    },
+    /// `menuentry`/`submenu` (`submenu` = true) with its argument words and body.
+    Block {
+        line: usize,
+        submenu: bool,
+        args: Vec<Word>,
+        body: Rc<Vec<Node>>,
+    },
+    If {
+        line: usize,
+        arms: Vec<(Vec<Node>, Vec<Node>)>,
+        els: Option<Vec<Node>>,
+    },
+}
+
+struct TokParser<'t> {
+    toks: &'t [Tok],
+    pos: usize,
+    depth: usize,
+    warns: Vec<(usize, String)>,
+}
+
+impl TokParser<'_> {
+    fn peek(&self) -> Option<&Tok> {
+        self.toks.get(self.pos)
+    }
+
+    /// Read commands until one of `stops` (a keyword starting a command) or `}` (when
+    /// `in_block`) or the end. Returns the nodes and the stop keyword (`"}"` for a brace,
+    /// `""` for the end).
+    fn list(&mut self, stops: &[&str], in_block: bool) -> (Vec<Node>, String) {
+        let mut out = Vec::new();
+        loop {
+            match self.peek() {
+                None => return (out, String::new()),
+                Some(Tok::Sep(_)) => self.pos += 1,
+                Some(Tok::Close(l)) => {
+                    let l = *l;
+                    self.pos += 1;
+                    if in_block {
+                        return (out, "}".to_string());
+                    }
+                    self.warns
+                        .push((l, "'}' without a block to close is ignored".to_string()));
+                }
+                Some(Tok::Open(l)) => {
+                    let l = *l;
+                    self.pos += 1;
+                    self.warns.push((
+                        l,
+                        "a '{' block without menuentry or submenu is read in place".to_string(),
+                    ));
+                    let (body, _) = self.block(l, "{");
+                    out.extend(body);
+                }
+                Some(Tok::Word(w, l)) => {
+                    let l = *l;
+                    if let Some(k) = w.keyword() {
+                        if stops.contains(&k) {
+                            let k = k.to_string();
+                            self.pos += 1;
+                            return (out, k);
+                        }
+                    }
+                    if let Some(n) = self.command(l) {
+                        out.push(n);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The words of a simple command, up to a separator or brace.
+    fn words(&mut self) -> Vec<Word> {
+        let mut words = Vec::new();
+        while let Some(Tok::Word(w, _)) = self.peek() {
+            words.push(w.clone());
+            self.pos += 1;
+        }
+        words
+    }
+
+    /// A `{ ... }` body, the `{` already read.
+    fn block(&mut self, line: usize, what: &str) -> (Vec<Node>, bool) {
+        if self.depth >= MAX_NESTING {
+            self.warns.push((
+                line,
+                format!("{what} blocks nested deeper than {MAX_NESTING} are skipped"),
+            ));
+            self.skip_block();
+            return (Vec::new(), false);
+        }
+        self.depth += 1;
+        let (body, stop) = self.list(&[], true);
+        self.depth -= 1;
+        if stop != "}" {
+            self.warns.push((
+                line,
+                format!(
+                    "the {what} block is never closed with '}}'; it runs to the end of the file"
+                ),
+            ));
+        }
+        (body, true)
+    }
+
+    /// Skip to the `}` matching an already read `{`, without recursion.
+    fn skip_block(&mut self) {
+        let mut depth = 1usize;
+        while let Some(t) = self.peek() {
+            match t {
+                Tok::Open(_) => depth += 1,
+                Tok::Close(_) => {
+                    depth -= 1;
+                    if depth == 0 {
+                        self.pos += 1;
+                        return;
+                    }
+                }
+                _ => {}
+            }
+            self.pos += 1;
+        }
+    }
+
+    /// One command starting at a word.
+    fn command(&mut self, line: usize) -> Option<Node> {
+        let first = match self.peek() {
+            Some(Tok::Word(w, _)) => w.clone(),
+            _ => return None,
+        };
+        match first.keyword() {
+            Some(k @ ("menuentry" | "submenu")) => {
+                let submenu = k == "submenu";
+                self.pos += 1;
+                let args = self.words();
+                // `menuentry 'x'` newline `{` is accepted.
+                let mut p = self.pos;
+                while let Some(Tok::Sep(_)) = self.toks.get(p) {
+                    p += 1;
+                }
+                if let Some(Tok::Open(l)) = self.toks.get(p) {
+                    let l = *l;
+                    self.pos = p + 1;
+                    let (body, _) = self.block(l, k);
+                    Some(Node::Block {
+                        line,
+                        submenu,
+                        args,
+                        body: Rc::new(body),
+                    })
+                } else {
+                    self.warns
+                        .push((line, format!("{k} without a '{{' block is ignored")));
+                    None
+                }
+            }
+            Some("function") => {
+                self.pos += 1;
+                let name = self.words();
+                let mut p = self.pos;
+                while let Some(Tok::Sep(_)) = self.toks.get(p) {
+                    p += 1;
+                }
+                if let Some(Tok::Open(_)) = self.toks.get(p) {
+                    self.pos = p + 1;
+                    self.skip_block();
+                }
+                // Function names are remembered so calls are not "unknown commands".
+                let mut words = vec![first];
+                words.extend(name);
+                Some(Node::Cmd { line, words })
+            }
+            Some("if") => {
+                self.pos += 1;
+                if self.depth >= MAX_NESTING {
+                    self.warns.push((
+                        line,
+                        format!("if blocks nested deeper than {MAX_NESTING} are skipped"),
+                    ));
+                    self.skip_keyword_block(&["if"], "fi");
+                    return None;
+                }
+                self.depth += 1;
+                let mut arms = Vec::new();
+                let mut els = None;
+                loop {
+                    let (cond, stop) = self.list(&["then"], false);
+                    if stop != "then" {
+                        self.warns
+                            .push((line, "if without 'then' is ignored".to_string()));
+                        break;
+                    }
+                    let (body, stop) = self.list(&["elif", "else", "fi"], false);
+                    arms.push((cond, body));
+                    match stop.as_str() {
+                        "elif" => continue,
+                        "else" => {
+                            let (body, stop) = self.list(&["fi"], false);
+                            els = Some(body);
+                            if stop != "fi" {
+                                self.warns.push((
+                                    line,
+                                    "if without 'fi'; it runs to the end of the file".to_string(),
+                                ));
+                            }
+                        }
+                        "fi" => {}
+                        _ => self.warns.push((
+                            line,
+                            "if without 'fi'; it runs to the end of the file".to_string(),
+                        )),
+                    }
+                    break;
+                }
+                self.depth -= 1;
+                Some(Node::If { line, arms, els })
+            }
+            Some(k @ ("for" | "while" | "until")) => {
+                self.warns
+                    .push((line, format!("'{k}' loops are not run by kboot; skipped")));
+                self.pos += 1;
+                self.skip_keyword_block(&["for", "while", "until"], "done");
+                None
+            }
+            Some(k @ ("then" | "elif" | "else" | "fi" | "do" | "done")) => {
+                self.warns.push((
+                    line,
+                    format!("'{k}' without a matching if or loop is ignored"),
+                ));
+                self.pos += 1;
+                None
+            }
+            _ => {
+                let words = self.words();
+                Some(Node::Cmd { line, words })
+            }
+        }
+    }
+
+    /// Skip to the `end` keyword matching an already read opener, counting nested openers
+    /// (only words that start a command count).
+    fn skip_keyword_block(&mut self, openers: &[&str], end: &str) {
+        let mut depth = 1usize;
+        let mut at_start = true;
+        while let Some(t) = self.peek() {
+            match t {
+                Tok::Word(w, _) => {
+                    if at_start {
+                        if let Some(k) = w.keyword() {
+                            if openers.contains(&k) {
+                                depth += 1;
+                            } else if k == end {
+                                depth -= 1;
+                                if depth == 0 {
+                                    self.pos += 1;
+                                    return;
+                                }
+                            }
+                        }
+                    }
+                    at_start = false;
+                }
+                _ => at_start = true,
+            }
+            self.pos += 1;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Interpreter
+
+type Env = HashMap<String, String>;
+
+/// An entry or submenu as defined; its body runs once the whole file is read.
+struct Pending {
+    file: Rc<str>,
+    line: usize,
+    submenu: bool,
+    title: String,
+    id: String,
+    hotkey: Option<char>,
+    body: Rc<Vec<Node>>,
+}
+
+/// What a body being run builds.
+#[derive(Default)]
+struct EntryState {
+    kernel: Option<String>,
+    args: Vec<String>,
+    initrds: Vec<String>,
+    devicetree: Option<String>,
+    action: Option<Action>,
+    /// Why the entry cannot be booted (the first reason found).
+    skip: Option<String>,
+}
+
+enum Scope<'s> {
+    Menu(&'s mut Vec<Pending>),
+    Entry(&'s mut EntryState),
+}
+
+/// Commands a menu needs no action for.
+const IGNORED: &[&str] = &[
+    "insmod",
+    "rmmod",
+    "loadfont",
+    "font",
+    "terminal_input",
+    "terminal_output",
+    "terminal",
+    "terminfo",
+    "play",
+    "echo",
+    "search",
+    "search.file",
+    "search.fs_label",
+    "search.fs_uuid",
+    "load_env",
+    "save_env",
+    "export",
+    "background_image",
+    "background_color",
+    "gfxmode",
+    "gfxterm_background",
+    "sleep",
+    "clear",
+    "true",
+    "false",
+    "set_background_image",
+    "load_video",
+    "probe",
+    "regexp",
+    "serial",
+    "net_bootp",
+    "net_dhcp",
+    "net_ls_addr",
+    "net_ls_cards",
+    "net_add_addr",
+    "net_add_route",
+    "cat",
+    "ls",
+    "lsmod",
+    "help",
+    "keystatus",
+    "cpuid",
+    "test",
+    "[",
+    "eval",
+    "return",
+    "break",
+    "continue",
+    "shift",
+    "setparams",
+    "smbios",
+    "tpm2_key_protector_init",
+    "cryptomount",
+    "hiddenentry",
+    "videoinfo",
+    "boot",
+    "savedefault",
+    "recordfail",
+    "gettext",
+    "locale",
+];
+
+struct Interp<'f, 'a> {
+    url: String,
+    /// The file whose nodes are running (for warnings and relative paths).
+    file: Rc<str>,
+    fetch: &'f mut Fetcher<'a>,
+    warnings: Vec<String>,
+    include_stack: Vec<String>,
+    includes_left: usize,
+    functions: HashSet<String>,
+    /// File and line of the last `set default=` / `set timeout=`.
+    var_lines: HashMap<String, (Rc<str>, usize)>,
+}
+
+/// A word's value: the expansion and whether a variable it read is unknown.
+struct Expanded {
+    words: Vec<String>,
+    unknown: bool,
+}
+
+fn expand(word: &Word, env: &Env) -> Expanded {
+    let mut words: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    let mut have = false;
+    let mut unknown = false;
+    for part in &word.parts {
+        match part {
+            Part::Lit { text, .. } => {
+                cur.push_str(text);
+                have = true;
+            }
+            Part::Var { name, quoted } => {
+                let value = match env.get(name) {
+                    Some(v) => v.as_str(),
+                    None => {
+                        unknown = true;
+                        ""
+                    }
+                };
+                if *quoted {
+                    cur.push_str(value);
+                    have = true;
+                } else {
+                    // Unquoted expansions split at whitespace.
+                    let mut pieces = value.split(|c: char| c.is_ascii_whitespace()).peekable();
+                    let starts_with_space = value.starts_with(|c: char| c.is_ascii_whitespace());
+                    if starts_with_space && have {
+                        words.push(std::mem::take(&mut cur));
+                        have = false;
+                    }
+                    let mut first = true;
+                    while let Some(p) = pieces.next() {
+                        if p.is_empty() {
+                            continue;
+                        }
+                        if !first && have {
+                            words.push(std::mem::take(&mut cur));
+                        }
+                        cur.push_str(p);
+                        have = true;
+                        first = false;
+                        if pieces.peek().is_none() {
+                            break;
+                        }
+                    }
+                    if value.ends_with(|c: char| c.is_ascii_whitespace()) && have {
+                        words.push(std::mem::take(&mut cur));
+                        have = false;
+                    }
+                }
+            }
+        }
+    }
+    if have {
+        words.push(cur);
+    }
+    Expanded { words, unknown }
+}
+
+/// Expand a list of words; `unknown` when any read an unknown variable.
+fn expand_all(words: &[Word], env: &Env) -> (Vec<String>, bool) {
+    let mut out = Vec::new();
+    let mut unknown = false;
+    for w in words {
+        let e = expand(w, env);
+        unknown |= e.unknown;
+        out.extend(e.words);
+    }
+    (out, unknown)
+}
+
+fn is_var_name(s: &str) -> bool {
+    let mut c = s.chars();
+    matches!(c.next(), Some(f) if f.is_ascii_alphabetic() || f == '_') && c.all(is_name_char)
+}
+
+/// `name=value` as one word's expansion.
+fn assignment(word: &str) -> Option<(&str, &str)> {
+    let (k, v) = word.split_once('=')?;
+    is_var_name(k).then_some((k, v))
+}
+
+/// The result of evaluating a condition.
+enum Truth {
+    Yes,
+    No,
+    Unknown(String),
+}
+
+/// Evaluate `[ ... ]` / `test ...` arguments (after the command word).
+fn eval_test(args: &[String]) -> Option<bool> {
+    match args {
+        [] => Some(false),
+        [a] => Some(!a.is_empty()),
+        [bang, rest @ ..] if bang == "!" => eval_test(rest).map(|b| !b),
+        [op, a] if op == "-z" => Some(a.is_empty()),
+        [op, a] if op == "-n" => Some(!a.is_empty()),
+        [a, op, b] => {
+            let num = |s: &str| s.trim().parse::<i64>().ok();
+            match op.as_str() {
+                "=" | "==" => Some(a == b),
+                "!=" => Some(a != b),
+                "-eq" | "-ne" | "-lt" | "-le" | "-gt" | "-ge" => {
+                    let (x, y) = (num(a)?, num(b)?);
+                    Some(match op.as_str() {
+                        "-eq" => x == y,
+                        "-ne" => x != y,
+                        "-lt" => x < y,
+                        "-le" => x <= y,
+                        "-gt" => x > y,
+                        _ => x >= y,
+                    })
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+impl<'f, 'a> Interp<'f, 'a> {
+    fn warn_at(&mut self, file: &str, line: usize, msg: impl AsRef<str>) {
+        self.warnings
+            .push(format!("{file} line {line}: {}", msg.as_ref()));
+    }
+
+    fn warn(&mut self, line: usize, msg: impl AsRef<str>) {
+        let file = self.file.clone();
+        self.warn_at(&file, line, msg);
+    }
+
+    fn parse_text(&mut self, text: &str) -> Vec<Node> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let (toks, lex_warns) = lex(text);
+        for (l, w) in lex_warns {
+            self.warn(l, w);
+        }
+        let mut p = TokParser {
+            toks: &toks,
+            pos: 0,
+            depth: 0,
+            warns: Vec::new(),
+        };
+        let (nodes, _) = p.list(&[], false);
+        for (l, w) in p.warns {
+            self.warn(l, w);
+        }
+        nodes
+    }
+
+    fn exec_list(&mut self, nodes: &[Node], env: &mut Env, scope: &mut Scope<'_>) {
+        for n in nodes {
+            self.exec(n, env, scope);
+        }
+    }
+
+    fn exec(&mut self, node: &Node, env: &mut Env, scope: &mut Scope<'_>) {
+        match node {
+            Node::Cmd { line, words } => self.command(*line, words, env, scope),
+            Node::Block {
+                line,
+                submenu,
+                args,
+                body,
+            } => {
+                let (args, _) = expand_all(args, env);
+                let kind = if *submenu { "submenu" } else { "menuentry" };
+                let Scope::Menu(pending) = scope else {
+                    self.warn(*line, format!("a {kind} inside a menuentry is ignored"));
+                    return;
+                };
+                let mut title = None;
+                let mut id = None;
+                let mut hotkey = None;
+                let mut i = 0;
+                while i < args.len() {
+                    let a = &args[i];
+                    let (opt, inline) = match a.split_once('=') {
+                        Some((o, v)) if o.starts_with("--") => (o, Some(v.to_string())),
+                        _ => (a.as_str(), None),
+                    };
+                    match opt {
+                        "--class" | "--users" | "--id" | "--hotkey" | "--source" => {
+                            let v = match inline {
+                                Some(v) => Some(v),
+                                None => {
+                                    i += 1;
+                                    args.get(i).cloned()
+                                }
+                            };
+                            match (opt, v) {
+                                ("--id", Some(v)) => id = Some(v),
+                                ("--hotkey", Some(v)) => {
+                                    let mut c = v.chars();
+                                    if let (Some(k), None) = (c.next(), c.next()) {
+                                        hotkey = Some(k.to_ascii_lowercase());
+                                    }
+                                }
+                                _ => {}
+                            }
+                        }
+                        "--unrestricted" => {}
+                        o if o.starts_with("--") && title.is_none() => {
+                            self.warn(*line, format!("{kind} option '{}' ignored", snippet(o)));
+                        }
+                        _ => {
+                            if title.is_none() {
+                                title = Some(a.clone());
+                            }
+                        }
+                    }
+                    i += 1;
+                }
+                let Some(title) = title else {
+                    self.warn(*line, format!("{kind} without a title is ignored"));
+                    return;
+                };
+                let id = id
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or_else(|| title.clone());
+                pending.push(Pending {
+                    file: self.file.clone(),
+                    line: *line,
+                    submenu: *submenu,
+                    title,
+                    id,
+                    hotkey,
+                    body: body.clone(),
+                });
+            }
+            Node::If { line, arms, els } => {
+                let mut undecided = false;
+                for (cond, body) in arms {
+                    match self.condition(cond, env, scope) {
+                        Truth::Yes => {
+                            self.exec_list(body, env, scope);
+                            return;
+                        }
+                        Truth::No => {}
+                        Truth::Unknown(why) => {
+                            if !undecided {
+                                self.warn(*line, format!("{why}; every branch of this if is read"));
+                                undecided = true;
+                            }
+                            self.exec_list(body, env, scope);
+                        }
+                    }
+                }
+                if let Some(b) = els {
+                    self.exec_list(b, env, scope);
+                }
+            }
+        }
+    }
+
+    /// Run a condition list: everything but the last command runs; the last decides.
+    fn condition(&mut self, cond: &[Node], env: &mut Env, scope: &mut Scope<'_>) -> Truth {
+        let Some((last, before)) = cond.split_last() else {
+            return Truth::Unknown("an empty if condition cannot be decided".into());
+        };
+        self.exec_list(before, env, scope);
+        let Node::Cmd { words, .. } = last else {
+            return Truth::Unknown(
+                "an if condition that is not a command cannot be decided".into(),
+            );
+        };
+        let (mut args, unknown) = expand_all(words, env);
+        let negate = args.first().is_some_and(|a| a == "!");
+        if negate {
+            args.remove(0);
+        }
+        let Some(cmd) = args.first().cloned() else {
+            return Truth::Unknown("an empty if condition cannot be decided".into());
+        };
+        let result = match cmd.as_str() {
+            "[" => {
+                if args.last().map(String::as_str) != Some("]") {
+                    return Truth::Unknown("a '[' test without ']' cannot be decided".into());
+                }
+                eval_test(&args[1..args.len() - 1])
+            }
+            "test" => eval_test(&args[1..]),
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => {
+                return Truth::Unknown(format!(
+                    "the if condition '{}' depends on the machine",
+                    snippet(&cmd)
+                ))
+            }
+        };
+        if unknown {
+            return Truth::Unknown(format!(
+                "the if condition '{}' reads a variable kboot does not know",
+                snippet(&args.join(" "))
+            ));
+        }
+        match result {
+            Some(b) if b != negate => Truth::Yes,
+            Some(_) => Truth::No,
+            None => Truth::Unknown(format!(
+                "the test '{}' cannot be decided here",
+                snippet(&args.join(" "))
+            )),
+        }
+    }
+
+    fn command(&mut self, line: usize, words: &[Word], env: &mut Env, scope: &mut Scope<'_>) {
+        if let Some("function") = words.first().and_then(Word::keyword) {
+            if let Some(name) = words.get(1).and_then(Word::keyword) {
+                self.functions.insert(name.to_string());
+            }
+            return;
+        }
+        let (args, _) = expand_all(words, env);
+        let Some(cmd) = args.first() else {
+            return;
+        };
+        if let Some((k, v)) = assignment(cmd) {
+            self.set_var(line, k, v, env);
+            return;
+        }
+        let rest = &args[1..];
+        match cmd.as_str() {
+            "set" => {
+                for a in rest {
+                    match a.split_once('=') {
+                        Some((k, v)) if is_var_name(k) => self.set_var(line, k, v, env),
+                        _ => {}
+                    }
+                }
+            }
+            "unset" => {
+                for a in rest {
+                    env.remove(a);
+                }
+            }
+            "source" => self.include(line, rest.first(), env, scope),
+            "configfile" => match scope {
+                Scope::Entry(st) => {
+                    let Some(f) = rest.first() else {
+                        return;
+                    };
+                    match self.path(f, env) {
+                        Ok(u) => st.action = Some(Action::Chain(u)),
+                        Err(e) => {
+                            st.skip.get_or_insert(e);
+                        }
+                    }
+                }
+                Scope::Menu(_) => self.include(line, rest.first(), env, scope),
+            },
+            "blscfg" => self.warn(line, "blscfg: BLS entries are read by the BLS parser"),
+            "linux" | "linux16" | "linuxefi" | "initrd" | "initrd16" | "initrdefi"
+            | "devicetree" | "chainloader" | "reboot" | "halt" | "exit" | "multiboot"
+            | "multiboot2" | "module" | "module2" | "loopback" | "kfreebsd" | "knetbsd"
+            | "kopenbsd" | "appleloader" | "fwsetup" | "ntldr" | "xnu_kernel" | "xnu_kernel64" => {
+                let Scope::Entry(st) = scope else {
+                    self.warn(
+                        line,
+                        format!("'{}' outside a menuentry is ignored", snippet(cmd)),
+                    );
+                    return;
+                };
+                self.entry_command(cmd, rest, env, st);
+            }
+            c if IGNORED.contains(&c) || c.starts_with("terminal_") || c.starts_with("gfx") => {}
+            c if c.starts_with('[') => {}
+            c if self.functions.contains(c) => {}
+            c => self.warn(line, format!("unknown command '{}' ignored", snippet(c))),
+        }
+    }
+
+    fn entry_command(&mut self, cmd: &str, rest: &[String], env: &Env, st: &mut EntryState) {
+        let fail = |st: &mut EntryState, why: String| {
+            st.skip.get_or_insert(why);
+        };
+        match cmd {
+            "linux" | "linux16" | "linuxefi" => {
+                let Some(k) = rest.first() else {
+                    fail(st, format!("'{cmd}' names no kernel"));
+                    return;
+                };
+                match self.path(k, env) {
+                    Ok(u) => st.kernel = Some(u),
+                    Err(e) => fail(st, e),
+                }
+                st.args = rest[1..]
+                    .iter()
+                    .map(|a| {
+                        if a.chars().any(|c| c.is_ascii_whitespace()) && !a.contains('"') {
+                            format!("\"{a}\"")
+                        } else {
+                            a.clone()
+                        }
+                    })
+                    .collect();
+            }
+            "initrd" | "initrd16" | "initrdefi" => {
+                st.initrds.clear();
+                for i in rest {
+                    match self.path(i, env) {
+                        Ok(u) => st.initrds.push(u),
+                        Err(e) => fail(st, e),
+                    }
+                }
+            }
+            "devicetree" => match rest.first().map(|d| self.path(d, env)) {
+                Some(Ok(u)) => st.devicetree = Some(u),
+                Some(Err(e)) => fail(st, e),
+                None => {}
+            },
+            "chainloader" => match rest.iter().find(|a| !a.starts_with("--")) {
+                Some(t) if t.starts_with("+") || t.starts_with("(hd") => {
+                    st.action = Some(Action::LocalBoot)
+                }
+                _ => fail(
+                    st,
+                    "chainloading another boot loader is not supported by kboot".into(),
+                ),
+            },
+            "exit" => st.action = Some(Action::LocalBoot),
+            "reboot" => st.action = Some(Action::Reboot),
+            "halt" => st.action = Some(Action::PowerOff),
+            other => fail(st, format!("'{other}' is not supported by kboot")),
+        }
+    }
+
+    /// Resolve a GRUB path to a URL; Err is a one-phrase reason.
+    fn path(&self, p: &str, env: &Env) -> Result<String, String> {
+        let (device, path) = if let Some(rest) = p.strip_prefix('(') {
+            match rest.split_once(')') {
+                Some((d, path)) => (Some(d.to_string()), path.to_string()),
+                None => return Err(format!("'{}' has no ')' after its device", snippet(p))),
+            }
+        } else if p.starts_with('/') {
+            (env.get("root").cloned(), p.to_string())
+        } else {
+            // A full URL, or a path relative to the config.
+            return resolve(Some(&self.url), p).map_err(|e| e.to_string());
+        };
+        let path = if path.starts_with('/') {
+            path
+        } else {
+            format!("/{path}")
+        };
+        let own = url_device(&self.url);
+        let device = device.filter(|d| !d.is_empty());
+        let Some(device) = device else {
+            return resolve(Some(&self.url), &path).map_err(|e| e.to_string());
+        };
+        let device = device.trim_matches(|c| c == '(' || c == ')');
+        if Some(device) == own.as_deref() {
+            return resolve(Some(&self.url), &path).map_err(|e| e.to_string());
+        }
+        let (kind, server) = match device.split_once(',') {
+            Some((k, s)) => (k, Some(s)),
+            None => match device.split_once(':') {
+                Some((k, s)) if k == "pxe" => (k, Some(s)),
+                _ => (device, None),
+            },
+        };
+        let scheme = match kind {
+            "tftp" | "pxe" | "pxe0" => "tftp",
+            "http" => "http",
+            "https" => "https",
+            _ => {
+                return Err(format!(
+                    "'{}' is on the local device '{}', which kboot cannot read yet",
+                    snippet(p),
+                    snippet(device)
+                ))
+            }
+        };
+        let server = match server.filter(|s| !s.is_empty()) {
+            Some(s) => s.to_string(),
+            None => {
+                let u = url::Url::parse(&self.url).ok();
+                let host = u.as_ref().and_then(|u| u.host_str()).map(String::from);
+                let same_scheme = u.as_ref().is_some_and(|u| u.scheme() == scheme);
+                match (host, u.as_ref().and_then(|u| u.port())) {
+                    (Some(h), Some(port)) if same_scheme => format!("{h}:{port}"),
+                    (Some(h), _) => h,
+                    (None, _) => match env.get("net_default_server") {
+                        Some(s) if !s.is_empty() => s.clone(),
+                        _ => return Err(format!("'{}' names no server", snippet(p))),
+                    },
+                }
+            }
+        };
+        resolve(None, &format!("{scheme}://{server}{path}")).map_err(|e| e.to_string())
+    }
+
+    fn include(
+        &mut self,
+        line: usize,
+        target: Option<&String>,
+        env: &mut Env,
+        scope: &mut Scope<'_>,
+    ) {
+        let Some(target) = target else {
+            self.warn(line, "source without a file name is ignored");
+            return;
+        };
+        let url = match self.path(target, env) {
+            Ok(u) => u,
+            Err(e) => {
+                self.warn(line, format!("'{}' not read: {e}", snippet(target)));
+                return;
+            }
+        };
+        if url == self.url || self.include_stack.contains(&url) {
+            self.warn(
+                line,
+                format!("'{url}' loops back to a file being read; skipped"),
+            );
+            return;
+        }
+        if self.include_stack.len() >= MAX_INCLUDE_DEPTH {
+            self.warn(
+                line,
+                format!("'{url}' is nested deeper than {MAX_INCLUDE_DEPTH} files; skipped"),
+            );
+            return;
+        }
+        if self.includes_left == 0 {
+            self.warn(
+                line,
+                format!("'{url}' skipped: more than {MAX_INCLUDES} files included"),
+            );
+            return;
+        }
+        self.includes_left -= 1;
+        match (self.fetch)(&url) {
+            Ok(text) => {
+                let saved = std::mem::replace(&mut self.file, Rc::from(url.as_str()));
+                self.include_stack.push(url);
+                let nodes = self.parse_text(&text);
+                self.exec_list(&nodes, env, scope);
+                self.include_stack.pop();
+                self.file = saved;
+            }
+            Err(e) => self.warn(
+                line,
+                format!("'{url}' could not be read ({e}); the rest of the menu is kept"),
+            ),
+        }
+    }
+
+    fn set_var(&mut self, line: usize, k: &str, v: &str, env: &mut Env) {
+        if k == "default" || k == "timeout" {
+            self.var_lines
+                .insert(k.to_string(), (self.file.clone(), line));
+        }
+        env.insert(k.to_string(), v.to_string());
+    }
+
+    /// Where `set name=` was last read, for warnings.
+    fn var_line(&self, name: &str) -> (Rc<str>, usize) {
+        self.var_lines
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| (Rc::from(self.url.as_str()), 1))
+    }
+
+    /// Run pending entries' bodies and build the entries of one menu level.
+    fn build_menu(&mut self, pending: Vec<Pending>, env: &Env) -> Vec<Entry> {
+        let mut out: Vec<Entry> = Vec::new();
+        let mut ids = HashSet::new();
+        for p in pending {
+            let saved = std::mem::replace(&mut self.file, p.file.clone());
+            let mut env = env.clone();
+            let entry = if p.submenu {
+                let mut sub = Vec::new();
+                self.exec_list(&p.body, &mut env, &mut Scope::Menu(&mut sub));
+                let children = self.build_menu(sub, &env);
+                if children.is_empty() {
+                    self.warn(
+                        p.line,
+                        format!("submenu '{}' has no entries", snippet(&p.title)),
+                    );
+                }
+                Some(Entry {
+                    id: p.id.clone(),
+                    title: p.title.clone(),
+                    children,
+                    hotkey: p.hotkey,
+                    ..Default::default()
+                })
+            } else {
+                let mut st = EntryState::default();
+                self.exec_list(&p.body, &mut env, &mut Scope::Entry(&mut st));
+                self.finish_entry(&p, st)
+            };
+            self.file = saved;
+            let Some(mut e) = entry else {
+                continue;
+            };
+            if !ids.insert(e.id.clone()) {
+                let mut n = 2;
+                let id = loop {
+                    let cand = format!("{}~{n}", e.id);
+                    if ids.insert(cand.clone()) {
+                        break cand;
+                    }
+                    n += 1;
+                };
+                self.warn_at(
+                    &p.file,
+                    p.line,
+                    format!(
+                        "menuentry id '{}' is repeated in its menu; this one is '{}'",
+                        snippet(&e.id),
+                        snippet(&id)
+                    ),
+                );
+                e.id = id;
+            }
+            out.push(e);
+        }
+        out
+    }
+
+    fn finish_entry(&mut self, p: &Pending, st: EntryState) -> Option<Entry> {
+        let file = p.file.clone();
+        if let Some(why) = st.skip {
+            self.warn_at(
+                &file,
+                p.line,
+                format!("menuentry '{}' skipped: {why}", snippet(&p.title)),
+            );
+            return None;
+        }
+        let mut e = Entry {
+            id: p.id.clone(),
+            title: p.title.clone(),
+            hotkey: p.hotkey,
+            ..Default::default()
+        };
+        if let Some(a) = st.action {
+            e.action = Some(a);
+            return Some(e);
+        }
+        let Some(kernel) = st.kernel else {
+            self.warn_at(
+                &file,
+                p.line,
+                format!(
+                    "menuentry '{}' skipped: it has no linux command",
+                    snippet(&p.title)
+                ),
+            );
+            return None;
+        };
+        e.kernel = Some(kernel);
+        e.initrds = st.initrds;
+        e.devicetree = st.devicetree;
+        e.cmdline = crate::cmdline::join(&st.args);
+        Some(e)
+    }
+
+    /// `set default=` value → a top-level entry id.
+    fn resolve_default(&mut self, entries: &[Entry], d: &str) -> Option<String> {
+        let (url, line) = self.var_line("default");
+        let mut parts = d.split('>');
+        let first = parts.next().unwrap_or("");
+        let find = |list: &[Entry], key: &str| -> Option<usize> {
+            match key.trim().parse::<usize>() {
+                Ok(n) => (n < list.len()).then_some(n),
+                Err(_) => list
+                    .iter()
+                    .position(|e| e.id == key)
+                    .or_else(|| list.iter().position(|e| e.title == key)),
+            }
+        };
+        let Some(i) = find(entries, first) else {
+            self.warn_at(
+                &url,
+                line,
+                format!(
+                    "default '{}' names no entry; the first entry is the default",
+                    snippet(d)
+                ),
+            );
+            return None;
+        };
+        if d.contains('>') {
+            self.warn_at(
+                &url,
+                line,
+                format!(
+                    "default '{}' is inside a submenu; kboot selects the submenu '{}'",
+                    snippet(d),
+                    snippet(&entries[i].id)
+                ),
+            );
+        }
+        Some(entries[i].id.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::model::Handoff;
+
+    const URL: &str = "tftp://10.0.2.2/boot/grub/grub.cfg";
+
+    fn g_ctx(text: &str, ctx: &ParseContext, files: &[(&str, &str)]) -> Menu {
+        let files: HashMap<String, String> = files
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let mut fetch = |u: &str| {
+            files
+                .get(u)
+                .cloned()
+                .ok_or_else(|| format!("{u} does not exist"))
+        };
+        parse(text, URL, ctx, &mut fetch)
+    }
+
+    fn g(text: &str) -> Menu {
+        g_ctx(text, &ParseContext::default(), &[])
+    }
+
+    #[test]
+    fn simple_entries_paths_and_cmdline() {
+        let m = g("set timeout=5\nset default=1\nmenuentry 'Install' --class debian --id inst {\n  linux /d-i/linux vga=788 --- quiet\n  initrd /d-i/initrd.gz\n}\nmenuentry \"Rescue\" {\n\tlinux\t(tftp)/d-i/linux rescue/enable=true\n\tinitrd (tftp,10.0.2.9)/a.gz (http)/b.gz\n}\n");
+        assert_eq!(m.warnings, Vec::<String>::new());
+        assert_eq!(m.timeout_ms, Some(5000));
+        assert_eq!(m.default.as_deref(), Some("Rescue"));
+        let e = &m.entries[0];
+        assert_eq!((e.id.as_str(), e.title.as_str()), ("inst", "Install"));
+        assert_eq!(e.kernel.as_deref(), Some("tftp://10.0.2.2/d-i/linux"));
+        assert_eq!(e.initrds, vec!["tftp://10.0.2.2/d-i/initrd.gz"]);
+        assert_eq!(e.cmdline, "vga=788 --- quiet");
+        assert_eq!(e.handoff, Handoff::Default);
+        let e = &m.entries[1];
+        assert_eq!(e.kernel.as_deref(), Some("tftp://10.0.2.2/d-i/linux"));
+        assert_eq!(
+            e.initrds,
+            vec!["tftp://10.0.2.9/a.gz", "http://10.0.2.2/b.gz"]
+        );
+    }
+
+    #[test]
+    fn quoting_rules() {
+        let m = g(r#"set v="a b"
+set w='$v'
+menuentry 'It'\''s "q"' {
+  linux /k x=$v y="$v" z='$v' e=\$v f="\"\\" g=${w}x h=\#
+}
+"#);
+        assert_eq!(m.warnings, Vec::<String>::new());
+        let e = &m.entries[0];
+        assert_eq!(e.title, "It's \"q\"");
+        assert_eq!(e.cmdline, "x=a b \"y=a b\" z=$v e=$v f=\"\\ g=$vx h=#");
+    }
+
+    #[test]
+    fn semicolons_comments_and_continuations() {
+        let m = g("set a=1; set b=2 # comment ; set c=3\nmenuentry x { linux /k \\\n  quiet; initrd /i }\n# menuentry y { linux /k }\n");
+        assert_eq!(m.warnings, Vec::<String>::new());
+        assert_eq!(m.entries.len(), 1);
+        assert_eq!(m.entries[0].cmdline, "quiet");
+        assert_eq!(m.entries[0].initrds, vec!["tftp://10.0.2.2/i"]);
+    }
+
+    #[test]
+    fn submenus_and_default_path() {
+        let m = g("set default='Adv>Expert'\nmenuentry A { linux /a }\nsubmenu Adv --id adv {\n  menuentry Expert { linux /e priority=low }\n  menuentry A { linux /a2 }\n}\n");
+        assert_eq!(m.entries[1].id, "adv");
+        assert_eq!(m.entries[1].children.len(), 2);
+        assert_eq!(m.entries[1].children[1].id, "A");
+        assert_eq!(m.entries[1].children[0].cmdline, "priority=low");
+        assert_eq!(m.default.as_deref(), Some("adv"));
+        assert_eq!(m.warnings.len(), 1);
+        assert!(
+            m.warnings[0].starts_with(&format!("{URL} line 1:")),
+            "{:?}",
+            m.warnings
+        );
+    }
+
+    #[test]
+    fn default_by_index_id_and_title() {
+        let t = "menuentry A --id a { linux /a }\nmenuentry B { linux /b }\n";
+        assert_eq!(
+            g(&format!("set default=1\n{t}")).default.as_deref(),
+            Some("B")
+        );
+        assert_eq!(
+            g(&format!("set default=a\n{t}")).default.as_deref(),
+            Some("a")
+        );
+        assert_eq!(
+            g(&format!("set default=A\n{t}")).default.as_deref(),
+            Some("a")
+        );
+        let m = g(&format!("set default=7\n{t}"));
+        assert_eq!(m.default, None);
+        assert_eq!(m.warnings.len(), 1);
+    }
+
+    #[test]
+    fn timeouts() {
+        assert_eq!(g("set timeout=-1\n").timeout_ms, None);
+        assert_eq!(g("").timeout_ms, None);
+        assert_eq!(g("timeout=0\n").timeout_ms, Some(0));
+        let m = g("set timeout=soon\n");
+        assert_eq!(m.timeout_ms, None);
+        assert_eq!(m.warnings.len(), 1);
+    }
+
+    #[test]
+    fn platform_conditionals() {
+        let t = "if [ \"$grub_platform\" = \"efi\" ]; then\n menuentry E { linuxefi /e }\nelif [ x$grub_platform == xpc ]; then\n menuentry P { linux16 /p }\nelse\n menuentry O { linux /o }\nfi\n";
+        let m = g(t);
+        assert_eq!(m.warnings, Vec::<String>::new());
+        assert_eq!(
+            m.entries.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+            vec!["P"]
+        );
+        let efi = ParseContext {
+            efi: true,
+            ..Default::default()
+        };
+        let m = g_ctx(t, &efi, &[]);
+        assert_eq!(
+            m.entries.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+            vec!["E"]
+        );
+    }
+
+    #[test]
+    fn undecidable_conditions_take_every_branch() {
+        let m = g("if loadfont unicode; then\n set gfx=1\nfi\nif [ -s $prefix/grubenv ]; then\n menuentry A { linux /a }\nelse\n menuentry B { linux /b }\nfi\nif [ \"${next_entry}\" ] ; then set default=\"${next_entry}\"; fi\n");
+        assert_eq!(m.entries.len(), 2);
+        assert_eq!(m.warnings.len(), 3, "{:?}", m.warnings);
+        assert!(m.warnings[0].contains("line 1:"));
+        assert!(m.warnings[1].contains("line 4:"));
+        assert_eq!(m.default, None);
+    }
+
+    #[test]
+    fn test_operators() {
+        let m = g("set n=3\nif [ $n -gt 2 -a 1 ]; then menuentry X { linux /x }; fi\nif test $n -ge 3; then menuentry Y { linux /y }; fi\nif [ ! -z \"$n\" ]; then menuentry Z { linux /z }; fi\nif ! [ -n \"\" ]; then menuentry W { linux /w }; fi\n");
+        let ids: Vec<_> = m.entries.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, vec!["X", "Y", "Z", "W"], "{:?}", m.warnings);
+    }
+
+    #[test]
+    fn menuentry_id_option_idiom() {
+        let m = g("if [ x\"${feature_menuentry_id}\" = xy ]; then\n  menuentry_id_option=\"--id\"\nelse\n  menuentry_id_option=\"\"\nfi\nexport menuentry_id_option\nmenuentry 'Debian GNU/Linux' --class debian $menuentry_id_option 'gnulinux-simple-1234' {\n linux /vmlinuz root=UUID=1234 ro quiet\n}\n");
+        assert_eq!(m.warnings, Vec::<String>::new());
+        assert_eq!(m.entries[0].id, "gnulinux-simple-1234");
+        assert_eq!(m.entries[0].title, "Debian GNU/Linux");
+    }
+
+    #[test]
+    fn variables_from_context_and_late_binding() {
+        let ctx = ParseContext {
+            mac: Some([0x52, 0x54, 0, 0x12, 0x34, 0x56]),
+            ip: Some("10.0.2.15".parse().unwrap()),
+            ..Default::default()
+        };
+        let m = g_ctx("menuentry A { linux $prefix/k mac=$net_default_mac ip=$net_default_ip v=$ver }\nset ver=2\n", &ctx, &[]);
+        let e = &m.entries[0];
+        assert_eq!(e.kernel.as_deref(), Some("tftp://10.0.2.2/boot/grub/k"));
+        assert_eq!(e.cmdline, "mac=52:54:00:12:34:56 ip=10.0.2.15 v=2");
+    }
+
+    #[test]
+    fn set_inside_entry_stays_local() {
+        let m = g("set root=(tftp,10.0.2.7)\nmenuentry A { set root=(http,h:8080); linux /k }\nmenuentry B { linux /k }\n");
+        assert_eq!(m.entries[0].kernel.as_deref(), Some("http://h:8080/k"));
+        assert_eq!(m.entries[1].kernel.as_deref(), Some("tftp://10.0.2.7/k"));
+    }
+
+    #[test]
+    fn local_devices_skip_the_entry() {
+        let m = g("menuentry Disk { linux (hd0,1)/vmlinuz }\nmenuentry Root { set root='hd0,gpt2'; linux /vmlinuz }\nmenuentry Loop { loopback loop /x.iso; linux (loop)/k }\nmenuentry Net { linux /k }\n");
+        assert_eq!(m.entries.len(), 1);
+        assert_eq!(m.entries[0].id, "Net");
+        assert_eq!(m.warnings.len(), 3, "{:?}", m.warnings);
+        assert!(m.warnings[0].contains("line 1: menuentry 'Disk' skipped"));
+    }
+
+    #[test]
+    fn source_and_configfile() {
+        let m = g_ctx(
+            "source $prefix/common.cfg\nmenuentry Chain { configfile /other/grub.cfg }\nconfigfile (tftp)/more.cfg\nsource /missing.cfg\nmenuentry Last { linux /l }\n",
+            &ParseContext::default(),
+            &[
+                ("tftp://10.0.2.2/boot/grub/common.cfg", "set timeout=3\nmenuentry Common { linux /c }\n"),
+                ("tftp://10.0.2.2/more.cfg", "menuentry More { linux /m }\nsource /more.cfg\n"),
+            ],
+        );
+        let ids: Vec<_> = m.entries.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, vec!["Common", "Chain", "More", "Last"]);
+        assert_eq!(
+            m.entries[1].action,
+            Some(Action::Chain("tftp://10.0.2.2/other/grub.cfg".into()))
+        );
+        assert_eq!(m.timeout_ms, Some(3000));
+        assert_eq!(m.warnings.len(), 2, "{:?}", m.warnings);
+        assert!(m.warnings[0].starts_with("tftp://10.0.2.2/more.cfg line 2:"));
+        assert!(m.warnings[1].contains("missing.cfg"));
+    }
+
+    #[test]
+    fn actions_and_ignored_commands() {
+        let m = g("insmod part_gpt\nloadfont unicode\nterminal_output gfxterm\nplay 480 440 1\nsearch --no-floppy --set=root --label X\nload_env\nfunction load_video { insmod all_video }\nmenuentry Local { chainloader +1 }\nmenuentry Re { reboot }\nmenuentry Off { halt }\nmenuentry Fw { load_video; fwsetup }\nmenuentry Efi { chainloader /EFI/x.efi }\nfrobnicate\nblscfg\n");
+        let a: Vec<_> = m
+            .entries
+            .iter()
+            .map(|e| (e.id.as_str(), e.action.clone()))
+            .collect();
+        assert_eq!(
+            a,
+            vec![
+                ("Local", Some(Action::LocalBoot)),
+                ("Re", Some(Action::Reboot)),
+                ("Off", Some(Action::PowerOff))
+            ]
+        );
+        assert_eq!(m.warnings.len(), 4, "{:?}", m.warnings);
+        assert!(m.warnings[0].contains("line 13: unknown command 'frobnicate'"));
+        assert!(m.warnings[1].contains("line 14: blscfg: BLS entries are read by the BLS parser"));
+    }
+
+    #[test]
+    fn hotkey_and_duplicate_titles() {
+        let m = g("menuentry 'A' --hotkey=i { linux /a }\nmenuentry 'A' --hotkey x { linux /b }\n");
+        assert_eq!(m.entries[0].hotkey, Some('i'));
+        assert_eq!(m.entries[1].id, "A~2");
+        assert_eq!(m.entries[1].title, "A");
+        assert_eq!(m.warnings.len(), 1);
+    }
+
+    #[test]
+    fn initrd_replaces_and_devicetree() {
+        let m = g("menuentry A { initrd /x; linux /k; initrd /a /b; devicetree /d.dtb }\n");
+        let e = &m.entries[0];
+        assert_eq!(e.initrds, vec!["tftp://10.0.2.2/a", "tftp://10.0.2.2/b"]);
+        assert_eq!(e.devicetree.as_deref(), Some("tftp://10.0.2.2/d.dtb"));
+    }
+
+    #[test]
+    fn http_config_keeps_its_port() {
+        let mut f = |_: &str| Err("no".to_string());
+        let m = parse(
+            "menuentry A { linux /k; initrd ($root)/i rel }\n",
+            "http://h:8080/grub/grub.cfg",
+            &ParseContext::default(),
+            &mut f,
+        );
+        assert_eq!(m.entries[0].kernel.as_deref(), Some("http://h:8080/k"));
+        assert_eq!(
+            m.entries[0].initrds,
+            vec!["http://h:8080/i", "http://h:8080/grub/rel"]
+        );
+    }
+
+    #[test]
+    fn malformed_input_keeps_what_it_can() {
+        let m = g("menuentry A { linux /a }\nmenuentry 'B { linux /b }\n");
+        assert_eq!(m.entries.len(), 1);
+        assert!(!m.warnings.is_empty());
+        let m = g("menuentry A { linux /a\nmenuentry B { linux /b }\n");
+        assert!(
+            m.warnings.iter().any(|w| w.contains("never closed")),
+            "{:?}",
+            m.warnings
+        );
+        let m = g("}\nfi\nif true; then\nmenuentry A { linux /a }\n");
+        assert_eq!(m.entries.len(), 1);
+        assert_eq!(m.warnings.len(), 3, "{:?}", m.warnings);
+        let m = g(
+            "menuentry A\nmenuentry { linux /a }\nmenuentry B { linux }\nmenuentry C { echo hi }\n",
+        );
+        assert!(m.entries.is_empty());
+        assert_eq!(m.warnings.len(), 4, "{:?}", m.warnings);
+    }
+
+    #[test]
+    fn crlf_and_junk_do_not_panic() {
+        let m = g("set timeout=2\r\nmenuentry 'A' {\r\n  linux /k quiet\r\n}\r\n");
+        assert_eq!(m.warnings, Vec::<String>::new());
+        assert_eq!(m.entries[0].cmdline, "quiet");
+        let _ = g(&"{".repeat(10_000));
+        let _ = g(&"submenu x {".repeat(5_000));
+        let _ = g(&"if true; then ".repeat(5_000));
+        let _ = g(&"}".repeat(100));
+        let _ = g("$\n${\n\"$\n'\n\\");
+        let junk: String = (0u32..5000)
+            .filter_map(|i| char::from_u32(i * 31 % 0x2000))
+            .collect();
+        let _ = g(&junk);
+        let huge = format!(
+            "menuentry '{}' {{ linux /k {} }}\n",
+            "é".repeat(100_000),
+            "a=b ".repeat(50_000)
+        );
+        assert_eq!(g(&huge).entries.len(), 1);
+    }
+
+    #[test]
+    fn include_loops_are_bounded() {
+        let text = "source /a.cfg\nsource /b.cfg\nmenuentry X { linux /x }\n";
+        let mut calls = 0;
+        let mut f = |_: &str| {
+            calls += 1;
+            Ok(text.to_string())
+        };
+        let m = parse(text, URL, &ParseContext::default(), &mut f);
+        assert!(calls <= MAX_INCLUDES);
+        assert!(!m.entries.is_empty());
+        assert!(m.warnings.iter().any(|w| w.contains("loops back")));
+    }
+
+    #[test]
+    fn every_prefix_and_splice_of_a_sample_parses() {
+        // A cheap stand-in for the fuzz target: cut and splice a sample at every character
+        // boundary, with a fetcher that returns the same text for every include.
+        let sample: &str = "set default=\"0\"\nif [ x$a = xb ]; then source /a.cfg; elif true; then set timeout=3; else configfile /c.cfg; fi\nmenuentry 'A' --id a { linux ($root)/k \"q $v\" x='y'; initrd /i }\nsubmenu S { menuentry B { linux /b } }\n";
+        let cuts: Vec<usize> = sample.char_indices().map(|(i, _)| i).collect();
+        for &i in &cuts {
+            for text in [&sample[..i], &sample[i..]] {
+                let owned = format!("{text}{text}");
+                let mut fetch = |_: &str| Ok(owned.clone());
+                let _ = parse(text, URL, &ParseContext::default(), &mut fetch);
+            }
+        }
+    }
+}
