@@ -1,5 +1,6 @@
 //! Boot menu configs: the model and one parser per format.
 
+pub mod include;
 pub mod kboot;
 pub mod model;
 pub mod prompt;
