@@ -1,5 +1,6 @@
 //! Boot menu configs: the model and one parser per format.
 
+pub mod bls;
 pub mod grub;
 pub mod include;
 pub mod kboot;
