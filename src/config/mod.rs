@@ -3,6 +3,7 @@
 pub mod bls;
 pub mod grub;
 pub mod include;
+pub mod ipxe;
 pub mod kboot;
 pub mod model;
 pub mod prompt;
