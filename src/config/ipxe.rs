@@ -35,6 +35,7 @@
 //! becomes a `<script> line N: ...` warning.
 
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 use crate::cmdline;
 use crate::config::include::{Fetcher, ParseContext, MAX_INCLUDE_DEPTH};
@@ -47,9 +48,11 @@ pub const MAX_MENU_DEPTH: usize = 8;
 /// Distinct chained scripts fetched per parse.
 pub const MAX_FETCHES: usize = 64;
 /// Commands executed along one path before it is declared a loop.
-const MAX_BRANCH_STEPS: usize = 200_000;
+const MAX_BRANCH_STEPS: usize = 100_000;
 /// Commands executed in total, over every path.
-const MAX_TOTAL_STEPS: usize = 2_000_000;
+const MAX_TOTAL_STEPS: usize = 500_000;
+/// Menu items explored in total (each is one path to follow and remember).
+const MAX_PATHS: usize = 20_000;
 /// How often one label may be jumped to along one path.
 const MAX_LABEL_VISITS: u32 = 64;
 /// Expanded commands longer than this are cut short (a runaway `${...}`).
@@ -86,6 +89,7 @@ pub fn parse(text: &str, url: &str, ctx: &ParseContext, fetch: &mut Fetcher) -> 
         warned: HashSet::new(),
         dropped: 0,
         total_steps: 0,
+        paths: 0,
         budget_warned: false,
     };
     let first = it.load(text, url);
@@ -147,7 +151,7 @@ struct Script {
     url: String,
     /// The file name, for warnings.
     name: String,
-    lines: Vec<Line>,
+    lines: Rc<[Line]>,
     labels: HashMap<String, usize>,
 }
 
@@ -258,7 +262,12 @@ enum Flow {
     Status(bool),
     Goto(usize),
     End(Outcome),
-    Choose { draft: MenuDraft, var: String, default: Option<String>, timeout_ms: Option<u64> },
+    Choose {
+        draft: MenuDraft,
+        var: String,
+        default: Option<String>,
+        timeout_ms: Option<u64>,
+    },
     Enter(usize),
     Exit(bool),
 }
@@ -273,13 +282,18 @@ struct Interp<'a, 'f> {
     warned: HashSet<String>,
     dropped: usize,
     total_steps: usize,
+    paths: usize,
     budget_warned: bool,
 }
 
 /// The file name of a URL, for warnings.
 fn file_name(url: &str) -> String {
     let path = url.split(['?', '#']).next().unwrap_or(url);
-    let name = path.trim_end_matches('/').rsplit('/').next().unwrap_or(path);
+    let name = path
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or(path);
     if name.is_empty() || name.contains("//") {
         url.to_string()
     } else {
@@ -416,7 +430,7 @@ fn load_script(text: &str, url: &str, warnings: &mut Vec<String>) -> Script {
     Script {
         url: url.to_string(),
         name,
-        lines,
+        lines: lines.into(),
         labels,
     }
 }
@@ -481,14 +495,32 @@ enum ChainKind {
 fn chain_kind(url: &str, args: &[String], have_initrds: bool) -> ChainKind {
     let name = file_name(url).to_ascii_lowercase();
     let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
-    if matches!(ext, "efi" | "kpxe" | "kkpxe" | "kkkpxe" | "pxe" | "0" | "com" | "c32" | "iso" | "img" | "usb" | "dsk")
-    {
+    if matches!(
+        ext,
+        "efi"
+            | "kpxe"
+            | "kkpxe"
+            | "kkkpxe"
+            | "pxe"
+            | "0"
+            | "com"
+            | "c32"
+            | "iso"
+            | "img"
+            | "usb"
+            | "dsk"
+    ) {
         return ChainKind::Firmware;
     }
-    if matches!(ext, "ipxe" | "gpxe" | "php" | "cgi" | "cfg" | "pl" | "py" | "txt" | "sh") {
+    if matches!(
+        ext,
+        "ipxe" | "gpxe" | "php" | "cgi" | "cfg" | "pl" | "py" | "txt" | "sh"
+    ) {
         return ChainKind::Script;
     }
-    let kernelish = ["vmlinuz", "vmlinux", "bzimage", "linux", "kernel", ".lkrn", "memdisk", "wimboot"];
+    let kernelish = [
+        "vmlinuz", "vmlinux", "bzimage", "linux", "kernel", ".lkrn", "memdisk", "wimboot",
+    ];
     if have_initrds
         || kernelish.iter().any(|k| name.contains(k))
         || args.iter().any(|a| a.contains('='))
@@ -522,6 +554,60 @@ fn uri_encode(s: &str) -> String {
         }
     }
     out
+}
+
+/// Settings whose value comes from outside the script (DHCP options, SMBIOS, the user) and
+/// that kboot cannot know: tests on them are undecidable.
+fn is_outside_setting(name: &str) -> bool {
+    const NAMES: &[&str] = &[
+        "filename",
+        "root-path",
+        "dns",
+        "domain",
+        "gateway",
+        "netmask",
+        "ntp",
+        "syslog",
+        "syslogs",
+        "user-class",
+        "vendor-class",
+        "username",
+        "password",
+        "reverse-username",
+        "reverse-password",
+        "initiator-iqn",
+        "keep-san",
+        "skip-san-boot",
+        "san-drive",
+        "serial",
+        "manufacturer",
+        "product",
+        "asset",
+        "board-serial",
+        "chassis",
+        "busid",
+        "busloc",
+        "bustype",
+        "chip",
+        "ifname",
+        "version",
+        "unixtime",
+        "dhcp-server",
+        "priority",
+        "scriptlet",
+        "pxebs",
+        "mtu",
+        "ip6",
+        "len6",
+        "gateway6",
+        "dns6",
+        "memsize",
+        "cpuvendor",
+        "cpumodel",
+        "sysmac",
+        "bootfile",
+    ];
+    NAMES.contains(&name) || name.parse::<u8>().is_ok()
 }
 
 /// A variable name without its scope (`net0/`, `net0.dhcp/`) and its type (`:hexhyp`).
@@ -583,7 +669,10 @@ impl Interp<'_, '_> {
                     let u = &self.scripts[st.script].url;
                     Some(u.rfind('/').map_or(u.clone(), |i| u[..=i].to_string()))
                 }
-                _ => None,
+                // Settings iPXE fills from DHCP, SMBIOS or the user that kboot does not know.
+                n if is_outside_setting(n) => None,
+                // Anything else is a script variable that was never set: empty.
+                _ => Some(String::new()),
             }
         };
         value.map(|v| if ty == "uristring" { uri_encode(&v) } else { v })
@@ -618,7 +707,10 @@ impl Interp<'_, '_> {
                 }
             };
             if out.len() - (close + 1 - open) + value.len() > MAX_EXPANDED {
-                let msg = format!("{}: a variable expands to too much text; cut short", self.at(st));
+                let msg = format!(
+                    "{}: a variable expands to too much text; cut short",
+                    self.at(st)
+                );
                 self.warn(msg);
                 return (out, unknown);
             }
@@ -641,7 +733,9 @@ impl Interp<'_, '_> {
                 );
                 self.warn(msg);
             }
-            return Err(Outcome::Nothing("the script needs too much work to explore".into()));
+            return Err(Outcome::Nothing(
+                "the script needs too much work to explore".into(),
+            ));
         }
         if st.steps > MAX_BRANCH_STEPS {
             return Err(Outcome::Nothing(format!(
@@ -700,9 +794,10 @@ impl Interp<'_, '_> {
                 st.ci = 0;
                 continue;
             }
-            let (op, toks) = self.scripts[st.script].lines[st.pc].cmds[st.ci].clone();
+            let lines = Rc::clone(&self.scripts[st.script].lines);
+            let (op, toks) = &lines[st.pc].cmds[st.ci];
             st.ci += 1;
-            let runs = match op {
+            let runs = match *op {
                 Op::First => true,
                 Op::And => st.status,
                 Op::Or => !st.status,
@@ -710,7 +805,7 @@ impl Interp<'_, '_> {
             if !runs {
                 continue;
             }
-            match self.exec(&mut st, &toks) {
+            match self.exec(&mut st, toks) {
                 Flow::Status(b) => st.status = b,
                 Flow::Goto(idx) => {
                     let key = (st.script, idx);
@@ -794,6 +889,13 @@ impl Interp<'_, '_> {
         });
         let mut items = Vec::with_capacity(draft.items.len());
         for item in draft.items {
+            self.paths += 1;
+            if self.paths > MAX_PATHS || self.total_steps > MAX_TOTAL_STEPS {
+                self.warn(format!(
+                    "{at}: the script has too many paths to explore; the remaining items are left out"
+                ));
+                break;
+            }
             let mut b = st.clone();
             b.ancestors.push(site);
             b.vars.insert(var.clone(), item.label.clone());
@@ -1039,7 +1141,10 @@ impl Interp<'_, '_> {
                 Flow::Status(true)
             }
             "exit" => {
-                let code = rest.first().and_then(|c| c.parse::<i64>().ok()).unwrap_or(0);
+                let code = rest
+                    .first()
+                    .and_then(|c| c.parse::<i64>().ok())
+                    .unwrap_or(0);
                 Flow::Exit(code == 0)
             }
             "shell" => Flow::End(Outcome::Shell),
@@ -1142,7 +1247,9 @@ impl Interp<'_, '_> {
             }
         }
         let Some(var) = rest.get(i).cloned() else {
-            self.warn(format!("{at}: choose needs a setting to store the choice in"));
+            self.warn(format!(
+                "{at}: choose needs a setting to store the choice in"
+            ));
             return Flow::Status(false);
         };
         let draft = if keep {
@@ -1472,7 +1579,8 @@ mod tests {
 
     #[test]
     fn simple_boot() {
-        let m = run("#!ipxe\ndhcp\nkernel vmlinuz initrd=initrd.img quiet\ninitrd initrd.img\nboot\n");
+        let m =
+            run("#!ipxe\ndhcp\nkernel vmlinuz initrd=initrd.img quiet\ninitrd initrd.img\nboot\n");
         assert!(m.warnings.is_empty(), "{:?}", m.warnings);
         assert_eq!(m.entries.len(), 1);
         let e = &m.entries[0];
@@ -1483,11 +1591,26 @@ mod tests {
 
     #[test]
     fn chain_kinds() {
-        assert_eq!(chain_kind("http://h/menu.ipxe", &[], false), ChainKind::Script);
-        assert_eq!(chain_kind("http://h/boot.php?mac=1", &[], false), ChainKind::Script);
-        assert_eq!(chain_kind("http://h/vmlinuz", &[], false), ChainKind::Kernel);
-        assert_eq!(chain_kind("http://h/x", &["a=b".into()], false), ChainKind::Kernel);
+        assert_eq!(
+            chain_kind("http://h/menu.ipxe", &[], false),
+            ChainKind::Script
+        );
+        assert_eq!(
+            chain_kind("http://h/boot.php?mac=1", &[], false),
+            ChainKind::Script
+        );
+        assert_eq!(
+            chain_kind("http://h/vmlinuz", &[], false),
+            ChainKind::Kernel
+        );
+        assert_eq!(
+            chain_kind("http://h/x", &["a=b".into()], false),
+            ChainKind::Kernel
+        );
         assert_eq!(chain_kind("http://h/x", &[], true), ChainKind::Kernel);
-        assert_eq!(chain_kind("tftp://h/ipxe.efi", &[], false), ChainKind::Firmware);
+        assert_eq!(
+            chain_kind("tftp://h/ipxe.efi", &[], false),
+            ChainKind::Firmware
+        );
     }
 }
