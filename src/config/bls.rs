@@ -197,10 +197,7 @@ fn parse_bls(
                 "devicetree-overlay is not supported by kboot; ignored".to_string(),
             ),
             k if k == "id" || k.starts_with("grub_") => {}
-            k => warn(
-                warnings,
-                format!("unknown key '{}' ignored", snippet(k)),
-            ),
+            k => warn(warnings, format!("unknown key '{}' ignored", snippet(k))),
         }
     }
     if let Some(arch) = &architecture {
@@ -390,7 +387,9 @@ pub fn version_cmp(a: &str, b: &str) -> Ordering {
             while j < eb && b[j] == b'0' {
                 j += 1;
             }
-            let r = (ea - i).cmp(&(eb - j)).then_with(|| a[i..ea].cmp(&b[j..eb]));
+            let r = (ea - i)
+                .cmp(&(eb - j))
+                .then_with(|| a[i..ea].cmp(&b[j..eb]));
             if r != Ordering::Equal {
                 return r;
             }
@@ -408,9 +407,7 @@ pub fn version_cmp(a: &str, b: &str) -> Ordering {
             let la = ea - i;
             let lb = eb - j;
             let m = la.min(lb);
-            let r = a[i..i + m]
-                .cmp(&b[j..j + m])
-                .then_with(|| la.cmp(&lb));
+            let r = a[i..i + m].cmp(&b[j..j + m]).then_with(|| la.cmp(&lb));
             if r != Ordering::Equal {
                 return r;
             }
@@ -516,7 +513,11 @@ mod tests {
     #[test]
     fn other_architectures_and_efi_are_skipped() {
         let other = if OWN_ARCH == "aa64" { "x64" } else { "aa64" };
-        let e = parse_entry(&format!("linux /k\narchitecture {other}\n"), "a.conf", "sda1:/");
+        let e = parse_entry(
+            &format!("linux /k\narchitecture {other}\n"),
+            "a.conf",
+            "sda1:/",
+        );
         assert!(e.unwrap_err().contains("architecture"));
         let e = parse_entry(
             &format!("linux /k\narchitecture {}\n", OWN_ARCH.to_uppercase()),

@@ -77,12 +77,19 @@ pub fn parse_format_arg(arg: &str) -> Result<Option<Format>, String> {
 
 /// The format the location's name implies, if any.
 pub fn from_url(url: &str) -> Option<Format> {
-    let path = url.split(['?', '#']).next().unwrap_or(url).to_ascii_lowercase();
+    let path = url
+        .split(['?', '#'])
+        .next()
+        .unwrap_or(url)
+        .to_ascii_lowercase();
     let path = path.replace('\\', "/");
     let name = path.rsplit('/').next().unwrap_or(&path);
     let name = name.rsplit(':').next().unwrap_or(name);
     if path.contains("pxelinux.cfg/")
-        || matches!(name, "syslinux.cfg" | "isolinux.cfg" | "extlinux.conf" | "pxelinux.cfg")
+        || matches!(
+            name,
+            "syslinux.cfg" | "isolinux.cfg" | "extlinux.conf" | "pxelinux.cfg"
+        )
     {
         return Some(Format::Pxelinux);
     }

@@ -77,7 +77,10 @@ mod tests {
             &mut f,
         );
         assert_eq!(fmt, Format::Bls);
-        assert_eq!(m.entries[0].kernel.as_deref(), Some("http://s/boot/vmlinuz"));
+        assert_eq!(
+            m.entries[0].kernel.as_deref(),
+            Some("http://s/boot/vmlinuz")
+        );
         let (fmt, m) = parse_config("a='k quiet'\n", "tftp://h/x/kboot.conf", None, &ctx, &mut f);
         assert_eq!(fmt, Format::Kboot);
         assert_eq!(m.entries[0].kernel.as_deref(), Some("tftp://h/x/k"));
