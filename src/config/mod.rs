@@ -1,9 +1,13 @@
 //! Boot menu configs: the model and one parser per format.
 
+pub mod bls;
+pub mod detect;
 pub mod grub;
 pub mod include;
+pub mod ipxe;
 pub mod kboot;
 pub mod model;
+pub mod parse;
 pub mod prompt;
 pub mod pxelinux;
 

@@ -1,0 +1,531 @@
+//! Boot Loader Specification type #1 entries (netboot.md §6, UAPI.1).
+//!
+//! ```text
+//! title      Fedora Linux 40 (Workstation Edition)
+//! version    6.8.5-301.fc40.x86_64
+//! machine-id 6a9857a393724b7a981ebb5b8495b9ea
+//! sort-key   fedora
+//! options    root=UUID=6b3f... ro rhgb quiet
+//! linux      /vmlinuz-6.8.5-301.fc40.x86_64
+//! initrd     /initramfs-6.8.5-301.fc40.x86_64.img
+//! ```
+//!
+//! Rules implemented here:
+//! - One `key value` per line, separated by whitespace; the value runs to the end of the line
+//!   with surrounding whitespace removed. Blank lines and lines starting with `#` are ignored;
+//!   CRLF line ends and a UTF-8 BOM are accepted.
+//! - Keys: `title`, `version`, `machine-id`, `sort-key`, `linux`, `initrd` (repeatable, in
+//!   order; several paths on one line are allowed), `options` (repeatable, joined with
+//!   spaces), `devicetree`, `architecture`. `devicetree-overlay`, `efi`, `uki`, `uki-url`, GRUB's
+//!   `grub_*` and `id` keys are recognised and ignored (an entry with no `linux` is skipped);
+//!   any other key is a warning and is ignored. A repeated single-valued key keeps the last.
+//! - `architecture` names an EFI architecture (`x64`, `ia32`, `aa64`, `arm`, `riscv64`,
+//!   `loongarch64`); entries for another architecture than kboot's are skipped.
+//! - GRUB's `$variable` words in `options` (Fedora's `$kernelopts`) cannot be expanded and are
+//!   dropped with a warning.
+//! - Paths are absolute from the root of the partition the entries live on: they are resolved
+//!   below `base` (`sda1:/`, `http://server/boot/`), whatever their leading `/`.
+//! - The entry id is the file name without `.conf` (and without a boot-counting `+N-M`
+//!   suffix); the title falls back to that id. Entries with the same title show their version.
+//! - Sorting follows the specification: entries with a `sort-key` first, ordered by sort-key,
+//!   then machine-id (both increasing), then version (decreasing, newest first); the rest
+//!   after, ordered by file name in decreasing version order. Versions compare like systemd's
+//!   `strverscmp_improved` ([`version_cmp`]).
+
+use std::cmp::Ordering;
+
+use crate::cmdline;
+use crate::config::{Entry, Menu};
+use crate::fetch::url::resolve;
+
+/// kboot's own architecture as the specification names it (`architecture` key).
+pub const OWN_ARCH: &str = if cfg!(target_arch = "x86_64") {
+    "x64"
+} else if cfg!(target_arch = "x86") {
+    "ia32"
+} else if cfg!(target_arch = "aarch64") {
+    "aa64"
+} else if cfg!(target_arch = "arm") {
+    "arm"
+} else if cfg!(target_arch = "riscv64") {
+    "riscv64"
+} else if cfg!(target_arch = "loongarch64") {
+    "loongarch64"
+} else {
+    "unknown"
+};
+
+/// A parsed entry with the fields only the sorting needs.
+#[derive(Debug, Clone)]
+struct BlsEntry {
+    entry: Entry,
+    sort_key: Option<String>,
+    machine_id: Option<String>,
+    version: Option<String>,
+    /// The file name without `.conf` and without a boot-counting suffix.
+    stem: String,
+}
+
+/// At most 60 characters of `s`, for warnings.
+fn snippet(s: &str) -> String {
+    const MAX: usize = 60;
+    if s.chars().count() <= MAX {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(MAX).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// The file name without a directory, `.conf` and a boot-counting suffix (`+3-1`).
+fn stem(file_name: &str) -> String {
+    let name = file_name.rsplit('/').next().unwrap_or(file_name);
+    let name = name.strip_suffix(".conf").unwrap_or(name);
+    // Boot counting: `name+LEFT[-DONE]` with decimal counters.
+    if let Some((head, counters)) = name.rsplit_once('+') {
+        let ok = !counters.is_empty()
+            && counters.split('-').count() <= 2
+            && counters
+                .split('-')
+                .all(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit()));
+        if ok && !head.is_empty() {
+            return head.to_string();
+        }
+    }
+    name.to_string()
+}
+
+/// `base` as a directory: the partition root every entry path is relative to.
+fn root_dir(base: &str) -> String {
+    if base.ends_with('/') || base.ends_with(':') {
+        base.to_string()
+    } else {
+        format!("{base}/")
+    }
+}
+
+/// Resolve an entry path below the partition root `base`.
+fn resolve_path(base: &str, path: &str) -> Result<String, String> {
+    let root = root_dir(base);
+    let rel = path.trim_start_matches('/');
+    let rel = if rel.is_empty() { path } else { rel };
+    // A device root such as `sda1:` needs the slash for a relative path to resolve.
+    let root = if root.ends_with(':') {
+        format!("{root}/")
+    } else {
+        root
+    };
+    resolve(Some(&root), rel).map_err(|e| e.to_string())
+}
+
+/// Parse one entry file. `file_name` names it in warnings and gives the entry id; `base` is
+/// the partition root the paths are relative to. `Err` is a one-sentence reason the entry
+/// cannot be booted (no `linux`, another architecture, a bad path).
+pub fn parse_entry(text: &str, file_name: &str, base: &str) -> Result<Entry, String> {
+    let mut warnings = Vec::new();
+    parse_bls(text, file_name, base, &mut warnings).map(|b| b.entry)
+}
+
+fn parse_bls(
+    text: &str,
+    file_name: &str,
+    base: &str,
+    warnings: &mut Vec<String>,
+) -> Result<BlsEntry, String> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut title = None;
+    let mut version = None;
+    let mut machine_id = None;
+    let mut sort_key = None;
+    let mut linux: Option<(usize, String)> = None;
+    let mut initrds: Vec<(usize, String)> = Vec::new();
+    let mut options: Vec<String> = Vec::new();
+    let mut devicetree: Option<(usize, String)> = None;
+    let mut architecture = None;
+    let mut other_kind = None;
+    for (i, line) in text.split('\n').enumerate() {
+        let n = i + 1;
+        let line = line.strip_suffix('\r').unwrap_or(line).trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (key, value) = match line.split_once(|c: char| c.is_whitespace()) {
+            Some((k, v)) => (k, v.trim()),
+            None => (line, ""),
+        };
+        let warn = |warnings: &mut Vec<String>, msg: String| {
+            warnings.push(format!("{file_name} line {n}: {msg}"));
+        };
+        if value.is_empty() {
+            warn(
+                warnings,
+                format!("key '{}' has no value; line ignored", snippet(key)),
+            );
+            continue;
+        }
+        let v = value.to_string();
+        match key {
+            "title" => title = Some(v),
+            "version" => version = Some(v),
+            "machine-id" => machine_id = Some(v),
+            "sort-key" => sort_key = Some(v),
+            "linux" => linux = Some((n, v)),
+            "initrd" => initrds.extend(value.split_whitespace().map(|p| (n, p.to_string()))),
+            "options" => {
+                let mut kept = Vec::new();
+                for word in cmdline::split(value) {
+                    if word.starts_with('$') {
+                        warn(
+                            warnings,
+                            format!(
+                                "GRUB variable '{}' in options cannot be expanded by kboot; dropped",
+                                snippet(&word)
+                            ),
+                        );
+                    } else {
+                        kept.push(word);
+                    }
+                }
+                options.push(cmdline::join(&kept));
+            }
+            "devicetree" => devicetree = Some((n, v)),
+            "architecture" => architecture = Some(v),
+            "efi" | "uki" | "uki-url" => other_kind = Some(key.to_string()),
+            "devicetree-overlay" => warn(
+                warnings,
+                "devicetree-overlay is not supported by kboot; ignored".to_string(),
+            ),
+            k if k == "id" || k.starts_with("grub_") => {}
+            k => warn(warnings, format!("unknown key '{}' ignored", snippet(k))),
+        }
+    }
+    if let Some(arch) = &architecture {
+        if !arch.eq_ignore_ascii_case(OWN_ARCH) {
+            return Err(format!(
+                "{file_name}: entry skipped: it is for architecture '{}', not kboot's '{OWN_ARCH}'",
+                snippet(arch)
+            ));
+        }
+    }
+    let Some((kline, kpath)) = linux else {
+        return Err(match other_kind {
+            Some(k) => format!(
+                "{file_name}: entry skipped: it boots an EFI program ('{k}'), which kboot cannot kexec"
+            ),
+            None => format!("{file_name}: entry skipped: it has no 'linux' key"),
+        });
+    };
+    let kernel = resolve_path(base, &kpath)
+        .map_err(|e| format!("{file_name} line {kline}: entry skipped: bad linux path: {e}"))?;
+    let mut initrd_urls = Vec::with_capacity(initrds.len());
+    for (line, p) in &initrds {
+        initrd_urls.push(resolve_path(base, p).map_err(|e| {
+            format!("{file_name} line {line}: entry skipped: bad initrd path: {e}")
+        })?);
+    }
+    let devicetree = match devicetree {
+        None => None,
+        Some((line, p)) => Some(resolve_path(base, &p).map_err(|e| {
+            format!("{file_name} line {line}: entry skipped: bad devicetree path: {e}")
+        })?),
+    };
+    let id = stem(file_name);
+    let title = title.unwrap_or_else(|| id.clone());
+    Ok(BlsEntry {
+        entry: Entry {
+            id: id.clone(),
+            title,
+            kernel: Some(kernel),
+            initrds: initrd_urls,
+            cmdline: cmdline::join(&options),
+            devicetree,
+            ..Default::default()
+        },
+        sort_key,
+        machine_id,
+        version,
+        stem: id,
+    })
+}
+
+/// Build the menu of a `loader/entries` directory: every `(file name, text)` is parsed with
+/// [`parse_entry`]; broken entries become warnings; the rest are sorted as the specification
+/// says. The default is the first entry after sorting.
+pub fn menu_from_entries(entries: Vec<(String, String)>, base: &str) -> Menu {
+    let mut menu = Menu::default();
+    let mut parsed = Vec::with_capacity(entries.len());
+    for (name, text) in &entries {
+        match parse_bls(text, name, base, &mut menu.warnings) {
+            Ok(b) => parsed.push(b),
+            Err(e) => menu.warnings.push(e),
+        }
+    }
+    parsed.sort_by(compare_entries);
+    // Ids must be unique: a repeated file stem (same name in two directories) keeps the first.
+    let mut seen = std::collections::HashSet::new();
+    parsed.retain(|b| {
+        let fresh = seen.insert(b.entry.id.clone());
+        if !fresh {
+            menu.warnings.push(format!(
+                "{}: entry skipped: another entry has the same id",
+                snippet(&b.stem)
+            ));
+        }
+        fresh
+    });
+    // Titles shared by several entries are told apart by their versions.
+    let titles: Vec<String> = parsed.iter().map(|b| b.entry.title.clone()).collect();
+    for b in &mut parsed {
+        let same = titles.iter().filter(|t| **t == b.entry.title).count();
+        if same > 1 {
+            if let Some(v) = &b.version {
+                if !b.entry.title.contains(v.as_str()) {
+                    b.entry.title = format!("{} ({v})", b.entry.title);
+                }
+            }
+        }
+    }
+    menu.entries = parsed.into_iter().map(|b| b.entry).collect();
+    menu
+}
+
+/// The specification's order: sort-key entries first (sort-key, machine-id increasing, version
+/// decreasing), then by file name in decreasing version order.
+fn compare_entries(a: &BlsEntry, b: &BlsEntry) -> Ordering {
+    match (&a.sort_key, &b.sort_key) {
+        (Some(ka), Some(kb)) => ka
+            .cmp(kb)
+            .then_with(|| opt_cmp(&a.machine_id, &b.machine_id))
+            .then_with(|| match (&a.version, &b.version) {
+                (Some(va), Some(vb)) => version_cmp(vb, va),
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (None, None) => Ordering::Equal,
+            })
+            .then_with(|| version_cmp(&b.stem, &a.stem)),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => version_cmp(&b.stem, &a.stem),
+    }
+}
+
+/// Increasing, entries with the field before those without.
+fn opt_cmp(a: &Option<String>, b: &Option<String>) -> Ordering {
+    match (a, b) {
+        (Some(x), Some(y)) => x.cmp(y),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    }
+}
+
+fn is_version_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'~' | b'-' | b'^' | b'.')
+}
+
+/// Compare two version strings as the specification describes (systemd's
+/// `strverscmp_improved`): `Greater` means `a` is newer. Characters other than alphanumerics
+/// and `~-^.` are skipped; `~` sorts before everything (pre-releases), even the end of the
+/// string; then `-` (release separator), `^` (post-release) and `.` each sort below any
+/// alphanumeric segment; numeric segments compare by value and are newer than alphabetic
+/// ones; alphabetic segments compare byte-wise, a longer one being newer.
+pub fn version_cmp(a: &str, b: &str) -> Ordering {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (mut i, mut j) = (0usize, 0usize);
+    let at = |s: &[u8], k: usize| s.get(k).copied().unwrap_or(0);
+    loop {
+        while i < a.len() && !is_version_char(a[i]) {
+            i += 1;
+        }
+        while j < b.len() && !is_version_char(b[j]) {
+            j += 1;
+        }
+        let (ca, cb) = (at(a, i), at(b, j));
+        if ca == b'~' || cb == b'~' {
+            let r = (ca != b'~').cmp(&(cb != b'~'));
+            if r != Ordering::Equal {
+                return r;
+            }
+            i += 1;
+            j += 1;
+            continue;
+        }
+        if i >= a.len() || j >= b.len() {
+            return a[i.min(a.len())..].cmp(&b[j.min(b.len())..]);
+        }
+        let mut progressed = false;
+        for sep in [b'-', b'^', b'.'] {
+            let (ca, cb) = (at(a, i), at(b, j));
+            if ca == sep || cb == sep {
+                let r = (ca != sep).cmp(&(cb != sep));
+                if r != Ordering::Equal {
+                    return r;
+                }
+                i += 1;
+                j += 1;
+                progressed = true;
+            }
+        }
+        let (ca, cb) = (at(a, i), at(b, j));
+        if ca.is_ascii_digit() || cb.is_ascii_digit() {
+            let ea = i + a[i.min(a.len())..]
+                .iter()
+                .take_while(|c| c.is_ascii_digit())
+                .count();
+            let eb = j + b[j.min(b.len())..]
+                .iter()
+                .take_while(|c| c.is_ascii_digit())
+                .count();
+            let r = (ea > i).cmp(&(eb > j));
+            if r != Ordering::Equal {
+                return r;
+            }
+            while i < ea && a[i] == b'0' {
+                i += 1;
+            }
+            while j < eb && b[j] == b'0' {
+                j += 1;
+            }
+            let r = (ea - i)
+                .cmp(&(eb - j))
+                .then_with(|| a[i..ea].cmp(&b[j..eb]));
+            if r != Ordering::Equal {
+                return r;
+            }
+            i = ea;
+            j = eb;
+        } else {
+            let ea = i + a[i.min(a.len())..]
+                .iter()
+                .take_while(|c| c.is_ascii_alphabetic())
+                .count();
+            let eb = j + b[j.min(b.len())..]
+                .iter()
+                .take_while(|c| c.is_ascii_alphabetic())
+                .count();
+            let la = ea - i;
+            let lb = eb - j;
+            let m = la.min(lb);
+            let r = a[i..i + m].cmp(&b[j..j + m]).then_with(|| la.cmp(&lb));
+            if r != Ordering::Equal {
+                return r;
+            }
+            if la == 0 && lb == 0 && !progressed {
+                // Cannot happen (both start with a version character), but never spin.
+                i += 1;
+                j += 1;
+            }
+            i = i.max(ea);
+            j = j.max(eb);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_compare_like_systemd() {
+        use Ordering::*;
+        let cases = [
+            ("1", "1", Equal),
+            ("2", "1", Greater),
+            ("10", "9", Greater),
+            ("010", "10", Equal),
+            ("1.1", "1", Greater),
+            ("1.0~rc1", "1.0", Less),
+            ("1~rc1", "1~rc2", Less),
+            ("123-9", "123.1-1", Less),
+            ("1^1", "1", Greater),
+            ("1^1", "1.1", Less),
+            ("6.8.5-301.fc40.x86_64", "6.8.11-300.fc40.x86_64", Less),
+            ("6.9.1-100.fc40.x86_64", "6.8.11-300.fc40.x86_64", Greater),
+            ("a", "1", Less),
+            ("abc", "abcd", Less),
+            ("1a", "1", Greater),
+            ("", "~", Greater),
+            ("1_2", "12", Less),
+        ];
+        for (a, b, want) in cases {
+            assert_eq!(version_cmp(a, b), want, "{a} vs {b}");
+            assert_eq!(version_cmp(b, a), want.reverse(), "{b} vs {a}");
+        }
+    }
+
+    #[test]
+    fn version_cmp_never_panics_or_spins() {
+        const P: &[&str] = &["", "~", "-", "^", ".", "0", "1", "a", "é", "_", "09", "z~"];
+        for a in P {
+            for b in P {
+                for c in P {
+                    let x = format!("{a}{b}{c}");
+                    for d in P {
+                        let y = format!("{d}{c}{a}");
+                        let _ = version_cmp(&x, &y);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn stems() {
+        assert_eq!(stem("loader/entries/fedora-6.8.conf"), "fedora-6.8");
+        assert_eq!(stem("a+3.conf"), "a");
+        assert_eq!(stem("a+3-1.conf"), "a");
+        assert_eq!(stem("a+x.conf"), "a+x");
+        assert_eq!(stem("+3.conf"), "+3");
+        assert_eq!(stem("plain"), "plain");
+    }
+
+    #[test]
+    fn paths_resolve_below_the_root() {
+        assert_eq!(resolve_path("sda1:/", "/vmlinuz").unwrap(), "sda1:/vmlinuz");
+        assert_eq!(resolve_path("sda1:", "/a/b").unwrap(), "sda1:/a/b");
+        assert_eq!(
+            resolve_path("http://s/boot", "/vmlinuz").unwrap(),
+            "http://s/boot/vmlinuz"
+        );
+        assert_eq!(
+            resolve_path("http://s/boot/", "x/initrd").unwrap(),
+            "http://s/boot/x/initrd"
+        );
+        assert!(resolve_path("http://s/boot/", "/").is_ok());
+    }
+
+    #[test]
+    fn one_entry() {
+        let e = parse_entry(
+            "title T\nlinux /k\ninitrd /i1\ninitrd /i2 /i3\noptions a=1\noptions b\ndevicetree /d.dtb\n",
+            "x.conf",
+            "sda1:/",
+        )
+        .unwrap();
+        assert_eq!(e.id, "x");
+        assert_eq!(e.kernel.as_deref(), Some("sda1:/k"));
+        assert_eq!(e.initrds, vec!["sda1:/i1", "sda1:/i2", "sda1:/i3"]);
+        assert_eq!(e.cmdline, "a=1 b");
+        assert_eq!(e.devicetree.as_deref(), Some("sda1:/d.dtb"));
+    }
+
+    #[test]
+    fn other_architectures_and_efi_are_skipped() {
+        let other = if OWN_ARCH == "aa64" { "x64" } else { "aa64" };
+        let e = parse_entry(
+            &format!("linux /k\narchitecture {other}\n"),
+            "a.conf",
+            "sda1:/",
+        );
+        assert!(e.unwrap_err().contains("architecture"));
+        let e = parse_entry(
+            &format!("linux /k\narchitecture {}\n", OWN_ARCH.to_uppercase()),
+            "a.conf",
+            "sda1:/",
+        );
+        assert!(e.is_ok());
+        let e = parse_entry("efi /EFI/x.efi\n", "a.conf", "sda1:/");
+        assert!(e.unwrap_err().contains("EFI program"));
+    }
+}
