@@ -23,7 +23,7 @@ const REDRAW: Duration = Duration::from_secs(1);
 /// How long to wait for the cursor position report of a serial terminal.
 const CPR_TIMEOUT: Duration = Duration::from_millis(200);
 /// How long a lone Esc waits for the rest of a sequence split by a slow serial line.
-const ESC_WAIT: Duration = Duration::from_millis(80);
+const ESC_WAIT: Duration = Duration::from_millis(200);
 /// The size used when nothing else is known.
 pub const FALLBACK_SIZE: (u16, u16) = (80, 24);
 
@@ -152,7 +152,8 @@ fn run_loop(
         }
 
         let mut keys = Vec::new();
-        if event::poll(POLL)? {
+        let idle = !event::poll(POLL)?;
+        if !idle {
             match event::read()? {
                 Event::Key(k) if k.kind != KeyEventKind::Release => {
                     keys.extend(esc.push(k, Instant::now()));
@@ -165,7 +166,11 @@ fn run_loop(
                 _ => {}
             }
         }
-        keys.extend(esc.flush(Instant::now()));
+        if idle {
+            // Only release a held Esc when no input is waiting: after a stall (a loaded
+            // machine, a slow line) the rest of the sequence is read before it is judged alone.
+            keys.extend(esc.flush(Instant::now()));
+        }
         for k in keys {
             dirty = true;
             if let Some(cmd) = app.on_key(k) {
