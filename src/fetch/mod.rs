@@ -4,14 +4,17 @@
 //! [`fetch_to_memfd`] is what booting uses: the bytes land in an anonymous memory file that goes
 //! straight to `kexec_file_load`, so no second copy is made.
 
+pub mod http;
+pub mod integrity;
 pub mod tftp;
 pub mod url;
 
 use std::fs::File;
 use std::io::{self, Write};
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Progress of one transfer, reported to the menu.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +49,52 @@ pub enum FetchError {
     TooLarge { url: String, limit: u64 },
     #[error("cannot store {url} in memory: {source}")]
     Store { url: String, source: io::Error },
+    #[error("HTTP {status}{} from {host} for {path}", http::space_before(.reason))]
+    Http {
+        status: u16,
+        reason: String,
+        host: String,
+        path: String,
+    },
+    #[error("TLS to {host} failed: {reason}")]
+    Tls { host: String, reason: String },
+    #[error("cannot fetch {url}: {reason}")]
+    Network { url: String, reason: String },
+    #[error("cannot fetch {url}: {reason}")]
+    Timeout { url: String, reason: String },
+    #[error("redirect loop: {url} leads back to {at}")]
+    RedirectLoop { url: String, at: String },
+    #[error("{url} redirects more than {limit} times")]
+    TooManyRedirects { url: String, limit: usize },
+    #[error("{url} sent a bad redirect: {reason}")]
+    BadRedirect { url: String, reason: String },
+    #[error("the connection for {url} dropped after {got} bytes and the server ignored the Range request (HTTP 200 instead of 206), so the download cannot resume")]
+    RangeIgnored { url: String, got: u64 },
+    #[error(
+        "{url} answered a Range request from byte {got} with the wrong Content-Range '{range}'"
+    )]
+    BadRange {
+        url: String,
+        got: u64,
+        range: String,
+    },
+    #[error("{url} truncated: got {got} of {expected} bytes ({cause})")]
+    Truncated {
+        url: String,
+        got: u64,
+        expected: u64,
+        cause: String,
+    },
+    #[error("{url} sent more than its Content-Length of {expected} bytes")]
+    TooLong { url: String, expected: u64 },
+    #[error("cannot use the proxy {proxy}: {reason}")]
+    Proxy { proxy: String, reason: String },
+    #[error("cannot load CA certificates from {path}: {reason}")]
+    Ca { path: String, reason: String },
+    #[error("'{value}' is not a SHA-256 digest: {reason} (expected 64 hex characters)")]
+    BadSha256 { value: String, reason: String },
+    #[error("SHA-256 mismatch: expected {expected}, got {actual}")]
+    Sha256Mismatch { expected: String, actual: String },
 }
 
 /// Knobs for one fetch.
@@ -54,6 +103,18 @@ pub struct FetchOptions {
     pub tftp: tftp::TftpOptions,
     /// Stop with an error past this many bytes.
     pub max_size: Option<u64>,
+    /// PEM files of CA certificates trusted for HTTPS besides the built-in Mozilla roots
+    /// (`/etc/ssl/certs/kboot-extra.pem` is added when it exists).
+    pub extra_ca: Vec<PathBuf>,
+    /// HTTP(S) proxy for http/https URLs, e.g. `http://10.0.2.2:3128`.
+    pub proxy: Option<String>,
+    /// Expected SHA-256 of the content (64 hex characters), checked for any scheme.
+    pub sha256: Option<String>,
+    /// HTTP connect timeout (default [`http::DEFAULT_CONNECT_TIMEOUT`]).
+    pub connect_timeout: Option<Duration>,
+    /// HTTP idle timeout: longest wait for the next bytes (default
+    /// [`http::DEFAULT_IDLE_TIMEOUT`]).
+    pub idle_timeout: Option<Duration>,
 }
 
 /// Stream `url` into `sink`. Returns the number of bytes written.
@@ -64,6 +125,17 @@ pub fn fetch(
     progress: &mut dyn FnMut(&Progress),
     cancel: &AtomicBool,
 ) -> Result<u64, FetchError> {
+    if let Some(expected) = &opts.sha256 {
+        integrity::parse_sha256(expected)?;
+        let mut hashing = integrity::Sha256Writer::new(sink);
+        let inner = FetchOptions {
+            sha256: None,
+            ..opts.clone()
+        };
+        let n = fetch(url, &mut hashing, &inner, progress, cancel)?;
+        integrity::verify_sha256(expected, hashing.finish().0)?;
+        return Ok(n);
+    }
     let parsed = match url::parse_location(url)? {
         url::Location::Url(u) => u,
         url::Location::Device { .. } => {
@@ -122,6 +194,7 @@ pub fn fetch(
                 })?;
             Ok(n)
         }
+        "http" | "https" => http::download(&parsed, sink, opts, &mut report, cancel),
         "file" => {
             let path = percent_decode(parsed.path());
             let mut file = File::open(&path).map_err(|source| FetchError::File {
@@ -350,7 +423,7 @@ mod tests {
         let cancel = AtomicBool::new(false);
         let err = fetch_text("file:///nonexistent/kboot.conf", 10, &cancel).unwrap_err();
         assert!(err.to_string().contains("/nonexistent/kboot.conf"), "{err}");
-        let err = fetch_text("http://127.0.0.1:9/y", 10, &cancel).unwrap_err();
+        let err = fetch_text("ftp://127.0.0.1:9/y", 10, &cancel).unwrap_err();
         assert!(matches!(err, FetchError::Unsupported { .. }), "{err}");
         let err = fetch_text("file:///proc/self/status", 10, &cancel).unwrap_err();
         assert!(matches!(err, FetchError::TooLarge { .. }), "{err}");
