@@ -33,10 +33,20 @@ pub enum Command {
         #[arg(long)]
         windowsize: Option<u16>,
     },
-    /// Fetch and parse a kboot.conf the way the loader would, and print its menu.
+    /// Fetch and parse a config (kboot.conf, pxelinux, GRUB, iPXE, BLS) the way the loader
+    /// would, and print its menu.
     Menu {
         /// A URL or a local path.
         source: String,
+        /// The config's format; `auto` detects it from the URL and the text.
+        #[arg(long, default_value = "auto")]
+        format: String,
+        /// The MAC address the loader would have (for variables such as iPXE ${net0/mac}).
+        #[arg(long)]
+        mac: Option<String>,
+        /// The IPv4 address the loader would have (for variables such as iPXE ${ip}).
+        #[arg(long)]
+        ip: Option<std::net::Ipv4Addr>,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -133,18 +143,37 @@ fn run(command: Command) -> Result<(), String> {
             );
             Ok(())
         }
-        Command::Menu { source, json } => {
+        Command::Menu {
+            source,
+            format,
+            mac,
+            ip,
+            json,
+        } => {
             let url = absolute(&source)?;
-            let text =
-                crate::fetch::fetch_text(&url, 1 << 20, &cancel).map_err(|e| e.to_string())?;
-            let menu = crate::config::kboot::parse(&text, Some(&url));
+            let format = crate::config::detect::parse_format_arg(&format)?;
+            let mut ctx = crate::config::load::context(None);
+            if let Some(m) = mac {
+                ctx.mac = Some(crate::net::link::parse_mac(&m).ok_or_else(|| {
+                    format!("--mac {m} is not a MAC address such as 52:54:00:12:34:56")
+                })?);
+            }
+            ctx.ip = ip.or(ctx.ip);
+            let (format, menu) = crate::config::load::load(&url, format, &ctx, &cancel)
+                .map_err(|e| e.to_string())?;
             for w in &menu.warnings {
                 eprintln!("warning: {w}");
             }
             if json {
-                let s = serde_json::to_string_pretty(&menu).map_err(|e| e.to_string())?;
+                let mut value = serde_json::to_value(&menu).map_err(|e| e.to_string())?;
+                if let Some(obj) = value.as_object_mut() {
+                    obj.insert("format".into(), format.name().into());
+                    obj.insert("warnings".into(), menu.warnings.clone().into());
+                }
+                let s = serde_json::to_string_pretty(&value).map_err(|e| e.to_string())?;
                 println!("{s}");
             } else {
+                println!("format: {format}");
                 print_menu(&menu);
             }
             Ok(())
@@ -244,23 +273,37 @@ fn print_menu(menu: &crate::config::Menu) {
     if let Some(t) = &menu.title {
         println!("{t}");
     }
-    let default = menu.entries.get(menu.default_index()).map(|e| e.id.clone());
     match menu.timeout_ms {
         Some(ms) => println!("timeout: {} s", ms as f64 / 1000.0),
         None => println!("timeout: none (waits)"),
     }
-    for e in &menu.entries {
-        let mark = if Some(&e.id) == default.as_ref() {
+    let default = menu.entries.get(menu.default_index()).map(|e| e.id.clone());
+    print_entries(&menu.entries, default.as_deref(), 0);
+}
+
+fn print_entries(entries: &[crate::config::Entry], default: Option<&str>, depth: usize) {
+    let pad = "  ".repeat(depth);
+    for e in entries {
+        let mark = if Some(e.id.as_str()) == default {
             '*'
         } else {
             ' '
         };
-        println!("{mark} {}", e.title);
-        println!("    kernel  {}", e.kernel.as_deref().unwrap_or("-"));
-        for i in &e.initrds {
-            println!("    initrd  {i}");
+        let hidden = if e.hidden { " (hidden)" } else { "" };
+        println!("{pad}{mark} {} [{}]{hidden}", e.title, e.id);
+        if let Some(a) = &e.action {
+            println!("{pad}    action  {a:?}");
         }
-        println!("    cmdline {}", e.cmdline);
+        if let Some(k) = &e.kernel {
+            println!("{pad}    kernel  {k}");
+        }
+        for i in &e.initrds {
+            println!("{pad}    initrd  {i}");
+        }
+        if e.kernel.is_some() {
+            println!("{pad}    cmdline {}", e.cmdline);
+        }
+        print_entries(&e.children, None, depth + 1);
     }
 }
 

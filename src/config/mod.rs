@@ -6,6 +6,7 @@ pub mod grub;
 pub mod include;
 pub mod ipxe;
 pub mod kboot;
+pub mod load;
 pub mod model;
 pub mod parse;
 pub mod prompt;

@@ -37,7 +37,7 @@ pub enum FetchError {
     Url(#[from] url::UrlError),
     #[error("cannot read {path}: {source}")]
     File { path: String, source: io::Error },
-    #[error("{scheme} locations are not supported yet ({url}): use tftp:// or file://")]
+    #[error("{scheme} locations are not supported yet ({url}): use tftp://, http://, https:// or file://")]
     Unsupported { scheme: String, url: String },
     #[error("cannot find host '{host}' ({source}): check the URL and the DNS server")]
     Resolve { host: String, source: io::Error },

@@ -29,9 +29,6 @@ pub enum Mode {
     Host,
 }
 
-/// Largest config file accepted.
-const CONFIG_LIMIT: u64 = 1 << 20;
-
 /// State the threads share.
 struct Shared {
     mode: Mode,
@@ -40,6 +37,8 @@ struct Shared {
     lease: Mutex<Option<Lease>>,
     cancel: AtomicBool,
     busy: AtomicBool,
+    /// `kboot.timeout=`: replaces every config's countdown.
+    timeout_override: Option<u64>,
 }
 
 impl Shared {
@@ -62,6 +61,7 @@ pub fn run(args: KernelArgs, mode: Mode, started: Instant) -> ! {
         lease: Mutex::new(None),
         cancel: AtomicBool::new(false),
         busy: AtomicBool::new(false),
+        timeout_override: args.timeout_s,
     });
     shared.log(format!(
         "kboot {} started ({} ms after /init, uptime {})",
@@ -183,24 +183,36 @@ fn discover(args: &KernelArgs, s: &Shared) {
             return;
         }
     };
+    load_and_show(&url, s);
+}
+
+/// Fetch and parse a config, then hand its menu to the UI (or say why not).
+fn load_and_show(url: &str, s: &Shared) {
     s.log(format!("loading config {url}"));
-    let text = match fetch::fetch_text(&url, CONFIG_LIMIT, &AtomicBool::new(false)) {
-        Ok(t) => t,
-        Err(e) => {
-            s.send(UiEvent::Error(format!("Cannot load the config: {e}")));
-            return;
-        }
-    };
-    let mut menu = crate::config::kboot::parse(&text, Some(&url));
+    let lease = s.lease.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let ctx = crate::config::load::context(lease.as_ref());
+    match crate::config::load::load(url, None, &ctx, &AtomicBool::new(false)) {
+        Ok((format, menu)) => publish_menu(url, format, menu, s),
+        Err(e) => s.send(UiEvent::Error(format!("Cannot load the config: {e}"))),
+    }
+}
+
+fn publish_menu(url: &str, format: crate::config::detect::Format, mut menu: Menu, s: &Shared) {
     for w in &menu.warnings {
         s.log(w.clone());
     }
-    if let Some(t) = args.timeout_s {
+    if let Some(t) = s.timeout_override {
         menu.timeout_ms = Some(t * 1000);
     }
-    s.log(format!("{url}: {} entries", menu.entries.len()));
-    *s.menu.lock().unwrap_or_else(|p| p.into_inner()) = Some((menu.clone(), url.clone()));
-    s.send(UiEvent::Menu { source: url, menu });
+    s.log(format!(
+        "{url}: {format} config, {} entries",
+        menu.entries.len()
+    ));
+    *s.menu.lock().unwrap_or_else(|p| p.into_inner()) = Some((menu.clone(), url.to_string()));
+    s.send(UiEvent::Menu {
+        source: url.to_string(),
+        menu,
+    });
 }
 
 fn lease_summary(l: &Lease) -> String {
@@ -229,6 +241,13 @@ fn handle_commands(commands: Receiver<UiCommand>, s: &Arc<Shared>) {
                     Ok(spec) => start_boot(spec, s),
                     Err(e) => s.send(UiEvent::Error(e.to_string())),
                 }
+            }
+            UiCommand::LoadConfig(url) => {
+                let s = s.clone();
+                spawn_guarded("config", s.clone(), move |s| {
+                    load_and_show(&url, &s);
+                    s.send(UiEvent::Ready);
+                });
             }
             UiCommand::Cancel => s.cancel.store(true, Ordering::Relaxed),
             UiCommand::Reboot | UiCommand::PowerOff if s.mode == Mode::Host => s.send(

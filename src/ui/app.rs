@@ -11,6 +11,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::{UiCommand, UiEvent};
 use crate::boot::BootSpec;
+use crate::config::model::Action as ConfigAction;
 use crate::config::{Entry, Menu};
 use crate::fetch::Progress;
 
@@ -180,6 +181,9 @@ enum Countdown {
 pub struct App {
     menu: Option<Menu>,
     source: Option<String>,
+    /// The default entry when the config hides it (pxelinux MENU HIDE): not listed, still
+    /// booted when the countdown ends.
+    hidden_default: Option<Entry>,
     /// Indices of the submenus entered, from the top level down.
     path: Vec<usize>,
     selected: usize,
@@ -205,6 +209,7 @@ impl App {
     pub fn new() -> Self {
         App {
             menu: None,
+            hidden_default: None,
             source: None,
             path: Vec::new(),
             selected: 0,
@@ -372,7 +377,17 @@ impl App {
         }
     }
 
-    fn set_menu(&mut self, source: String, menu: Menu) {
+    fn set_menu(&mut self, source: String, mut menu: Menu) {
+        // Hidden entries are not listed; a hidden default is kept aside for the countdown.
+        self.hidden_default = menu
+            .entries
+            .get(menu.default_index())
+            .filter(|e| e.hidden)
+            .cloned();
+        strip_hidden(&mut menu.entries);
+        if self.hidden_default.is_some() {
+            menu.default = None;
+        }
         // What was selected, to find it again in the new menu.
         let old_items = self.item_count();
         let old_entries = old_items - Action::ALL.len();
@@ -447,16 +462,58 @@ impl App {
         if !matches!(self.mode, Mode::Menu) {
             return None;
         }
-        let menu = self.menu.as_ref()?;
-        let entry = menu.entries.get(menu.default_index())?.clone();
+        let entry = match &self.hidden_default {
+            Some(e) => e.clone(),
+            None => {
+                let menu = self.menu.as_ref()?;
+                menu.entries.get(menu.default_index())?.clone()
+            }
+        };
         self.boot_entry(&entry)
     }
 
     fn boot_entry(&mut self, entry: &Entry) -> Option<UiCommand> {
+        if let Some(action) = &entry.action {
+            return self.entry_action(entry, action.clone());
+        }
         match spec_of(entry) {
             Some(spec) => Some(self.start(spec)),
             None => {
                 self.error = Some(format!("'{}' has no kernel to boot.", entry_title(entry)));
+                None
+            }
+        }
+    }
+
+    /// An entry that is not a kernel: leave a submenu, chain to a config, reboot, ...
+    fn entry_action(&mut self, entry: &Entry, action: ConfigAction) -> Option<UiCommand> {
+        self.stop_countdown();
+        let busy = |app: &mut App, title: &str, cmd: UiCommand| {
+            app.push_log(format!("{title}..."));
+            app.mode = Mode::Busy {
+                title: title.to_string(),
+                progress: None,
+            };
+            Some(cmd)
+        };
+        match action {
+            ConfigAction::Exit => {
+                if let Some(i) = self.path.pop() {
+                    self.selected = i;
+                }
+                None
+            }
+            ConfigAction::Reboot => busy(self, "Rebooting", UiCommand::Reboot),
+            ConfigAction::PowerOff => busy(self, "Powering off", UiCommand::PowerOff),
+            ConfigAction::Chain(url) => {
+                let title = format!("Loading {url}");
+                busy(self, &title, UiCommand::LoadConfig(url))
+            }
+            ConfigAction::LocalBoot => {
+                self.error = Some(format!(
+                    "'{}' asks to boot from the local disk: kboot cannot hand back to the firmware; choose Reboot and boot the disk from the firmware menu.",
+                    entry_title(entry)
+                ));
                 None
             }
         }
@@ -552,6 +609,8 @@ impl App {
                 }
             }
             KeyCode::Enter | KeyCode::Right => return self.activate(key.code == KeyCode::Enter),
+            KeyCode::Tab => self.edit_selected(),
+            KeyCode::Char(c) if plain && self.select_hotkey(c) => {}
             KeyCode::Char('e') if plain => self.edit_selected(),
             KeyCode::Char('c') if plain => {
                 self.mode = Mode::Prompt {
@@ -598,6 +657,27 @@ impl App {
         }
     }
 
+    /// A hotkey (pxelinux `^x`, iPXE `--key`) or a digit 1-9 selects that entry of the current
+    /// level (Enter then boots it). Entry hotkeys win over `e` and `c`; Tab always edits.
+    fn select_hotkey(&mut self, c: char) -> bool {
+        let wanted = c.to_ascii_lowercase();
+        let entries = self.level_entries();
+        let hit = entries
+            .iter()
+            .position(|e| e.hotkey.map(|h| h.to_ascii_lowercase()) == Some(wanted))
+            .or_else(|| {
+                let n = c.to_digit(10)? as usize;
+                (1..=entries.len().min(9)).contains(&n).then(|| n - 1)
+            });
+        match hit {
+            Some(i) => {
+                self.selected = i;
+                true
+            }
+            None => false,
+        }
+    }
+
     fn edit_selected(&mut self) {
         let spec = match self.items().get(self.selected) {
             Some(Item::Entry(e)) => spec_of(e),
@@ -612,6 +692,14 @@ impl App {
             }
             None => self.error = Some("Only an entry with a kernel can be edited.".to_string()),
         }
+    }
+}
+
+/// Drop hidden entries at every level.
+fn strip_hidden(entries: &mut Vec<Entry>) {
+    entries.retain(|e| !e.hidden);
+    for e in entries {
+        strip_hidden(&mut e.children);
     }
 }
 
@@ -939,6 +1027,92 @@ mod tests {
             app.on_key(key(KeyCode::Enter)),
             Some(UiCommand::Prompt("linux".into()))
         );
+    }
+
+    #[test]
+    fn hidden_entries_are_not_listed_but_a_hidden_default_still_boots() {
+        let mut app = App::new();
+        let mut menu = sample_menu();
+        menu.entries[0].hidden = true; // "linux", the default
+        app.on_event(UiEvent::Menu {
+            source: "tftp://10.0.2.2/kboot.conf".into(),
+            menu,
+        });
+        let listed: Vec<String> = app
+            .items()
+            .iter()
+            .filter_map(|i| match i {
+                Item::Entry(e) => Some(e.id.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(listed, vec!["rescue"]);
+        let t = Instant::now();
+        assert_eq!(app.on_tick(t), None);
+        let spec = boot_of(app.on_tick(t + Duration::from_secs(6)));
+        assert_eq!(spec.title, "linux");
+    }
+
+    #[test]
+    fn hotkeys_and_digits_select_and_tab_edits() {
+        let (mut app, _) = with_menu();
+        let mut menu = sample_menu();
+        menu.entries[1].hotkey = Some('e');
+        app.on_event(UiEvent::Menu {
+            source: "x".into(),
+            menu,
+        });
+        assert_eq!(app.on_key(key(KeyCode::Char('E'))), None);
+        assert_eq!(app.selected(), 1, "hotkey e wins over edit");
+        assert!(matches!(app.mode(), Mode::Menu));
+        assert_eq!(app.on_key(key(KeyCode::Char('1'))), None);
+        assert_eq!(app.selected(), 0);
+        assert_eq!(app.on_key(key(KeyCode::Tab)), None);
+        assert!(matches!(app.mode(), Mode::Edit { .. }));
+    }
+
+    #[test]
+    fn config_actions_chain_exit_and_local_boot() {
+        use crate::config::model::Action as A;
+        let mut app = App::new();
+        let mut menu = sample_menu();
+        menu.entries[0].kernel = None;
+        menu.entries[0].action = Some(A::Chain("tftp://10.0.2.2/other.cfg".into()));
+        menu.entries[1].kernel = None;
+        menu.entries[1].action = Some(A::LocalBoot);
+        app.on_event(UiEvent::Menu {
+            source: "x".into(),
+            menu,
+        });
+        assert_eq!(
+            app.on_key(key(KeyCode::Enter)),
+            Some(UiCommand::LoadConfig("tftp://10.0.2.2/other.cfg".into()))
+        );
+        app.on_event(UiEvent::Ready);
+        app.on_key(key(KeyCode::Down));
+        assert_eq!(app.on_key(key(KeyCode::Enter)), None);
+        assert!(app.error().unwrap_or_default().contains("local disk"));
+        // MENU EXIT inside a submenu goes back up.
+        let mut sub = sample_menu();
+        sub.entries[0].children = vec![
+            entry("inner", "Inner", "x"),
+            Entry {
+                id: "back".into(),
+                title: "Back".into(),
+                action: Some(A::Exit),
+                ..Default::default()
+            },
+        ];
+        let mut app = App::new();
+        app.on_event(UiEvent::Menu {
+            source: "x".into(),
+            menu: sub,
+        });
+        app.on_key(key(KeyCode::Enter));
+        assert!(!app.at_top());
+        app.on_key(key(KeyCode::Down));
+        assert_eq!(app.on_key(key(KeyCode::Enter)), None);
+        assert!(app.at_top());
     }
 
     #[test]

@@ -36,6 +36,8 @@ pub enum UiCommand {
     Boot(BootSpec),
     /// Text typed at the `kboot:` prompt, to resolve against the current menu.
     Prompt(String),
+    /// Load another config (an entry that chains to one) and show its menu.
+    LoadConfig(String),
     Reboot,
     PowerOff,
     /// Stop the running fetch.
