@@ -609,13 +609,14 @@ impl App {
                 }
             }
             KeyCode::Enter | KeyCode::Right => return self.activate(key.code == KeyCode::Enter),
-            KeyCode::Tab => self.edit_selected(),
-            KeyCode::Char(c) if plain && self.select_hotkey(c) => {}
             KeyCode::Char('e') if plain => self.edit_selected(),
             KeyCode::Char('c') if plain => {
                 self.mode = Mode::Prompt {
                     editor: LineEditor::default(),
                 }
+            }
+            KeyCode::Char(c) if plain => {
+                self.select_hotkey(c);
             }
             _ => {}
         }
@@ -658,7 +659,8 @@ impl App {
     }
 
     /// A hotkey (pxelinux `^x`, iPXE `--key`) or a digit 1-9 selects that entry of the current
-    /// level (Enter then boots it). Entry hotkeys win over `e` and `c`; Tab always edits.
+    /// level (Enter then boots it). `e` and `c` stay kboot's keys (edit, prompt) even when an
+    /// entry claims them as hotkeys.
     fn select_hotkey(&mut self, c: char) -> bool {
         let wanted = c.to_ascii_lowercase();
         let entries = self.level_entries();
@@ -1054,7 +1056,7 @@ mod tests {
     }
 
     #[test]
-    fn hotkeys_and_digits_select_and_tab_edits() {
+    fn hotkeys_and_digits_select_and_e_still_edits() {
         let (mut app, _) = with_menu();
         let mut menu = sample_menu();
         menu.entries[1].hotkey = Some('e');
@@ -1063,12 +1065,12 @@ mod tests {
             menu,
         });
         assert_eq!(app.on_key(key(KeyCode::Char('E'))), None);
-        assert_eq!(app.selected(), 1, "hotkey e wins over edit");
+        assert_eq!(app.selected(), 1, "upper-case hotkey selects");
         assert!(matches!(app.mode(), Mode::Menu));
         assert_eq!(app.on_key(key(KeyCode::Char('1'))), None);
         assert_eq!(app.selected(), 0);
-        assert_eq!(app.on_key(key(KeyCode::Tab)), None);
-        assert!(matches!(app.mode(), Mode::Edit { .. }));
+        assert_eq!(app.on_key(key(KeyCode::Char('e'))), None);
+        assert!(matches!(app.mode(), Mode::Edit { .. }), "e still edits");
     }
 
     #[test]
