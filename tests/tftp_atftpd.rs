@@ -2,38 +2,15 @@
 //!
 //! Needs `/usr/sbin/atftpd` (Debian package `atftpd`); fails, on purpose, when it is missing.
 
-use std::net::{SocketAddr, UdpSocket};
+mod common;
+
+use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::AtomicBool;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use common::atftpd::{start, write_file};
 use kboot::fetch::tftp::{download, TftpError, TftpOptions};
-
-const ATFTPD: &str = "/usr/sbin/atftpd";
-
-/// A running atftpd, its directory and log; killed and removed on drop (the log is kept
-/// when the test failed).
-struct Server {
-    child: Child,
-    dir: PathBuf,
-    log: PathBuf,
-    addr: SocketAddr,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-        if std::thread::panicking() {
-            eprintln!("atftpd log: {}", self.log.display());
-        } else {
-            let _ = std::fs::remove_file(&self.log);
-        }
-    }
-}
 
 /// Deterministic pseudo-random bytes.
 fn content(len: usize, seed: u32) -> Vec<u8> {
@@ -46,69 +23,6 @@ fn content(len: usize, seed: u32) -> Vec<u8> {
             x as u8
         })
         .collect()
-}
-
-/// A free UDP port on loopback (racy, but good enough for a test).
-fn free_port() -> u16 {
-    let s = UdpSocket::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    s.local_addr().expect("local address").port()
-}
-
-fn write_file(dir: &Path, name: &str, data: &[u8]) {
-    let path = dir.join(name);
-    std::fs::write(&path, data).expect("write served file");
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod file");
-}
-
-/// Starts atftpd serving a fresh directory filled by `fill`.
-fn start_server(fill: impl FnOnce(&Path)) -> Server {
-    assert!(
-        Path::new(ATFTPD).exists(),
-        "{ATFTPD} is missing: apt-get install atftpd (the TFTP integration test needs it)"
-    );
-    let dir = std::env::temp_dir().join(format!("kboot-tftp-atftpd-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create served dir");
-    // atftpd drops to nobody: the tree must be world-readable.
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod dir");
-    fill(&dir);
-    let port = free_port();
-    let log_path =
-        std::env::temp_dir().join(format!("kboot-tftp-atftpd-{}.log", std::process::id()));
-    let log = std::fs::File::create(&log_path).expect("create log");
-    let child = Command::new(ATFTPD)
-        .args(["--daemon", "--no-fork", "--logfile", "-", "--port"])
-        .arg(port.to_string())
-        .args(["--bind-address", "127.0.0.1"])
-        .arg(&dir)
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().expect("dup log"))
-        .stderr(log)
-        .spawn()
-        .expect("spawn atftpd");
-    let server = Server {
-        child,
-        dir,
-        log: log_path,
-        addr: SocketAddr::from(([127, 0, 0, 1], port)),
-    };
-    // Wait until it answers.
-    let start = Instant::now();
-    let quick = TftpOptions {
-        timeout: Duration::from_millis(100),
-        retries: 2,
-        ..TftpOptions::default()
-    };
-    loop {
-        match fetch(server.addr, "/ready", &quick) {
-            Ok(_) => break,
-            Err(e) if start.elapsed() > Duration::from_secs(10) => {
-                panic!("atftpd did not come up on {}: {e}", server.addr)
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(50)),
-        }
-    }
-    server
 }
 
 /// Downloads into memory, checking the progress reports.
@@ -147,7 +61,7 @@ fn downloads_from_atftpd() {
         .enumerate()
         .map(|(i, &len)| (format!("file-{len}"), content(len, i as u32)))
         .collect();
-    let server = start_server(|dir| {
+    let server = start("tftp-atftpd", |dir| {
         write_file(dir, "ready", b"");
         std::fs::create_dir_all(dir.join("sub")).expect("subdir");
         std::fs::set_permissions(dir.join("sub"), std::fs::Permissions::from_mode(0o755))

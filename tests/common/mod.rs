@@ -36,7 +36,9 @@ pub fn tftp_folder(test: &str, conf_name: &str, conf: &str) -> PathBuf {
         dir.join("demo-initrd.cpio.gz"),
     )
     .unwrap();
-    std::fs::write(dir.join(conf_name), conf).unwrap();
+    let conf_path = dir.join(conf_name);
+    std::fs::create_dir_all(conf_path.parent().unwrap()).unwrap();
+    std::fs::write(conf_path, conf).unwrap();
     dir
 }
 
@@ -270,3 +272,4 @@ pub mod keys {
     pub const ENTER: &[u8] = b"\r";
     pub const ESC: &[u8] = b"\x1b";
 }
+pub mod atftpd;
