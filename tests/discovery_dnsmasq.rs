@@ -513,3 +513,40 @@ fn renew_by_unicast_and_release() {
     assert!(text.contains("DHCPREQUEST("), "{text}");
     assert!(text.contains("DHCPRELEASE("), "{text}");
 }
+
+#[test]
+fn static_ip_configures_the_interface_and_finds_the_config() {
+    let _serial = preconditions();
+    let mut lab = Lab::new(false);
+    lab.put("tftp", "kboot.conf", "default=x\n");
+    // TFTP only: no DHCP range, so only the static configuration can work.
+    lab.start_with(Some("tftp"), &[]);
+    let kboot::net::static_ip::IpConfig::Static(s) = kboot::net::static_ip::parse_ip_param(
+        "192.0.2.88:192.0.2.1:192.0.2.1:255.255.255.0:node::off:192.0.2.1",
+    )
+    .unwrap() else {
+        panic!("not static")
+    };
+    let (iface, resolv) = (lab.cif(), lab.dir.join("resolv.conf"));
+    let (lease, found, log) = in_netns(&lab.cli(), move || {
+        let lease = kboot::net::apply_static_at(&s, Some(&iface), &resolv, &mut |_| {})
+            .map_err(|e| e.to_string())
+            .unwrap();
+        let cancel = AtomicBool::new(false);
+        let mut fetch = discovery::fetcher(&cancel);
+        let mut log = Vec::new();
+        let found = discovery::discover(&lease, None, &mut fetch, &mut |m| log.push(m));
+        (lease, found, log)
+    });
+    let out = Command::new("ip")
+        .args(["-n", &lab.cli(), "-4", "addr", "show", "dev", &lab.cif()])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.contains("inet 192.0.2.88/24"), "{shown}");
+    assert_eq!(lease.next_server, Some(Ipv4Addr::new(192, 0, 2, 1)));
+    let text = std::fs::read_to_string(lab.dir.join("resolv.conf")).unwrap();
+    assert!(text.contains("nameserver 192.0.2.1"), "{text}");
+    let found = found.unwrap_or_else(|| panic!("{log:#?}\n{}", lab.log()));
+    assert_eq!(found.url, "tftp://192.0.2.1/kboot.conf");
+}
