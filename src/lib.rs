@@ -7,6 +7,7 @@ pub mod boot;
 pub mod cli;
 pub mod cmdline;
 pub mod config;
+pub mod discovery;
 pub mod fetch;
 pub mod image;
 pub mod init;

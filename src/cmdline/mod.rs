@@ -4,6 +4,8 @@
 //! outside double quotes, and a `"` anywhere toggles quoting (`foo="a b"` is one parameter).
 //! Tokens keep their quotes, so `join(&split(x))` is `x` with normalised whitespace.
 
+pub mod handoff;
+
 use crate::boot::BootSpec;
 use crate::config::Entry;
 

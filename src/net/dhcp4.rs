@@ -153,7 +153,7 @@ pub struct Client {
     state: State,
 }
 
-fn next_xid(x: u32) -> u32 {
+pub(crate) fn next_xid(x: u32) -> u32 {
     // xorshift32: cheap, never maps a non-zero value to zero or to itself.
     let mut x = if x == 0 { 0x9E37_79B9 } else { x };
     x ^= x << 13;
@@ -535,6 +535,41 @@ impl Client {
         })
     }
 
+    /// A DHCPREQUEST that extends `lease` (RFC 2131 §4.3.2): ciaddr set, no server identifier
+    /// or requested address, no BROADCAST flag (the server answers to ciaddr). RENEWING sends it
+    /// unicast to the server identifier; REBINDING (`rebinding`) or a lease without a server
+    /// identifier broadcasts it. The same options as a DISCOVER are requested, so boot
+    /// information comes back too.
+    pub fn renew_request(
+        &self,
+        lease: &Lease,
+        xid: u32,
+        secs: u16,
+        rebinding: bool,
+    ) -> Result<Transmit, Dhcp4Error> {
+        let mut m = self.base(MessageType::Request, xid);
+        m.set_secs(secs);
+        if let Some(c) = lease.client {
+            m.set_ciaddr(c);
+        }
+        let o = m.opts_mut();
+        o.insert(DhcpOption::ParameterRequestList(
+            PARAMETER_REQUEST_LIST
+                .iter()
+                .map(|&c| OptionCode::from(c))
+                .collect(),
+        ));
+        o.insert(DhcpOption::MaxMessageSize(MAX_MESSAGE_SIZE));
+        o.insert(DhcpOption::ClassIdentifier(
+            vendor_class(self.cfg.arch).into_bytes(),
+        ));
+        let dest = match lease.server_id {
+            Some(s) if !rebinding => Destination::Unicast(s),
+            _ => Destination::Broadcast,
+        };
+        encode(&m).map(|payload| Transmit { dest, payload })
+    }
+
     /// A DHCPRELEASE for `lease` (send it before kexec so the server can reuse the address).
     /// Unicast to the server identifier when known, else broadcast.
     pub fn release(&self, lease: &Lease) -> Result<Transmit, Dhcp4Error> {
@@ -564,7 +599,7 @@ fn encode(m: &Message) -> Result<Vec<u8>, Dhcp4Error> {
 }
 
 /// Servers may put boot information only in the OFFER; keep it when the ACK lacks it.
-fn merge_boot_fields(ack: &mut Lease, offer: &Lease) {
+pub(crate) fn merge_boot_fields(ack: &mut Lease, offer: &Lease) {
     fn keep<T: Clone>(a: &mut Option<T>, o: &Option<T>) {
         if a.is_none() {
             a.clone_from(o);

@@ -206,11 +206,11 @@ impl Packet {
         m
     }
 
-    /// True when the packet names something to boot: siaddr, option 66, 67, 209, or a BOOTP
-    /// `file`.
+    /// True when the packet names something to boot: option 66, 67, 209, or a BOOTP `file`.
+    /// siaddr alone does not count: dnsmasq puts its own address there in every reply, so
+    /// with two dnsmasq servers the first offer would always look like a boot offer.
     pub fn has_boot_info(&self) -> bool {
-        !self.siaddr.is_unspecified()
-            || self.file.is_some()
+        self.file.is_some()
             || [66u8, 67, 209]
                 .iter()
                 .any(|c| self.options.get(c).is_some_and(|v| text(v).is_some()))

@@ -664,3 +664,24 @@ fn mutated_packets_never_panic() {
         let _ = c.on_packet(&p, now);
     }
 }
+
+#[test]
+fn siaddr_alone_is_not_boot_information() {
+    // dnsmasq sets siaddr to itself in every reply: such an offer must not pre-empt a later
+    // one that names a boot file.
+    let mut c = client();
+    let t0 = Instant::now();
+    c.start(t0);
+    let siaddr_only = reply(XID, MessageType::Offer, ADDR, SERVER, |m| {
+        m.set_siaddr(SERVER);
+    });
+    let s = c.on_packet(&siaddr_only, t0 + Duration::from_millis(10));
+    assert!(s.send.is_empty(), "taken at once: {:?}", s.log);
+    let s = c.on_packet(&boot_offer(XID, SERVER2), t0 + Duration::from_millis(20));
+    assert_eq!(s.send.len(), 1);
+    let m = decode(&s.send[0]);
+    assert_eq!(
+        m.opts().get(OptionCode::ServerIdentifier),
+        Some(&DhcpOption::ServerIdentifier(SERVER2))
+    );
+}

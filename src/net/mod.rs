@@ -2,14 +2,17 @@
 
 pub mod dhcp4;
 pub mod dhcp4_packet;
+pub mod dhcp4_renew;
 pub mod dhcp4_socket;
 pub mod link;
 pub mod resolv;
+pub mod static_ip;
 
 use serde::Serialize;
 use std::net::Ipv4Addr;
 use std::path::Path;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use link::{LinkError, LinkInfo, Netlink};
 
@@ -138,6 +141,9 @@ pub enum NetError {
     Resolv { path: String, err: std::io::Error },
     #[error("DHCP failed on every interface with carrier ({tried}); the last error was: {last}")]
     AllFailed { tried: String, last: Box<NetError> },
+    /// The lease could not be kept (NAK, expiry); the text says which interface and why.
+    #[error("{0}")]
+    LeaseLost(String),
 }
 
 /// How long `bring_up` waits for a carrier.
@@ -310,4 +316,158 @@ pub fn dhcp_on_at(
     }
     report(lease_line(&lease));
     Ok(lease)
+}
+
+/// Configure an interface from a static `ip=` (or kboot.conf) configuration, as
+/// [`bring_up`] does from a lease: `lo` up, the interface up, address, default route and
+/// /etc/resolv.conf (when DNS servers are given). The interface is `s.device`, else `wanted`
+/// (`kboot.net=`/`BOOTIF=`: a name or MAC), else the first Ethernet link to get a carrier
+/// within [`CARRIER_TIMEOUT`] (else the first Ethernet link: a static address does not need a
+/// carrier to be configured). Returns the equivalent [`Lease`] for discovery and the handoff.
+pub fn apply_static(
+    s: &static_ip::StaticIp,
+    wanted: Option<&str>,
+    report: &mut dyn FnMut(String),
+) -> Result<Lease, NetError> {
+    apply_static_at(s, wanted, Path::new(RESOLV_CONF), report)
+}
+
+/// [`apply_static`] with the resolv.conf path to write (tests, chroots).
+pub fn apply_static_at(
+    s: &static_ip::StaticIp,
+    wanted: Option<&str>,
+    resolv_conf: &Path,
+    report: &mut dyn FnMut(String),
+) -> Result<Lease, NetError> {
+    let mut nl = Netlink::open()?;
+    let links = nl.links()?;
+    if let Some(lo) = links.iter().find(|l| l.is_loopback) {
+        nl.set_up(lo.index)?;
+        nl.add_address(lo.index, Ipv4Addr::LOCALHOST, 8, None)?;
+    }
+    let name = s.device.as_deref().or(wanted);
+    let link = match name {
+        Some(n) => links
+            .iter()
+            .find(|l| !l.is_loopback && static_ip::names_link(n, l))
+            .cloned()
+            .ok_or_else(|| NetError::NoInterface(Some(n.to_string())))?,
+        None => {
+            let eth: Vec<&LinkInfo> = links.iter().filter(|l| l.is_ethernet).collect();
+            for l in &eth {
+                nl.set_up(l.index)?;
+            }
+            let idx: Vec<u32> = eth.iter().map(|l| l.index).collect();
+            let ready = if idx.is_empty() {
+                Vec::new()
+            } else {
+                nl.wait_carrier(&idx, CARRIER_TIMEOUT)?
+            };
+            let pick = ready.first().copied().or(idx.first().copied());
+            eth.iter()
+                .find(|l| Some(l.index) == pick)
+                .map(|l| (*l).clone())
+                .ok_or(NetError::NoInterface(None))?
+        }
+    };
+    let mac = link.mac.ok_or_else(|| NetError::NoMac(link.name.clone()))?;
+    nl.set_up(link.index)?;
+    report(format!("{}: link up", link.name));
+    if nl.wait_carrier(&[link.index], CARRIER_TIMEOUT)?.is_empty() {
+        report(format!(
+            "{}: no carrier yet; configuring the static address anyway",
+            link.name
+        ));
+    }
+    let lease = static_ip::lease_from_static(s, &link.name, mac);
+    apply_lease(&mut nl, link.index, &lease, resolv_conf, report)?;
+    let prefix = lease
+        .prefix_len()
+        .map_or_else(String::new, |p| format!("/{p}"));
+    report(format!(
+        "{}: static address {}{prefix}",
+        lease.iface, s.client
+    ));
+    Ok(lease)
+}
+
+/// Send a DHCPRELEASE for `lease` (best effort; call just before kexec so the server can
+/// hand the address out again, or skip it when the target is expected to keep the address).
+/// A lease without a server identifier (a static configuration) sends nothing.
+pub fn release(lease: &Lease) -> Result<(), NetError> {
+    if lease.server_id.is_none() {
+        return Ok(());
+    }
+    dhcp4_socket::release(lease).map_err(|e| NetError::Dhcp(dhcp4_socket::RunError::Socket(e)))
+}
+
+/// How often [`renew_loop`] looks at its stop flag.
+const RENEW_POLL: Duration = Duration::from_millis(200);
+
+/// Keep `lease` alive while the menu waits: renew at T1 by unicast DHCPREQUEST, rebind at T2,
+/// as [`dhcp4_renew::Renewal`] describes. Meant to run on its own thread; returns the latest
+/// lease when `stop` is set (checked every 200 ms), or [`NetError::LeaseLost`] when the server
+/// refuses the renewal or the lease expires. The lease is taken as bound at the call; renewed
+/// options are reported but not re-applied (the address stays the same by construction).
+pub fn renew_loop(
+    lease: &Lease,
+    stop: &AtomicBool,
+    report: &mut dyn FnMut(String),
+) -> Result<Lease, NetError> {
+    let mut r = dhcp4_renew::Renewal::new(lease.clone(), Instant::now(), dhcp4_socket::rand_xid());
+    renew_with(&mut r, stop, report)
+}
+
+/// [`renew_loop`] with a prepared state machine (tests shorten its timers).
+pub fn renew_with(
+    r: &mut dhcp4_renew::Renewal,
+    stop: &AtomicBool,
+    report: &mut dyn FnMut(String),
+) -> Result<Lease, NetError> {
+    let sock_err = |e| NetError::Dhcp(dhcp4_socket::RunError::Socket(e));
+    let iface = r.lease().iface.clone();
+    let mut sock: Option<dhcp4_socket::DhcpSocket> = None;
+    let mut buf = vec![0u8; 4096];
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return Ok(r.lease().clone());
+        }
+        let now = Instant::now();
+        let Some(deadline) = r.deadline() else {
+            std::thread::sleep(RENEW_POLL);
+            continue;
+        };
+        let step = if now >= deadline {
+            r.on_timeout(now)
+        } else {
+            // Open the socket lazily: nothing listens on port 68 until T1 is near.
+            let wait_until = deadline.min(now + RENEW_POLL);
+            match &sock {
+                Some(s) => match s.recv_until(&mut buf, wait_until).map_err(sock_err)? {
+                    Some(n) => r.on_packet(&buf[..n], Instant::now()),
+                    None => continue,
+                },
+                None => {
+                    std::thread::sleep(wait_until.saturating_duration_since(now));
+                    continue;
+                }
+            }
+        };
+        for line in step.log {
+            report(line);
+        }
+        if !step.send.is_empty() && sock.is_none() {
+            sock = Some(dhcp4_socket::DhcpSocket::open(&iface).map_err(sock_err)?);
+        }
+        if let Some(s) = &sock {
+            for t in &step.send {
+                s.send(t).map_err(sock_err)?;
+            }
+        }
+        match step.outcome {
+            dhcp4_renew::RenewOutcome::Pending => {}
+            dhcp4_renew::RenewOutcome::Renewed(_) => {}
+            dhcp4_renew::RenewOutcome::Lost(why) => return Err(NetError::LeaseLost(why)),
+        }
+    }
 }
