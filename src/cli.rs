@@ -65,6 +65,18 @@ pub enum Command {
         #[arg(long)]
         exec: bool,
     },
+    /// Run the DHCP client on a host interface (root): print the lease and the config URLs
+    /// discovery would try. Configures nothing unless --apply.
+    Dhcp {
+        /// The interface, e.g. eth0 (it must be up unless --apply).
+        iface: String,
+        /// Print JSON: {"lease": {...}, "candidates": [{"url", "why"}...]}.
+        #[arg(long)]
+        json: bool,
+        /// Configure the address, route and /etc/resolv.conf from the lease.
+        #[arg(long)]
+        apply: bool,
+    },
     /// Write kboot's initramfs (newc cpio): /init = BINARY, plus an overlay folder.
     Mkinitramfs {
         /// The static kboot binary to install as /init.
@@ -223,6 +235,30 @@ fn run(command: Command) -> Result<(), String> {
             eprintln!("loaded; start it with 'kboot boot --exec ...' or 'systemctl kexec'");
             Ok(())
         }
+        Command::Dhcp { iface, json, apply } => {
+            let mut report = |line: String| eprintln!("{line}");
+            let lease =
+                crate::net::dhcp_on(&iface, apply, &mut report).map_err(|e| e.to_string())?;
+            let uuid = crate::config::load::machine_uuid();
+            let mut candidates = crate::discovery::candidates(&lease, uuid.as_deref());
+            candidates.extend(crate::discovery::grub_candidates(&lease, uuid.as_deref()));
+            if json {
+                let list: Vec<serde_json::Value> = candidates
+                    .iter()
+                    .map(|c| serde_json::json!({"url": c.url, "why": c.why}))
+                    .collect();
+                let value = serde_json::json!({"lease": lease, "candidates": list});
+                let text = serde_json::to_string_pretty(&value).map_err(|e| e.to_string())?;
+                println!("{text}");
+            } else {
+                print_lease(&lease);
+                println!("config URLs discovery would try, in order:");
+                for c in &candidates {
+                    println!("  {}  ({})", c.url, c.why);
+                }
+            }
+            Ok(())
+        }
         Command::Mkinitramfs {
             init,
             overlay,
@@ -305,6 +341,33 @@ fn print_entries(entries: &[crate::config::Entry], default: Option<&str>, depth:
         }
         print_entries(&e.children, None, depth + 1);
     }
+}
+
+fn print_lease(l: &crate::net::Lease) {
+    let show = |name: &str, v: Option<String>| {
+        if let Some(v) = v {
+            println!("{name:<14}{v}");
+        }
+    };
+    show(
+        "interface",
+        Some(format!("{} ({})", l.iface, l.mac_colon())),
+    );
+    show("address", l.client.map(|a| a.to_string()));
+    show("netmask", l.netmask.map(|a| a.to_string()));
+    show("gateway", l.gateway.map(|a| a.to_string()));
+    let dns: Vec<String> = l.dns.iter().map(|a| a.to_string()).collect();
+    show("dns", (!dns.is_empty()).then(|| dns.join(" ")));
+    show("hostname", l.hostname.clone());
+    show("domain", l.domain.clone());
+    show("server-id", l.server_id.map(|a| a.to_string()));
+    show("next-server", l.next_server.map(|a| a.to_string()));
+    show("tftp-server", l.tftp_server_name.clone());
+    show("boot-file", l.boot_file.clone());
+    show("root-path", l.root_path.clone());
+    show("pxe-config", l.pxe_config_file.clone());
+    show("pxe-prefix", l.pxe_path_prefix.clone());
+    show("lease-time", l.lease_time.map(|t| format!("{t} s")));
 }
 
 /// A one-line progress bar on stderr.

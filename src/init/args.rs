@@ -16,6 +16,9 @@ pub struct KernelArgs {
     pub timeout_s: Option<u64>,
     /// Every `console=` in order (the last one is /dev/console).
     pub consoles: Vec<String>,
+    /// `ip=` in the kernel's own syntax (`ip=client:server:gw:mask:host:iface:off:dns0:dns1`,
+    /// or `ip=dhcp`): a static address instead of DHCP.
+    pub ip: Option<String>,
 }
 
 impl KernelArgs {
@@ -34,6 +37,7 @@ impl KernelArgs {
                 ("kboot.menu", Some(v)) => args.menu_off = matches!(v.as_str(), "off" | "0" | "no"),
                 ("kboot.timeout", Some(v)) => args.timeout_s = v.parse().ok(),
                 ("console", Some(v)) if !v.is_empty() => args.consoles.push(v),
+                ("ip", Some(v)) if !v.is_empty() => args.ip = Some(v),
                 _ => {}
             }
         }

@@ -39,6 +39,8 @@ struct Shared {
     busy: AtomicBool,
     /// `kboot.timeout=`: replaces every config's countdown.
     timeout_override: Option<u64>,
+    /// Set before kexec: the DHCP renew thread stops.
+    stop_renew: AtomicBool,
 }
 
 impl Shared {
@@ -62,6 +64,7 @@ pub fn run(args: KernelArgs, mode: Mode, started: Instant) -> ! {
         cancel: AtomicBool::new(false),
         busy: AtomicBool::new(false),
         timeout_override: args.timeout_s,
+        stop_renew: AtomicBool::new(false),
     });
     shared.log(format!(
         "kboot {} started ({} ms after /init, uptime {})",
@@ -149,41 +152,129 @@ fn spawn_guarded(name: &str, shared: Arc<Shared>, body: impl FnOnce(Arc<Shared>)
 }
 
 /// Network bring-up, then find, fetch and parse the config.
-fn discover(args: &KernelArgs, s: &Shared) {
+fn discover(args: &KernelArgs, s: &Arc<Shared>) {
     let needs_network = !args
         .config
         .as_deref()
         .is_some_and(|c| c.starts_with("file:"));
     if s.mode == Mode::Pid1 && needs_network {
-        let wanted = args.wanted_interface();
-        let events = s.events.clone();
-        let mut report = |line: String| {
-            let _ = events.send(UiEvent::NetStatus(line));
-        };
-        match crate::net::bring_up(wanted.as_deref(), &mut report) {
-            Ok(lease) => {
-                s.send(UiEvent::NetStatus(lease_summary(&lease)));
-                *s.lease.lock().unwrap_or_else(|p| p.into_inner()) = Some(lease);
+        bring_up_network(args, s);
+    }
+    if let Some(url) = &args.config {
+        load_and_show(url, s);
+        return;
+    }
+    let Some(lease) = s.lease.lock().unwrap_or_else(|p| p.into_inner()).clone() else {
+        s.send(UiEvent::Error(
+            "No config to load: the network is down and kboot.config= is not set; press c and type a kernel URL"
+                .into(),
+        ));
+        return;
+    };
+    if let Some(line) = crate::discovery::root_path_line(&lease) {
+        s.log(line);
+    }
+    let uuid = crate::config::load::machine_uuid();
+    loop {
+        let cancel = AtomicBool::new(false);
+        let mut fetcher = crate::discovery::fetcher(&cancel);
+        let mut log = |line: String| s.log(line);
+        let found = crate::discovery::discover(&lease, uuid.as_deref(), &mut fetcher, &mut log);
+        if let Some(found) = found {
+            show_found(found, &lease, s);
+            return;
+        }
+        // Option 211 (petitboot's reboot-time): look again after that many seconds.
+        match lease.reboot_time.filter(|t| *t > 0) {
+            Some(secs) => {
+                s.log(format!(
+                    "no config found; looking again in {secs} s (DHCP option 211)"
+                ));
+                std::thread::sleep(Duration::from_secs(u64::from(secs)));
             }
-            Err(e) => {
-                s.send(UiEvent::NetStatus("no network".into()));
-                s.send(UiEvent::Error(e.to_string()));
+            None => {
+                s.send(UiEvent::Error(
+                    "No boot config found on the boot server (see the log for every URL tried); press c and type a kernel URL"
+                        .into(),
+                ));
+                return;
             }
         }
     }
-    let lease = s.lease.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    let url = match (&args.config, lease.as_ref().and_then(|l| l.boot_server())) {
-        (Some(url), _) => url.clone(),
-        (None, Some(server)) => format!("tftp://{server}/kboot.conf"),
-        (None, None) => {
-            s.send(UiEvent::Error(
-                "No config to load: kboot.config= is not set and DHCP named no boot server; press c and type a kernel URL"
-                    .into(),
-            ));
+}
+
+/// Static `ip=` from kboot's command line, else DHCP; then keep the lease renewed.
+fn bring_up_network(args: &KernelArgs, s: &Arc<Shared>) {
+    use crate::net::static_ip::{parse_ip_param, IpConfig};
+    let wanted = args.wanted_interface();
+    let events = s.events.clone();
+    let mut report = |line: String| {
+        let _ = events.send(UiEvent::NetStatus(line));
+    };
+    let config = match args.ip.as_deref().map(parse_ip_param) {
+        Some(Ok(c)) => c,
+        Some(Err(e)) => {
+            s.send(UiEvent::Error(format!("ip= on kboot's command line: {e}")));
+            IpConfig::Dhcp { device: None }
+        }
+        None => IpConfig::Dhcp { device: None },
+    };
+    let result = match &config {
+        IpConfig::Off => {
+            s.send(UiEvent::NetStatus("network off (ip=off)".into()));
             return;
         }
+        IpConfig::Static(st) => crate::net::apply_static(st, wanted.as_deref(), &mut report),
+        IpConfig::Dhcp { device } => {
+            let wanted = device.clone().or(wanted);
+            crate::net::bring_up(wanted.as_deref(), &mut report)
+        }
     };
-    load_and_show(&url, s);
+    match result {
+        Ok(lease) => {
+            s.send(UiEvent::NetStatus(lease_summary(&lease)));
+            *s.lease.lock().unwrap_or_else(|p| p.into_inner()) = Some(lease.clone());
+            if lease.server_id.is_some() {
+                spawn_guarded("dhcp-renew", s.clone(), move |s| {
+                    let mut log = |line: String| s.log(line);
+                    if let Err(e) = crate::net::renew_loop(&lease, &s.stop_renew, &mut log) {
+                        s.send(UiEvent::Error(e.to_string()));
+                    }
+                });
+            }
+        }
+        Err(e) => {
+            s.send(UiEvent::NetStatus("no network".into()));
+            s.send(UiEvent::Error(e.to_string()));
+        }
+    }
+}
+
+/// Turn what discovery found into a menu: a config, a kernel boot file, or both.
+fn show_found(found: crate::discovery::Found, lease: &Lease, s: &Shared) {
+    use crate::config::detect::Format;
+    use crate::discovery::ConfigKind;
+    let ctx = crate::config::load::context(Some(lease));
+    let mut result = found.text.as_deref().map(|text| {
+        let format = found.kind.map(|k| match k {
+            ConfigKind::Ipxe => Format::Ipxe,
+            ConfigKind::Pxelinux => Format::Pxelinux,
+            ConfigKind::Grub => Format::Grub,
+            ConfigKind::KbootConf => Format::Kboot,
+        });
+        crate::config::load::parse_fetched(text, &found.url, format, &ctx, &AtomicBool::new(false))
+    });
+    if let Some(kernel) = found.kernel_entry {
+        let (_, menu) = result.get_or_insert_with(|| (Format::Kboot, Menu::default()));
+        menu.entries.push(kernel);
+    }
+    match result {
+        Some((format, menu)) => publish_menu(&found.url, format, menu, s),
+        None => s.send(UiEvent::Error(format!(
+            "{} was found but holds no menu",
+            found.url
+        ))),
+    }
 }
 
 /// Fetch and parse a config, then hand its menu to the UI (or say why not).
@@ -204,6 +295,10 @@ fn publish_menu(url: &str, format: crate::config::detect::Format, mut menu: Menu
     if let Some(t) = s.timeout_override {
         menu.timeout_ms = Some(t * 1000);
     }
+    // The network handoff goes into each entry's command line now, so the editor shows
+    // exactly what the target will get.
+    let lease = s.lease.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    apply_handoff(&mut menu.entries, lease.as_ref());
     s.log(format!(
         "{url}: {format} config, {} entries",
         menu.entries.len()
@@ -213,6 +308,25 @@ fn publish_menu(url: &str, format: crate::config::detect::Format, mut menu: Menu
         source: url.to_string(),
         menu,
     });
+}
+
+fn apply_handoff(entries: &mut [crate::config::Entry], lease: Option<&Lease>) {
+    for e in entries {
+        if e.kernel.is_some() {
+            e.cmdline = crate::cmdline::handoff::apply(&e.cmdline, e.handoff, lease);
+        }
+        apply_handoff(&mut e.children, lease);
+    }
+}
+
+/// True when the target command line gives the target our leased address (`ip=<client>:...`).
+fn hands_over_address(cmdline: &str, lease: &Lease) -> bool {
+    let Some(client) = lease.client else {
+        return false;
+    };
+    crate::cmdline::get_all(cmdline, "ip")
+        .iter()
+        .any(|v| v.split(':').next() == Some(client.to_string().as_str()))
 }
 
 fn lease_summary(l: &Lease) -> String {
@@ -319,6 +433,15 @@ fn boot(spec: &BootSpec, s: &Shared) -> Result<(), String> {
             spec.title
         ));
     }
+    s.stop_renew.store(true, Ordering::Relaxed);
+    let lease = s.lease.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    if let Some(lease) = lease.filter(|l| !hands_over_address(&spec.cmdline, l)) {
+        // The target will run DHCP itself: give the address back. When kboot hands the
+        // address to the target (ip=...), the lease is kept so nobody else gets it.
+        if let Err(e) = crate::net::release(&lease) {
+            s.log(format!("DHCP release failed: {e}"));
+        }
+    }
     // Leave the console sane for the next kernel: reset colours, clear, show the cursor.
     print!("\x1b[0m\x1b[2J\x1b[H\x1b[?25h");
     println!(
@@ -328,4 +451,82 @@ fn boot(spec: &BootSpec, s: &Shared) -> Result<(), String> {
     let _ = std::io::Write::flush(&mut std::io::stdout());
     let err = power::kexec_loaded_kernel();
     Err(err.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::model::Handoff;
+    use crate::config::Entry;
+    use std::net::Ipv4Addr;
+
+    fn lease() -> Lease {
+        Lease {
+            iface: "eth0".into(),
+            mac: [0x52, 0x54, 0, 0x12, 0x34, 0x56],
+            client: Some(Ipv4Addr::new(10, 0, 2, 15)),
+            netmask: Some(Ipv4Addr::new(255, 255, 255, 0)),
+            gateway: Some(Ipv4Addr::new(10, 0, 2, 2)),
+            next_server: Some(Ipv4Addr::new(10, 0, 2, 2)),
+            server_id: Some(Ipv4Addr::new(10, 0, 2, 2)),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn handoff_is_applied_to_every_entry_by_its_own_rule() {
+        let kernel = Some("tftp://10.0.2.2/vmlinuz".to_string());
+        let mut entries = vec![
+            Entry {
+                id: "a".into(),
+                kernel: kernel.clone(),
+                cmdline: "quiet".into(),
+                ..Default::default()
+            },
+            Entry {
+                id: "sub".into(),
+                children: vec![Entry {
+                    id: "b".into(),
+                    kernel: kernel.clone(),
+                    handoff: Handoff::Pxelinux(2),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            },
+            Entry {
+                id: "c".into(),
+                kernel,
+                handoff: Handoff::Off,
+                cmdline: "x".into(),
+                ..Default::default()
+            },
+        ];
+        apply_handoff(&mut entries, Some(&lease()));
+        assert!(
+            entries[0]
+                .cmdline
+                .starts_with("quiet ip=10.0.2.15:10.0.2.2:10.0.2.2:255.255.255.0"),
+            "{}",
+            entries[0].cmdline
+        );
+        assert!(entries[0].cmdline.contains("BOOTIF=01-52-54-00-12-34-56"));
+        assert_eq!(
+            entries[1].children[0].cmdline,
+            "BOOTIF=01-52-54-00-12-34-56"
+        );
+        assert_eq!(entries[2].cmdline, "x");
+        assert_eq!(entries[1].cmdline, "", "submenus get nothing");
+    }
+
+    #[test]
+    fn the_lease_is_released_only_when_the_target_does_not_get_our_address() {
+        let l = lease();
+        assert!(hands_over_address(
+            "quiet ip=10.0.2.15:::255.255.255.0::eth0:off",
+            &l
+        ));
+        assert!(!hands_over_address("quiet ip=dhcp", &l));
+        assert!(!hands_over_address("quiet", &l));
+        assert!(!hands_over_address("ip=10.0.2.150:::", &l));
+    }
 }
