@@ -21,6 +21,7 @@ fn guest(name: &str, tftp: &std::path::Path, append: &str) -> Guest {
             append,
             memory_mb: 512,
             bootfile: "kboot.conf",
+            nics: &[],
         },
     )
 }

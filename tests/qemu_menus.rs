@@ -41,6 +41,7 @@ fn pxelinux_submenu_hotkey_and_edit_over_the_serial_line() {
             append: "kboot.config=tftp://10.0.2.2/pxelinux.cfg/default",
             memory_mb: 512,
             bootfile: "pxelinux.0",
+            nics: &[],
         },
     );
     g.wait_for("Tools and rescue", MENU);

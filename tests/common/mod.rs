@@ -49,6 +49,8 @@ pub struct GuestOptions<'a> {
     pub append: &'a str,
     pub memory_mb: u32,
     pub bootfile: &'a str,
+    /// `-device` strings for the NICs; empty = one virtio-net on QEMU's user network (`n0`).
+    pub nics: &'a [&'a str],
 }
 
 /// A running QEMU guest whose serial line is our pipe.
@@ -60,6 +62,17 @@ pub struct Guest {
     cursor: usize,
     started: Instant,
     name: String,
+}
+
+fn nic_args(nics: &[&str]) -> Vec<String> {
+    let nics: &[&str] = if nics.is_empty() {
+        &["virtio-net-pci,netdev=n0"]
+    } else {
+        nics
+    };
+    nics.iter()
+        .flat_map(|n| ["-device".to_string(), n.to_string()])
+        .collect()
 }
 
 impl Guest {
@@ -89,7 +102,7 @@ impl Guest {
                 opts.tftp.display(),
                 opts.bootfile
             ))
-            .args(["-device", "virtio-net-pci,netdev=n0"])
+            .args(nic_args(opts.nics))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
