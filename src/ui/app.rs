@@ -859,12 +859,10 @@ impl App {
                 });
                 self.selected = 0;
             }
-            KeyCode::Char(c) if plain => {
-                // `i` shows details unless an entry here claims it as its hotkey (Debian's
-                // "^Install"); F2 always does.
-                if !self.select_hotkey(c) && c.eq_ignore_ascii_case(&'i') {
-                    self.overlay = Some(Overlay::Details);
-                }
+            // `i` shows details unless an entry here claims it as its hotkey (Debian's
+            // "^Install"); F2 always does.
+            KeyCode::Char(c) if plain && !self.select_hotkey(c) && c.eq_ignore_ascii_case(&'i') => {
+                self.overlay = Some(Overlay::Details);
             }
             _ => {}
         }
