@@ -222,4 +222,152 @@ mod tests {
         assert_eq!(parse_cpr(b"\x1b[99999;1R"), None);
         assert_eq!(parse_cpr(b""), None);
     }
+
+    /// All a pty master receives, in a thread; answers the first cursor position query with
+    /// `cpr` when given.
+    fn drain(
+        master: std::fs::File,
+        cpr: Option<&'static [u8]>,
+    ) -> std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
+        use std::io::{Read, Write};
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+        let out = seen.clone();
+        let mut f = master;
+        std::thread::spawn(move || {
+            let mut w = f.try_clone().ok();
+            let mut buf = [0u8; 4096];
+            let mut pending = cpr;
+            while let Ok(n) = f.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                let Ok(mut all) = out.lock() else { break };
+                all.extend_from_slice(&buf[..n]);
+                if let Some(answer) = pending {
+                    if all.windows(4).any(|x| x == b"\x1b[6n") {
+                        pending = None;
+                        if let Some(w) = w.as_mut() {
+                            let _ = w.write_all(answer);
+                        }
+                    }
+                }
+            }
+        });
+        seen
+    }
+
+    fn wait_for(what: &str, cond: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !cond() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn contains(seen: &std::sync::Mutex<Vec<u8>>, needle: &[u8]) -> bool {
+        seen.lock()
+            .map(|s| s.windows(needle.len()).any(|w| w == needle))
+            .unwrap_or(false)
+    }
+
+    fn len(seen: &std::sync::Mutex<Vec<u8>>) -> usize {
+        seen.lock().map(|s| s.len()).unwrap_or(0)
+    }
+
+    /// Two pseudo-terminals as two consoles: one knows its size (80x24), the other answers
+    /// the cursor position report (100x30). Keys from both drive one menu; both are redrawn.
+    #[test]
+    fn two_consoles_one_menu() {
+        use crate::ui::app::tests_support::sample_menu;
+        use nix::pty::{openpty, Winsize};
+        use nix::sys::termios::{tcgetattr, LocalFlags};
+        use std::io::Write;
+
+        let ws = Winsize {
+            ws_row: 24,
+            ws_col: 80,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        let a = openpty(&ws, None).expect("pty a");
+        let b = openpty(None, None).expect("pty b");
+        let path_a = nix::unistd::ttyname(&a.slave).expect("ttyname a");
+        let path_b = nix::unistd::ttyname(&b.slave).expect("ttyname b");
+        let mut key_a = std::fs::File::from(a.master);
+        let mut key_b = std::fs::File::from(b.master);
+        let seen_a = drain(key_a.try_clone().expect("clone"), None);
+        let seen_b = drain(key_b.try_clone().expect("clone"), Some(b"\x1b[30;100R"));
+
+        let (ev_tx, ev_rx) = mpsc::channel();
+        let (cmd_tx, cmd_rx) = mpsc::channel();
+        let opts = RunOptions {
+            consoles: vec![
+                path_a.display().to_string(),
+                format!("{},115200n8", path_b.display()),
+            ],
+            ..RunOptions::default()
+        };
+        let ui = std::thread::spawn(move || run(&ev_rx, cmd_tx, opts));
+
+        let mut menu = sample_menu();
+        menu.timeout_ms = None;
+        ev_tx
+            .send(UiEvent::Menu {
+                source: "tftp://10.0.2.2/kboot.conf".into(),
+                menu,
+            })
+            .expect("send menu");
+        wait_for("the menu on both consoles", || {
+            contains(&seen_a, b"Rescue") && contains(&seen_b, b"Rescue")
+        });
+        // Each console has its own size: the status bar sits on row 24 of A, row 30 of B.
+        assert!(contains(&seen_a, b"\x1b[24;1H"));
+        assert!(!contains(&seen_a, b"\x1b[30;1H"));
+        assert!(contains(&seen_b, b"\x1b[30;1H"));
+        // Both consoles are in raw mode.
+        let raw = |fd| {
+            tcgetattr(fd)
+                .map(|t| !t.local_flags.contains(LocalFlags::ECHO))
+                .unwrap_or(false)
+        };
+        assert!(raw(&a.slave) && raw(&b.slave));
+
+        // Down on B, Down on A, Up on B (split in two writes): the second entry; both redrawn.
+        let (la, lb) = (len(&seen_a), len(&seen_b));
+        key_b.write_all(b"\x1b[B").expect("key");
+        wait_for("a redraw on both", || {
+            len(&seen_a) > la && len(&seen_b) > lb
+        });
+        key_a.write_all(b"\x1bOB").expect("key");
+        key_b.write_all(b"\x1b[").expect("key");
+        std::thread::sleep(Duration::from_millis(50));
+        key_b.write_all(b"A").expect("key");
+        std::thread::sleep(Duration::from_millis(100));
+        key_a.write_all(b"\r").expect("key");
+        match cmd_rx.recv_timeout(Duration::from_secs(10)) {
+            Ok(UiCommand::Boot(spec)) => assert_eq!(spec.title, "Rescue shell"),
+            other => panic!("expected Boot, got {other:?}"),
+        }
+        wait_for("progress on both", || {
+            contains(&seen_a, b"Loading") && contains(&seen_b, b"Loading")
+        });
+
+        // Closing the events ends the menu and restores both consoles.
+        drop(ev_tx);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !ui.is_finished() {
+            assert!(Instant::now() < deadline, "the menu did not end");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(matches!(ui.join(), Ok(Ok(()))));
+        let echo = |fd| {
+            tcgetattr(fd)
+                .map(|t| t.local_flags.contains(LocalFlags::ECHO))
+                .unwrap_or(false)
+        };
+        assert!(echo(&a.slave) && echo(&b.slave), "termios restored");
+        wait_for("the cursor shown again on both", || {
+            contains(&seen_a, b"\x1b[?25h") && contains(&seen_b, b"\x1b[?25h")
+        });
+    }
 }
