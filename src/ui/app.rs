@@ -16,7 +16,9 @@ use crate::config::{Entry, Menu};
 use crate::fetch::Progress;
 
 /// How many log lines the ring keeps.
-pub const LOG_CAPACITY: usize = 200;
+pub const LOG_CAPACITY: usize = 500;
+/// How many `kboot:` prompt lines Up/Down can recall.
+pub const HISTORY_CAPACITY: usize = 20;
 
 /// The fixed actions at the end of every list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,6 +167,33 @@ pub enum Mode {
     },
 }
 
+/// A box drawn over the screen that the next key closes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overlay {
+    /// Every key (`?`, F1).
+    Help,
+    /// The selected entry: URLs, command line, help text (`i`, F2).
+    Details,
+}
+
+/// The type-to-filter line (`/`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub editor: LineEditor,
+    /// Keys go to the filter line (until Enter).
+    pub editing: bool,
+}
+
+impl Filter {
+    /// True when `e` matches: case-insensitive substring of its title or label.
+    pub fn matches(&self, e: &Entry) -> bool {
+        let q = self.editor.buffer.trim().to_lowercase();
+        q.is_empty()
+            || entry_title(e).to_lowercase().contains(&q)
+            || e.id.to_lowercase().contains(&q)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Countdown {
     /// No countdown (none configured, stopped by a key, or already fired).
@@ -197,6 +226,17 @@ pub struct App {
     error: Option<String>,
     log: VecDeque<String>,
     page_size: usize,
+    log_page_size: usize,
+    overlay: Option<Overlay>,
+    /// `Some(lines scrolled back from the end)` while the log pane is open.
+    log_pane: Option<usize>,
+    filter: Option<Filter>,
+    /// Earlier `kboot:` lines, oldest first.
+    history: VecDeque<String>,
+    /// Which history line the prompt shows (`None`: the line being typed).
+    history_pos: Option<usize>,
+    /// The line being typed, kept while browsing the history.
+    history_draft: String,
 }
 
 impl Default for App {
@@ -222,6 +262,13 @@ impl App {
             error: None,
             log: VecDeque::new(),
             page_size: 10,
+            log_page_size: 10,
+            overlay: None,
+            log_pane: None,
+            filter: None,
+            history: VecDeque::new(),
+            history_pos: None,
+            history_draft: String::new(),
         }
     }
 
@@ -233,6 +280,11 @@ impl App {
     /// Rows moved by PageUp/PageDown (the view's list height).
     pub fn set_page_size(&mut self, rows: usize) {
         self.page_size = rows.max(1);
+    }
+
+    /// Rows scrolled by PageUp/PageDown in the log pane (its height).
+    pub fn set_log_page_size(&mut self, rows: usize) {
+        self.log_page_size = rows.max(1);
     }
 
     // ---- read access for the view ----
@@ -265,6 +317,29 @@ impl App {
         self.log.iter().map(String::as_str)
     }
 
+    pub fn overlay(&self) -> Option<Overlay> {
+        self.overlay
+    }
+
+    /// `Some(lines scrolled back)` while the log pane is open.
+    pub fn log_pane(&self) -> Option<usize> {
+        self.log_pane
+    }
+
+    pub fn filter(&self) -> Option<&Filter> {
+        self.filter.as_ref()
+    }
+
+    /// Earlier `kboot:` prompt lines, oldest first.
+    pub fn history(&self) -> impl Iterator<Item = &str> {
+        self.history.iter().map(String::as_str)
+    }
+
+    /// The item under the cursor.
+    pub fn selected_item(&self) -> Option<Item<'_>> {
+        self.items().get(self.selected).copied()
+    }
+
     /// True at the top level (where the default entry lives).
     pub fn at_top(&self) -> bool {
         self.path.is_empty()
@@ -289,9 +364,46 @@ impl App {
     /// Index of the default entry in the visible list, when at the top level with a menu.
     pub fn default_index(&self) -> Option<usize> {
         match &self.menu {
-            Some(m) if self.path.is_empty() && !m.entries.is_empty() => Some(m.default_index()),
+            Some(m) if self.path.is_empty() && !m.entries.is_empty() => {
+                let d = m.default_index();
+                self.visible().iter().position(|&i| i == d)
+            }
             _ => None,
         }
+    }
+
+    /// Indices (into the current level) of the entries the filter lets through.
+    fn visible(&self) -> Vec<usize> {
+        let entries = self.level_entries();
+        match &self.filter {
+            None => (0..entries.len()).collect(),
+            Some(f) => (0..entries.len())
+                .filter(|&i| f.matches(&entries[i]))
+                .collect(),
+        }
+    }
+
+    /// The level index of the entry at list row `row` (None for the fixed actions).
+    fn real_index(&self, row: usize) -> Option<usize> {
+        self.visible().get(row).copied()
+    }
+
+    /// Drop the filter, keeping the selected entry selected.
+    fn clear_filter(&mut self) {
+        if self.filter.is_none() {
+            return;
+        }
+        let n = self.visible().len();
+        let entry = self.real_index(self.selected);
+        let action = self.selected.checked_sub(n);
+        self.filter = None;
+        let total = self.level_entries().len();
+        self.selected = match (entry, action) {
+            (Some(i), _) => i,
+            (None, Some(a)) => total + a,
+            (None, None) => 0,
+        };
+        self.selected = self.selected.min(self.item_count().saturating_sub(1));
     }
 
     /// The config entries at the current level.
@@ -308,15 +420,16 @@ impl App {
 
     /// The visible list: entries of the current level, then the fixed actions.
     pub fn items(&self) -> Vec<Item<'_>> {
-        self.level_entries()
-            .iter()
-            .map(Item::Entry)
+        let entries = self.level_entries();
+        self.visible()
+            .into_iter()
+            .filter_map(|i| entries.get(i).map(Item::Entry))
             .chain(Action::ALL.iter().copied().map(Item::Action))
             .collect()
     }
 
     fn item_count(&self) -> usize {
-        self.level_entries().len() + Action::ALL.len()
+        self.visible().len() + Action::ALL.len()
     }
 
     /// The running countdown: title of the default entry and whole seconds left (rounded up).
@@ -389,16 +502,16 @@ impl App {
             menu.default = None;
         }
         // What was selected, to find it again in the new menu.
-        let old_items = self.item_count();
-        let old_entries = old_items - Action::ALL.len();
+        let old_entries = self.visible().len();
         let old_action = self.selected.checked_sub(old_entries);
         let old_top_id = self
             .path
             .first()
             .copied()
-            .or((old_action.is_none()).then_some(self.selected))
+            .or_else(|| self.real_index(self.selected))
             .and_then(|i| self.menu.as_ref()?.entries.get(i))
             .map(|e| e.id.clone());
+        self.filter = None;
 
         self.push_log(format!(
             "Menu from {source}: {} entries",
@@ -498,9 +611,7 @@ impl App {
         };
         match action {
             ConfigAction::Exit => {
-                if let Some(i) = self.path.pop() {
-                    self.selected = i;
-                }
+                self.go_back();
                 None
             }
             ConfigAction::Reboot => busy(self, "Rebooting", UiCommand::Reboot),
@@ -536,9 +647,42 @@ impl App {
             return None;
         }
         self.stop_countdown();
-        self.error = None;
+        // A dialog or an overlay takes the key that closes it: Enter on an error box must not
+        // boot anything.
+        if self.error.take().is_some() || self.overlay.take().is_some() {
+            return None;
+        }
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         let cancel = key.code == KeyCode::Esc || (ctrl && key.code == KeyCode::Char('c'));
+        if key.code == KeyCode::Tab && !ctrl {
+            self.log_pane = match self.log_pane {
+                Some(_) => None,
+                None => Some(0),
+            };
+            return None;
+        }
+        if let Some(back) = self.log_pane {
+            let max = self.log.len().saturating_sub(1);
+            match key.code {
+                KeyCode::PageUp => {
+                    self.log_pane = Some((back + self.log_page_size).min(max));
+                    return None;
+                }
+                KeyCode::PageDown => {
+                    self.log_pane = Some(back.saturating_sub(self.log_page_size));
+                    return None;
+                }
+                KeyCode::Esc => {
+                    self.log_pane = None;
+                    return None;
+                }
+                _ => {}
+            }
+        }
+        if key.code == KeyCode::F(1) {
+            self.overlay = Some(Overlay::Help);
+            return None;
+        }
         match std::mem::replace(&mut self.mode, Mode::Menu) {
             Mode::Menu => self.on_menu_key(key),
             Mode::Busy { title, progress } => {
@@ -568,6 +712,10 @@ impl App {
             Mode::Prompt { mut editor } => {
                 if cancel {
                     None
+                } else if matches!(key.code, KeyCode::Up | KeyCode::Down) {
+                    self.recall(&mut editor, key.code == KeyCode::Up);
+                    self.mode = Mode::Prompt { editor };
+                    None
                 } else if key.code == KeyCode::Enter {
                     let text = editor.buffer.trim().to_string();
                     if text.is_empty() {
@@ -575,6 +723,7 @@ impl App {
                         return None;
                     }
                     self.stop_countdown();
+                    self.remember(&text);
                     self.push_log(format!("kboot: {text}"));
                     self.mode = Mode::Busy {
                         title: text.clone(),
@@ -590,33 +739,130 @@ impl App {
         }
     }
 
+    /// Up/Down/Home/End/PageUp/PageDown in the list; false for any other key.
+    fn navigate(&mut self, code: KeyCode) -> bool {
+        let last = self.item_count().saturating_sub(1);
+        self.selected = match code {
+            KeyCode::Up => self.selected.saturating_sub(1),
+            KeyCode::Down => self.selected + 1,
+            KeyCode::Home => 0,
+            KeyCode::End => last,
+            KeyCode::PageUp => self.selected.saturating_sub(self.page_size),
+            KeyCode::PageDown => self.selected.saturating_add(self.page_size),
+            _ => return false,
+        }
+        .min(last);
+        true
+    }
+
+    /// Leave a submenu (the filter first, if there is one).
+    fn go_back(&mut self) {
+        if self.filter.is_some() {
+            self.clear_filter();
+        } else if let Some(i) = self.path.pop() {
+            self.selected = i;
+        }
+    }
+
+    fn open_prompt(&mut self) {
+        self.history_pos = None;
+        self.history_draft.clear();
+        self.mode = Mode::Prompt {
+            editor: LineEditor::default(),
+        };
+    }
+
+    /// Add a prompt line to the history ring (not twice in a row).
+    fn remember(&mut self, text: &str) {
+        if self.history.back().map(String::as_str) != Some(text) {
+            if self.history.len() >= HISTORY_CAPACITY {
+                self.history.pop_front();
+            }
+            self.history.push_back(text.to_string());
+        }
+        self.history_pos = None;
+        self.history_draft.clear();
+    }
+
+    /// Up (`older`) or Down at the prompt: show an earlier line, or the one being typed.
+    fn recall(&mut self, editor: &mut LineEditor, older: bool) {
+        let n = self.history.len();
+        let pos = match (self.history_pos, older) {
+            (None, true) if n > 0 => {
+                self.history_draft = editor.buffer.clone();
+                Some(n - 1)
+            }
+            (None, _) => return,
+            (Some(p), true) => Some(p.saturating_sub(1)),
+            (Some(p), false) if p + 1 < n => Some(p + 1),
+            (Some(_), false) => None,
+        };
+        self.history_pos = pos;
+        let text = match pos {
+            Some(p) => self.history.get(p).cloned().unwrap_or_default(),
+            None => std::mem::take(&mut self.history_draft),
+        };
+        *editor = LineEditor::new(&text);
+    }
+
     fn on_menu_key(&mut self, key: KeyEvent) -> Option<UiCommand> {
         let last = self.item_count().saturating_sub(1);
         self.selected = self.selected.min(last);
         let plain = !key
             .modifiers
             .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+        let editing = self.filter.as_ref().is_some_and(|f| f.editing);
+        // Up/Down/Home/End/PageUp/PageDown move in the list, the rest edits the filter.
+        if editing && self.navigate(key.code) {
+            return None;
+        }
+        if let Some(mut f) = self.filter.take_if(|_| editing) {
+            match key.code {
+                KeyCode::Esc => {
+                    self.filter = Some(f);
+                    self.clear_filter();
+                }
+                KeyCode::Enter => {
+                    f.editing = false;
+                    self.filter = Some(f);
+                }
+                _ => {
+                    let before = f.editor.buffer.clone();
+                    f.editor.on_key(&key);
+                    let changed = f.editor.buffer != before;
+                    self.filter = Some(f);
+                    if changed {
+                        self.selected = 0;
+                    }
+                }
+            }
+            return None;
+        }
+        if self.navigate(key.code) {
+            return None;
+        }
         match key.code {
-            KeyCode::Up => self.selected = self.selected.saturating_sub(1),
-            KeyCode::Down => self.selected = (self.selected + 1).min(last),
-            KeyCode::Home => self.selected = 0,
-            KeyCode::End => self.selected = last,
-            KeyCode::PageUp => self.selected = self.selected.saturating_sub(self.page_size),
-            KeyCode::PageDown => self.selected = (self.selected + self.page_size).min(last),
-            KeyCode::Esc | KeyCode::Left => {
-                if let Some(i) = self.path.pop() {
-                    self.selected = i;
-                }
-            }
+            KeyCode::Esc | KeyCode::Left => self.go_back(),
             KeyCode::Enter | KeyCode::Right => return self.activate(key.code == KeyCode::Enter),
+            KeyCode::F(2) => self.overlay = Some(Overlay::Details),
             KeyCode::Char('e') if plain => self.edit_selected(),
-            KeyCode::Char('c') if plain => {
-                self.mode = Mode::Prompt {
-                    editor: LineEditor::default(),
-                }
+            KeyCode::Char('c') if plain => self.open_prompt(),
+            KeyCode::Char('?') if plain => self.overlay = Some(Overlay::Help),
+            KeyCode::Char('/') if plain => {
+                let editor = match self.filter.take() {
+                    Some(f) => f.editor,
+                    None => LineEditor::default(),
+                };
+                self.filter = Some(Filter {
+                    editor,
+                    editing: true,
+                });
+                self.selected = 0;
             }
-            KeyCode::Char(c) if plain => {
-                self.select_hotkey(c);
+            // `i` shows details unless an entry here claims it as its hotkey (Debian's
+            // "^Install"); F2 always does.
+            KeyCode::Char(c) if plain && !self.select_hotkey(c) && c.eq_ignore_ascii_case(&'i') => {
+                self.overlay = Some(Overlay::Details);
             }
             _ => {}
         }
@@ -628,7 +874,9 @@ impl App {
         let item = self.items().get(self.selected).copied()?;
         match item {
             Item::Entry(e) if !e.children.is_empty() => {
-                self.path.push(self.selected);
+                let i = self.real_index(self.selected)?;
+                self.filter = None;
+                self.path.push(i);
                 self.selected = 0;
                 None
             }
@@ -638,9 +886,7 @@ impl App {
                 self.boot_entry(&e)
             }
             Item::Action(Action::Prompt) => {
-                self.mode = Mode::Prompt {
-                    editor: LineEditor::default(),
-                };
+                self.open_prompt();
                 None
             }
             Item::Action(a @ (Action::Reboot | Action::PowerOff)) => {
@@ -664,12 +910,19 @@ impl App {
     fn select_hotkey(&mut self, c: char) -> bool {
         let wanted = c.to_ascii_lowercase();
         let entries = self.level_entries();
-        let hit = entries
+        let visible = self.visible();
+        let hit = visible
             .iter()
-            .position(|e| e.hotkey.map(|h| h.to_ascii_lowercase()) == Some(wanted))
+            .position(|&i| {
+                entries
+                    .get(i)
+                    .and_then(|e| e.hotkey)
+                    .map(|h| h.to_ascii_lowercase())
+                    == Some(wanted)
+            })
             .or_else(|| {
                 let n = c.to_digit(10)? as usize;
-                (1..=entries.len().min(9)).contains(&n).then(|| n - 1)
+                (1..=visible.len().min(9)).contains(&n).then(|| n - 1)
             });
         match hit {
             Some(i) => {
@@ -977,8 +1230,11 @@ mod tests {
         assert_eq!(app.mode(), &Mode::Menu);
         assert_eq!(app.error(), Some("TFTP server said: file not found."));
         assert!(app.log().any(|l| l.contains("file not found")));
-        app.on_key(key(KeyCode::Down));
+        // The key that closes the dialog does nothing else; the menu works after it.
+        assert_eq!(app.on_key(key(KeyCode::Enter)), None);
         assert_eq!(app.error(), None);
+        assert_eq!(app.selected(), 0);
+        app.on_key(key(KeyCode::Down));
         assert_eq!(app.selected(), 1);
     }
 
@@ -1226,5 +1482,288 @@ mod tests {
         }
         assert_eq!(app.log().len(), LOG_CAPACITY);
         assert_eq!(app.log().next(), Some("line 10"));
+    }
+
+    #[test]
+    fn log_pane_toggles_and_scrolls() {
+        let (mut app, _) = with_menu();
+        for i in 0..30 {
+            app.on_event(UiEvent::Log(format!("line {i}")));
+        }
+        app.set_log_page_size(10);
+        assert_eq!(app.log_pane(), None);
+        app.on_key(key(KeyCode::Tab));
+        assert_eq!(app.log_pane(), Some(0));
+        app.on_key(key(KeyCode::PageUp));
+        assert_eq!(app.log_pane(), Some(10));
+        for _ in 0..10 {
+            app.on_key(key(KeyCode::PageUp));
+        }
+        assert_eq!(app.log_pane(), Some(app.log().len() - 1), "clamped");
+        app.on_key(key(KeyCode::PageDown));
+        assert_eq!(app.log_pane(), Some(app.log().len() - 11));
+        // Up/Down still move the menu selection.
+        app.on_key(key(KeyCode::Down));
+        assert_eq!(app.selected(), 1);
+        app.on_key(key(KeyCode::Esc));
+        assert_eq!(app.log_pane(), None);
+        assert!(app.at_top());
+        app.on_key(key(KeyCode::Tab));
+        app.on_key(key(KeyCode::Tab));
+        assert_eq!(app.log_pane(), None);
+        // PageDown without the pane moves the list again.
+        app.on_key(key(KeyCode::PageDown));
+        assert_eq!(app.selected(), 4);
+    }
+
+    #[test]
+    fn warnings_and_errors_reach_the_log() {
+        let mut app = App::new();
+        let mut m = sample_menu();
+        m.warnings
+            .push("pxelinux.cfg/default line 7: MENU VSHIFT ignored".into());
+        app.on_event(UiEvent::Menu {
+            source: "x".into(),
+            menu: m,
+        });
+        app.on_event(UiEvent::Error("no lease".into()));
+        let log: Vec<&str> = app.log().collect();
+        assert!(log.contains(&"warning: pxelinux.cfg/default line 7: MENU VSHIFT ignored"));
+        assert!(log.contains(&"error: no lease"));
+    }
+
+    #[test]
+    fn help_overlay_opens_and_any_key_closes() {
+        let (mut app, _) = with_menu();
+        app.on_key(key(KeyCode::Char('?')));
+        assert_eq!(app.overlay(), Some(Overlay::Help));
+        // The closing key does nothing else.
+        assert_eq!(app.on_key(key(KeyCode::Enter)), None);
+        assert_eq!(app.overlay(), None);
+        assert_eq!(app.mode(), &Mode::Menu);
+        app.on_key(key(KeyCode::F(1)));
+        assert_eq!(app.overlay(), Some(Overlay::Help));
+        app.on_key(key(KeyCode::Down));
+        assert_eq!(app.selected(), 0);
+        // At the prompt `?` is text, F1 is help.
+        app.on_key(key(KeyCode::Char('c')));
+        type_str(&mut app, "a?");
+        assert_eq!(app.overlay(), None);
+        app.on_key(key(KeyCode::F(1)));
+        assert_eq!(app.overlay(), Some(Overlay::Help));
+        app.on_key(key(KeyCode::Char('x')));
+        match app.mode() {
+            Mode::Prompt { editor } => assert_eq!(editor.buffer, "a?"),
+            m => panic!("{m:?}"),
+        }
+    }
+
+    #[test]
+    fn details_by_i_and_f2_unless_i_is_a_hotkey() {
+        let (mut app, _) = with_menu();
+        app.on_key(key(KeyCode::Down));
+        app.on_key(key(KeyCode::Char('i')));
+        assert_eq!(app.overlay(), Some(Overlay::Details));
+        assert!(matches!(app.selected_item(), Some(Item::Entry(e)) if e.id == "rescue"));
+        app.on_key(key(KeyCode::Char('i')));
+        assert_eq!(app.overlay(), None);
+        app.on_key(key(KeyCode::F(2)));
+        assert_eq!(app.overlay(), Some(Overlay::Details));
+        app.on_key(key(KeyCode::Esc));
+        assert_eq!(app.overlay(), None);
+        assert!(app.at_top());
+        // Debian's "^Install": the hotkey wins, F2 still shows details.
+        let mut m = sample_menu();
+        m.entries[1].hotkey = Some('i');
+        app.on_event(UiEvent::Menu {
+            source: "x".into(),
+            menu: m,
+        });
+        app.on_key(key(KeyCode::Home));
+        app.on_key(key(KeyCode::Char('i')));
+        assert_eq!(app.overlay(), None);
+        assert_eq!(app.selected(), 1);
+        app.on_key(key(KeyCode::F(2)));
+        assert_eq!(app.overlay(), Some(Overlay::Details));
+    }
+
+    fn filter_menu() -> App {
+        let mut app = App::new();
+        let mut m = sample_menu();
+        m.entries
+            .push(entry("debian-install", "Debian Installer", ""));
+        m.entries.push(entry("debian-rescue", "Debian rescue", ""));
+        m.entries.push(Entry {
+            id: "tools".into(),
+            title: "Tools".into(),
+            children: vec![entry("memtest", "Memtest86+", "")],
+            ..Entry::default()
+        });
+        app.on_event(UiEvent::Menu {
+            source: "x".into(),
+            menu: m,
+        });
+        app.on_tick(Instant::now());
+        app
+    }
+
+    fn listed(app: &App) -> Vec<String> {
+        app.items()
+            .iter()
+            .filter_map(|i| match i {
+                Item::Entry(e) => Some(e.id.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn filter_live_enter_keeps_esc_clears() {
+        let mut app = filter_menu();
+        app.on_key(key(KeyCode::Char('/')));
+        assert!(app.filter().is_some_and(|f| f.editing));
+        type_str(&mut app, "RESC");
+        assert_eq!(listed(&app), vec!["rescue", "debian-rescue"]);
+        assert_eq!(app.selected(), 0);
+        app.on_key(key(KeyCode::Down));
+        assert_eq!(app.selected(), 1);
+        app.on_key(key(KeyCode::Backspace));
+        assert_eq!(
+            app.selected(),
+            0,
+            "a changed filter selects the first match"
+        );
+        type_str(&mut app, "c");
+        // Enter keeps the filter, the first match selected; letters are hotkeys again.
+        assert_eq!(app.on_key(key(KeyCode::Enter)), None);
+        assert!(app.filter().is_some_and(|f| !f.editing));
+        assert_eq!(listed(&app), vec!["rescue", "debian-rescue"]);
+        app.on_key(key(KeyCode::Char('2')));
+        assert_eq!(app.selected(), 1);
+        let spec = match app.on_key(key(KeyCode::Enter)) {
+            Some(UiCommand::Boot(s)) => s,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(spec.title, "Debian rescue");
+        app.on_event(UiEvent::Ready);
+        // Esc clears the filter and keeps the entry selected.
+        app.on_key(key(KeyCode::Esc));
+        assert!(app.filter().is_none());
+        assert_eq!(listed(&app).len(), 5);
+        assert!(matches!(app.selected_item(), Some(Item::Entry(e)) if e.id == "debian-rescue"));
+        assert!(app.at_top());
+    }
+
+    #[test]
+    fn filter_esc_while_typing_and_no_match() {
+        let mut app = filter_menu();
+        app.on_key(key(KeyCode::Down));
+        app.on_key(key(KeyCode::Char('/')));
+        type_str(&mut app, "zzz");
+        assert!(listed(&app).is_empty());
+        assert_eq!(app.items().len(), Action::ALL.len());
+        assert_eq!(app.default_index(), None);
+        app.on_key(key(KeyCode::Esc));
+        assert!(app.filter().is_none());
+        assert_eq!(listed(&app).len(), 5);
+        assert_eq!(app.default_index(), Some(0));
+        // By label too, and into a submenu (the filter ends there).
+        app.on_key(key(KeyCode::Char('/')));
+        type_str(&mut app, "tools");
+        app.on_key(key(KeyCode::Enter));
+        app.on_key(key(KeyCode::Enter));
+        assert_eq!(app.breadcrumb(), vec!["Tools"]);
+        assert!(app.filter().is_none());
+        assert_eq!(listed(&app), vec!["memtest"]);
+        app.on_key(key(KeyCode::Esc));
+        assert!(app.at_top());
+        assert!(matches!(app.selected_item(), Some(Item::Entry(e)) if e.id == "tools"));
+    }
+
+    #[test]
+    fn filter_selects_default_mark_and_actions() {
+        let mut app = filter_menu();
+        app.on_key(key(KeyCode::Char('/')));
+        type_str(&mut app, "debian");
+        assert_eq!(app.default_index(), None, "the default is filtered out");
+        app.on_key(key(KeyCode::End));
+        assert_eq!(app.selected_item(), Some(Item::Action(Action::PowerOff)));
+        app.on_key(key(KeyCode::Esc));
+        assert_eq!(app.selected_item(), Some(Item::Action(Action::PowerOff)));
+    }
+
+    #[test]
+    fn prompt_history_recalls_lines() {
+        let (mut app, _) = with_menu();
+        for line in ["one", "two", "two", "three"] {
+            app.on_key(key(KeyCode::Char('c')));
+            type_str(&mut app, line);
+            assert!(matches!(
+                app.on_key(key(KeyCode::Enter)),
+                Some(UiCommand::Prompt(_))
+            ));
+            app.on_event(UiEvent::Ready);
+        }
+        assert_eq!(
+            app.history().collect::<Vec<_>>(),
+            vec!["one", "two", "three"]
+        );
+        app.on_key(key(KeyCode::Char('c')));
+        type_str(&mut app, "draft");
+        let buf = |app: &App| match app.mode() {
+            Mode::Prompt { editor } => editor.buffer.clone(),
+            m => panic!("{m:?}"),
+        };
+        app.on_key(key(KeyCode::Up));
+        assert_eq!(buf(&app), "three");
+        app.on_key(key(KeyCode::Up));
+        app.on_key(key(KeyCode::Up));
+        app.on_key(key(KeyCode::Up));
+        assert_eq!(buf(&app), "one");
+        app.on_key(key(KeyCode::Down));
+        assert_eq!(buf(&app), "two");
+        app.on_key(key(KeyCode::Down));
+        app.on_key(key(KeyCode::Down));
+        assert_eq!(buf(&app), "draft");
+        app.on_key(key(KeyCode::Down));
+        assert_eq!(buf(&app), "draft");
+        app.on_key(key(KeyCode::Up));
+        type_str(&mut app, " x");
+        assert_eq!(
+            app.on_key(key(KeyCode::Enter)),
+            Some(UiCommand::Prompt("three x".into()))
+        );
+    }
+
+    #[test]
+    fn prompt_history_is_a_ring_of_20() {
+        let mut app = App::new();
+        for i in 0..25 {
+            app.on_key(key(KeyCode::Char('c')));
+            type_str(&mut app, &format!("l{i}"));
+            app.on_key(key(KeyCode::Enter));
+            app.on_event(UiEvent::Ready);
+        }
+        let h: Vec<&str> = app.history().collect();
+        assert_eq!(h.len(), HISTORY_CAPACITY);
+        assert_eq!(h[0], "l5");
+        // Up on an empty history does nothing.
+        let mut app = App::new();
+        app.on_key(key(KeyCode::Char('c')));
+        app.on_key(key(KeyCode::Up));
+        app.on_key(key(KeyCode::Down));
+        assert!(matches!(app.mode(), Mode::Prompt { editor } if editor.buffer.is_empty()));
+    }
+
+    #[test]
+    fn error_dialog_over_prompt_keeps_the_prompt() {
+        let (mut app, _) = with_menu();
+        app.on_key(key(KeyCode::Char('c')));
+        type_str(&mut app, "abc");
+        app.on_event(UiEvent::Error("DHCP: no answer".into()));
+        assert_eq!(app.error(), Some("DHCP: no answer"));
+        app.on_key(key(KeyCode::Char('x')));
+        assert_eq!(app.error(), None);
+        assert!(matches!(app.mode(), Mode::Prompt { editor } if editor.buffer == "abc"));
     }
 }

@@ -2,6 +2,8 @@
 //! console set-up.
 
 pub mod app;
+pub mod consoles;
+pub mod keys;
 mod term;
 pub mod view;
 
@@ -44,12 +46,14 @@ pub enum UiCommand {
     Cancel,
 }
 
-/// Run the menu on the console (fds 0/1 must be the console tty) until the event channel is
-/// closed or nobody listens to the commands any more; then restore the console and return.
+/// Run the menu on every console named in [`RunOptions::consoles`] at once (stdin/stdout when
+/// there are none) until the event channel is closed or nobody listens to the commands any
+/// more; then restore the consoles and return.
 ///
-/// Raw mode on stdin, no alternate screen, the size from the kernel, else from the terminal's
-/// cursor position report (serial lines), else 80x24. A panic inside the menu is caught and
-/// returned as [`UiError::Panic`], so the caller (PID 1) can restart it.
+/// Each console gets raw mode, no alternate screen, its own size (a VT's from the kernel; a
+/// serial line's from [`RunOptions::size`], else the terminal's cursor position report, else
+/// 80x24) and its own screen; keys from any console drive the one menu. A panic inside the
+/// menu is caught and returned as [`UiError::Panic`], so the caller (PID 1) can restart it.
 pub fn run(
     events: &std::sync::mpsc::Receiver<UiEvent>,
     commands: std::sync::mpsc::Sender<UiCommand>,

@@ -1,39 +1,37 @@
-//! The console: raw mode, size detection (serial lines report 0x0), the key/event loop.
+//! The menu loop: every console at once, keys from any of them, one shared [`App`].
 
-use std::io::{self, Write};
-use std::os::fd::AsFd;
+use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::mpsc::{Receiver, Sender, TryRecvError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::time::{Duration, Instant};
 
-use ratatui::backend::CrosstermBackend;
-use ratatui::crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
-use ratatui::crossterm::{cursor, execute, style, terminal};
-use ratatui::layout::Rect;
-use ratatui::{Terminal, TerminalOptions, Viewport};
+use ratatui::crossterm::event::KeyEvent;
 
 use super::app::App;
+use super::consoles::Consoles;
+use super::keys::KeyParser;
 use super::view;
 use super::{UiCommand, UiEvent};
 
 /// How long to wait for a key before looking at events and the clock again.
 const POLL: Duration = Duration::from_millis(50);
-/// Redraw at least this often (the countdown, a stuck screen after line noise).
+/// Redraw at least this often (the countdown, a stuck screen after line noise), and look for
+/// resized VTs.
 const REDRAW: Duration = Duration::from_secs(1);
-/// How long to wait for the cursor position report of a serial terminal.
-const CPR_TIMEOUT: Duration = Duration::from_millis(200);
-/// How long a lone Esc waits for the rest of a sequence split by a slow serial line.
-const ESC_WAIT: Duration = Duration::from_millis(200);
-/// The size used when nothing else is known.
-pub const FALLBACK_SIZE: (u16, u16) = (80, 24);
 
 /// How [`run`](super::run) behaves.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunOptions {
     /// Boot the default entry as soon as a menu arrives, without a countdown.
     pub boot_immediately: bool,
-    /// Console size as (columns, rows), e.g. from the kernel command line; `None` = detect.
+    /// Console size as (columns, rows), e.g. from the kernel command line, for consoles whose
+    /// kernel knows no size (serial lines); `None` = ask the terminal, else 80x24. A VT's own
+    /// size always wins.
     pub size: Option<(u16, u16)>,
+    /// The `console=` values of kboot's command line (`ttyS0,115200n8`, `tty0`, `hvc0`; an
+    /// absolute device path is taken as it is): the menu runs on all of them at once. Empty:
+    /// stdin/stdout only.
+    pub consoles: Vec<String>,
 }
 
 /// Why the menu stopped.
@@ -45,46 +43,18 @@ pub enum UiError {
     Panic(String),
 }
 
-/// Raw mode for as long as it lives; restores the console on drop (also when unwinding).
-struct ConsoleGuard;
-
-impl ConsoleGuard {
-    fn enter() -> io::Result<Self> {
-        terminal::enable_raw_mode()?;
-        let guard = ConsoleGuard;
-        execute!(
-            io::stdout(),
-            style::ResetColor,
-            terminal::Clear(terminal::ClearType::All),
-            cursor::MoveTo(0, 0),
-            cursor::Hide
-        )?;
-        Ok(guard)
-    }
-}
-
-impl Drop for ConsoleGuard {
-    fn drop(&mut self) {
-        let _ = execute!(
-            io::stdout(),
-            style::ResetColor,
-            terminal::Clear(terminal::ClearType::All),
-            cursor::MoveTo(0, 0),
-            cursor::Show
-        );
-        let _ = terminal::disable_raw_mode();
-    }
-}
-
 /// See [`super::run`].
 pub fn run(
     events: &Receiver<UiEvent>,
     commands: Sender<UiCommand>,
     opts: RunOptions,
 ) -> Result<(), UiError> {
-    let guard = ConsoleGuard::enter()?;
-    let result = catch_unwind(AssertUnwindSafe(|| run_loop(events, &commands, &opts)));
-    drop(guard);
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let (mut consoles, notes) = Consoles::open(&opts.consoles, opts.size)?;
+        let r = run_loop(&mut consoles, notes, events, &commands, &opts);
+        drop(consoles);
+        r
+    }));
     match result {
         Ok(r) => r,
         Err(payload) => {
@@ -99,24 +69,22 @@ pub fn run(
 }
 
 fn run_loop(
+    consoles: &mut Consoles,
+    notes: Vec<String>,
     events: &Receiver<UiEvent>,
     commands: &Sender<UiCommand>,
     opts: &RunOptions,
 ) -> Result<(), UiError> {
-    let (w, h) = match opts.size {
-        Some((w, h)) if w > 0 && h > 0 => (w, h),
-        _ => detect_size(),
-    };
-    let mut area = Rect::new(0, 0, w, h);
-    let mut term = Terminal::with_options(
-        CrosstermBackend::new(io::stdout()),
-        TerminalOptions {
-            viewport: Viewport::Fixed(area),
-        },
-    )?;
+    let (key_tx, key_rx) = mpsc::channel();
+    consoles.start_readers(&key_tx)?;
+    drop(key_tx);
+    let n = consoles.list.len();
+    let mut parsers = vec![KeyParser::default(); n];
     let mut app = App::new();
     app.set_boot_immediately(opts.boot_immediately);
-    let mut esc = EscJoiner::default();
+    for note in notes {
+        app.on_event(UiEvent::Log(note));
+    }
     let mut dirty = true;
     let mut last_draw: Option<Instant> = None;
     let mut last_countdown = None;
@@ -144,35 +112,53 @@ fn run_loop(
             last_countdown = countdown;
             dirty = true;
         }
-        if dirty || last_draw.is_none_or(|t| now.duration_since(t) >= REDRAW) {
-            app.set_page_size(usize::from(view::list_rows(area, &app)));
-            term.draw(|f| view::draw(f, &app))?;
+        let periodic = last_draw.is_none_or(|t| now.duration_since(t) >= REDRAW);
+        if periodic {
+            for c in consoles.list.iter_mut().filter(|c| !c.dead) {
+                if c.check_resize().unwrap_or(false) {
+                    dirty = true;
+                }
+            }
+        }
+        if dirty || periodic {
+            draw_all(consoles, &mut app)?;
             last_draw = Some(now);
             dirty = false;
         }
 
-        let mut keys = Vec::new();
-        let idle = !event::poll(POLL)?;
-        if !idle {
-            match event::read()? {
-                Event::Key(k) if k.kind != KeyEventKind::Release => {
-                    keys.extend(esc.push(k, Instant::now()));
+        // Keys: wait for bytes from any console, then take whatever else is already there.
+        let mut keys: Vec<(usize, KeyEvent)> = Vec::new();
+        let mut fed = vec![false; n];
+        let mut take = |(i, bytes): (usize, Vec<u8>), keys: &mut Vec<(usize, KeyEvent)>| {
+            if let Some(p) = parsers.get_mut(i) {
+                fed[i] = true;
+                keys.extend(p.feed(&bytes, Instant::now()).into_iter().map(|k| (i, k)));
+            }
+        };
+        match key_rx.recv_timeout(POLL) {
+            Ok(msg) => {
+                take(msg, &mut keys);
+                while let Ok(msg) = key_rx.try_recv() {
+                    take(msg, &mut keys);
                 }
-                Event::Resize(w, h) if w > 0 && h > 0 => {
-                    area = Rect::new(0, 0, w, h);
-                    term.resize(area)?;
-                    dirty = true;
-                }
-                _ => {}
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            // No console gives keys any more: keep showing what happens.
+            Err(RecvTimeoutError::Disconnected) => std::thread::sleep(POLL),
+        }
+        // Only release a held Esc of a console that sent nothing now: after a stall the rest
+        // of the sequence is read before the Esc is judged alone.
+        for (i, p) in parsers.iter_mut().enumerate() {
+            if !fed[i] {
+                keys.extend(p.flush(Instant::now()).into_iter().map(|k| (i, k)));
             }
         }
-        if idle {
-            // Only release a held Esc when no input is waiting: after a stall (a loaded
-            // machine, a slow line) the rest of the sequence is read before it is judged alone.
-            keys.extend(esc.flush(Instant::now()));
-        }
-        for k in keys {
+        for (i, k) in keys {
             dirty = true;
+            if let Some(c) = consoles.list.get(i) {
+                app.set_page_size(usize::from(view::list_rows(c.area, &app)));
+                app.set_log_page_size(usize::from(view::log_rows(c.area, &app)));
+            }
             if let Some(cmd) = app.on_key(k) {
                 if commands.send(cmd).is_err() {
                     return Ok(());
@@ -182,49 +168,22 @@ fn run_loop(
     }
 }
 
-/// The console size as (columns, rows): what the kernel knows, else what the terminal at the
-/// other end of a serial line answers, else 80x24.
-fn detect_size() -> (u16, u16) {
-    match terminal::size() {
-        Ok((w, h)) if w > 0 && h > 0 => (w, h),
-        _ => probe_size().unwrap_or(FALLBACK_SIZE),
-    }
-}
-
-/// Ask the terminal where the cursor lands after moving it to 999;999 (raw mode must be on).
-fn probe_size() -> Option<(u16, u16)> {
-    let mut out = io::stdout();
-    out.write_all(b"\x1b[s\x1b[999;999H\x1b[6n\x1b[u").ok()?;
-    out.flush().ok()?;
-    let stdin = io::stdin();
-    let fd = stdin.as_fd();
-    let deadline = Instant::now() + CPR_TIMEOUT;
-    let mut got = Vec::new();
-    let mut buf = [0u8; 64];
-    while got.len() < 256 {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break;
-        }
-        let ms = u16::try_from(left.as_millis()).unwrap_or(u16::MAX);
-        let mut fds = [nix::poll::PollFd::new(fd, nix::poll::PollFlags::POLLIN)];
-        match nix::poll::poll(&mut fds, ms) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(_) => break,
-        }
-        match nix::unistd::read(fd, &mut buf) {
-            Ok(0) => break,
-            Ok(n) => got.extend_from_slice(&buf[..n]),
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(_) => break,
-        }
-        if let Some((rows, cols)) = parse_cpr(&got) {
-            return Some((cols.clamp(2, 512), rows.clamp(2, 256)));
+/// Draw the app on every live console. A console whose writes fail is left alone from then
+/// on; only when none is left is it an error.
+fn draw_all(consoles: &mut Consoles, app: &mut App) -> Result<(), UiError> {
+    let mut last_err = None;
+    for c in consoles.list.iter_mut().filter(|c| !c.dead) {
+        app.set_page_size(usize::from(view::list_rows(c.area, app)));
+        app.set_log_page_size(usize::from(view::log_rows(c.area, app)));
+        if let Err(e) = c.term.draw(|f| view::draw(f, app)) {
+            c.dead = true;
+            last_err = Some(e);
         }
     }
-    None
+    match last_err {
+        Some(e) if consoles.list.iter().all(|c| c.dead) => Err(UiError::Io(e)),
+        _ => Ok(()),
+    }
 }
 
 /// Find `ESC [ rows ; cols R` in what the terminal sent (keys typed meanwhile may surround it).
@@ -249,127 +208,9 @@ pub fn parse_cpr(bytes: &[u8]) -> Option<(u16, u16)> {
     None
 }
 
-/// Joins escape sequences that a slow serial line split so that crossterm saw a lone Esc
-/// followed by `[`, `A`: it holds an Esc for [`ESC_WAIT`] and turns `Esc [ A` back into Up.
-#[derive(Debug, Default)]
-pub struct EscJoiner {
-    state: EscState,
-}
-
-#[derive(Debug, Default)]
-enum EscState {
-    #[default]
-    Idle,
-    Esc(Instant),
-    Seq {
-        since: Instant,
-        intro: char,
-        body: String,
-    },
-}
-
-fn plain(code: KeyCode) -> KeyEvent {
-    KeyEvent::new(code, KeyModifiers::NONE)
-}
-
-impl EscJoiner {
-    /// A key from crossterm; returns the keys to act on now.
-    pub fn push(&mut self, key: KeyEvent, now: Instant) -> Vec<KeyEvent> {
-        match std::mem::take(&mut self.state) {
-            EscState::Idle => {
-                if key.code == KeyCode::Esc && key.modifiers.is_empty() {
-                    self.state = EscState::Esc(now);
-                    Vec::new()
-                } else {
-                    vec![key]
-                }
-            }
-            EscState::Esc(since) => match key.code {
-                KeyCode::Char(c @ ('[' | 'O')) => {
-                    self.state = EscState::Seq {
-                        since,
-                        intro: c,
-                        body: String::new(),
-                    };
-                    Vec::new()
-                }
-                _ => {
-                    let mut out = vec![plain(KeyCode::Esc)];
-                    out.extend(self.push(key, now));
-                    out
-                }
-            },
-            EscState::Seq {
-                since,
-                intro,
-                mut body,
-            } => match key.code {
-                KeyCode::Char(c) if (c.is_ascii_digit() || c == ';') && body.len() < 16 => {
-                    body.push(c);
-                    self.state = EscState::Seq { since, intro, body };
-                    Vec::new()
-                }
-                KeyCode::Char(c) if ('@'..='~').contains(&c) => {
-                    decode(&body, c).map(plain).into_iter().collect()
-                }
-                // Not a sequence after all: drop what was held, keep this key.
-                _ => vec![key],
-            },
-        }
-    }
-
-    /// Called after every poll: releases a held Esc once nothing followed it in time.
-    pub fn flush(&mut self, now: Instant) -> Vec<KeyEvent> {
-        let since = match &self.state {
-            EscState::Idle => return Vec::new(),
-            EscState::Esc(since) | EscState::Seq { since, .. } => *since,
-        };
-        if now.duration_since(since) < ESC_WAIT {
-            return Vec::new();
-        }
-        match std::mem::take(&mut self.state) {
-            EscState::Seq { intro, body, .. } => std::iter::once(plain(KeyCode::Esc))
-                .chain(
-                    std::iter::once(intro)
-                        .chain(body.chars())
-                        .map(|c| plain(KeyCode::Char(c))),
-                )
-                .collect(),
-            _ => vec![plain(KeyCode::Esc)],
-        }
-    }
-}
-
-/// `CSI body final` (or `SS3 final`) to a key.
-fn decode(body: &str, fin: char) -> Option<KeyCode> {
-    let first = body.split(';').next().unwrap_or("");
-    Some(match fin {
-        'A' => KeyCode::Up,
-        'B' => KeyCode::Down,
-        'C' => KeyCode::Right,
-        'D' => KeyCode::Left,
-        'H' => KeyCode::Home,
-        'F' => KeyCode::End,
-        '~' => match first {
-            "1" | "7" => KeyCode::Home,
-            "2" => KeyCode::Insert,
-            "3" => KeyCode::Delete,
-            "4" | "8" => KeyCode::End,
-            "5" => KeyCode::PageUp,
-            "6" => KeyCode::PageDown,
-            _ => return None,
-        },
-        _ => return None,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn k(code: KeyCode) -> KeyEvent {
-        plain(code)
-    }
 
     #[test]
     fn cpr_parsing() {
@@ -382,44 +223,151 @@ mod tests {
         assert_eq!(parse_cpr(b""), None);
     }
 
-    #[test]
-    fn lone_esc_is_released_after_wait() {
-        let t = Instant::now();
-        let mut j = EscJoiner::default();
-        assert!(j.push(k(KeyCode::Esc), t).is_empty());
-        assert!(j.flush(t + Duration::from_millis(10)).is_empty());
-        assert_eq!(j.flush(t + ESC_WAIT), vec![k(KeyCode::Esc)]);
-        assert!(j.flush(t + ESC_WAIT * 2).is_empty());
+    /// All a pty master receives, in a thread; answers the first cursor position query with
+    /// `cpr` when given.
+    fn drain(
+        master: std::fs::File,
+        cpr: Option<&'static [u8]>,
+    ) -> std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
+        use std::io::{Read, Write};
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+        let out = seen.clone();
+        let mut f = master;
+        std::thread::spawn(move || {
+            let mut w = f.try_clone().ok();
+            let mut buf = [0u8; 4096];
+            let mut pending = cpr;
+            while let Ok(n) = f.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                let Ok(mut all) = out.lock() else { break };
+                all.extend_from_slice(&buf[..n]);
+                if let Some(answer) = pending {
+                    if all.windows(4).any(|x| x == b"\x1b[6n") {
+                        pending = None;
+                        if let Some(w) = w.as_mut() {
+                            let _ = w.write_all(answer);
+                        }
+                    }
+                }
+            }
+        });
+        seen
     }
 
-    #[test]
-    fn split_sequences_are_joined() {
-        let t = Instant::now();
-        let mut j = EscJoiner::default();
-        assert!(j.push(k(KeyCode::Esc), t).is_empty());
-        assert!(j.push(k(KeyCode::Char('[')), t).is_empty());
-        assert_eq!(j.push(k(KeyCode::Char('A')), t), vec![k(KeyCode::Up)]);
-        j.push(k(KeyCode::Esc), t);
-        j.push(k(KeyCode::Char('[')), t);
-        j.push(k(KeyCode::Char('5')), t);
-        assert_eq!(j.push(k(KeyCode::Char('~')), t), vec![k(KeyCode::PageUp)]);
-        j.push(k(KeyCode::Esc), t);
-        j.push(k(KeyCode::Char('O')), t);
-        assert_eq!(j.push(k(KeyCode::Char('F')), t), vec![k(KeyCode::End)]);
+    fn wait_for(what: &str, cond: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !cond() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
+    fn contains(seen: &std::sync::Mutex<Vec<u8>>, needle: &[u8]) -> bool {
+        seen.lock()
+            .map(|s| s.windows(needle.len()).any(|w| w == needle))
+            .unwrap_or(false)
+    }
+
+    fn len(seen: &std::sync::Mutex<Vec<u8>>) -> usize {
+        seen.lock().map(|s| s.len()).unwrap_or(0)
+    }
+
+    /// Two pseudo-terminals as two consoles: one knows its size (80x24), the other answers
+    /// the cursor position report (100x30). Keys from both drive one menu; both are redrawn.
     #[test]
-    fn esc_then_other_key() {
-        let t = Instant::now();
-        let mut j = EscJoiner::default();
-        j.push(k(KeyCode::Esc), t);
-        assert_eq!(
-            j.push(k(KeyCode::Char('x')), t),
-            vec![k(KeyCode::Esc), k(KeyCode::Char('x'))]
-        );
-        assert_eq!(j.push(k(KeyCode::Down), t), vec![k(KeyCode::Down)]);
-        j.push(k(KeyCode::Esc), t);
-        assert!(j.push(k(KeyCode::Esc), t).len() == 1);
-        assert_eq!(j.flush(t + ESC_WAIT), vec![k(KeyCode::Esc)]);
+    fn two_consoles_one_menu() {
+        use crate::ui::app::tests_support::sample_menu;
+        use nix::pty::{openpty, Winsize};
+        use nix::sys::termios::{tcgetattr, LocalFlags};
+        use std::io::Write;
+
+        let ws = Winsize {
+            ws_row: 24,
+            ws_col: 80,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        let a = openpty(&ws, None).expect("pty a");
+        let b = openpty(None, None).expect("pty b");
+        let path_a = nix::unistd::ttyname(&a.slave).expect("ttyname a");
+        let path_b = nix::unistd::ttyname(&b.slave).expect("ttyname b");
+        let mut key_a = std::fs::File::from(a.master);
+        let mut key_b = std::fs::File::from(b.master);
+        let seen_a = drain(key_a.try_clone().expect("clone"), None);
+        let seen_b = drain(key_b.try_clone().expect("clone"), Some(b"\x1b[30;100R"));
+
+        let (ev_tx, ev_rx) = mpsc::channel();
+        let (cmd_tx, cmd_rx) = mpsc::channel();
+        let opts = RunOptions {
+            consoles: vec![
+                path_a.display().to_string(),
+                format!("{},115200n8", path_b.display()),
+            ],
+            ..RunOptions::default()
+        };
+        let ui = std::thread::spawn(move || run(&ev_rx, cmd_tx, opts));
+
+        let mut menu = sample_menu();
+        menu.timeout_ms = None;
+        ev_tx
+            .send(UiEvent::Menu {
+                source: "tftp://10.0.2.2/kboot.conf".into(),
+                menu,
+            })
+            .expect("send menu");
+        wait_for("the menu on both consoles", || {
+            contains(&seen_a, b"Rescue") && contains(&seen_b, b"Rescue")
+        });
+        // Each console has its own size: the status bar sits on row 24 of A, row 30 of B.
+        assert!(contains(&seen_a, b"\x1b[24;1H"));
+        assert!(!contains(&seen_a, b"\x1b[30;1H"));
+        assert!(contains(&seen_b, b"\x1b[30;1H"));
+        // Both consoles are in raw mode.
+        let raw = |fd| {
+            tcgetattr(fd)
+                .map(|t| !t.local_flags.contains(LocalFlags::ECHO))
+                .unwrap_or(false)
+        };
+        assert!(raw(&a.slave) && raw(&b.slave));
+
+        // Down on B, Down on A, Up on B (split in two writes): the second entry; both redrawn.
+        let (la, lb) = (len(&seen_a), len(&seen_b));
+        key_b.write_all(b"\x1b[B").expect("key");
+        wait_for("a redraw on both", || {
+            len(&seen_a) > la && len(&seen_b) > lb
+        });
+        key_a.write_all(b"\x1bOB").expect("key");
+        key_b.write_all(b"\x1b[").expect("key");
+        std::thread::sleep(Duration::from_millis(50));
+        key_b.write_all(b"A").expect("key");
+        std::thread::sleep(Duration::from_millis(100));
+        key_a.write_all(b"\r").expect("key");
+        match cmd_rx.recv_timeout(Duration::from_secs(10)) {
+            Ok(UiCommand::Boot(spec)) => assert_eq!(spec.title, "Rescue shell"),
+            other => panic!("expected Boot, got {other:?}"),
+        }
+        wait_for("progress on both", || {
+            contains(&seen_a, b"Loading") && contains(&seen_b, b"Loading")
+        });
+
+        // Closing the events ends the menu and restores both consoles.
+        drop(ev_tx);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !ui.is_finished() {
+            assert!(Instant::now() < deadline, "the menu did not end");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(matches!(ui.join(), Ok(Ok(()))));
+        let echo = |fd| {
+            tcgetattr(fd)
+                .map(|t| t.local_flags.contains(LocalFlags::ECHO))
+                .unwrap_or(false)
+        };
+        assert!(echo(&a.slave) && echo(&b.slave), "termios restored");
+        wait_for("the cursor shown again on both", || {
+            contains(&seen_a, b"\x1b[?25h") && contains(&seen_b, b"\x1b[?25h")
+        });
     }
 }

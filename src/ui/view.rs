@@ -8,10 +8,12 @@ use ratatui::layout::{Alignment, Position, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::symbols::border;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, List, ListItem, ListState, Paragraph, Wrap};
+use ratatui::widgets::{Block, Clear, List, ListItem, ListState, Paragraph};
 use ratatui::Frame;
 
-use super::app::{entry_title, Action, App, Item, LineEditor, Mode};
+use super::app::{entry_title, Action, App, Item, LineEditor, Mode, Overlay};
+use crate::config::model::{Action as ConfigAction, Handoff};
+use crate::config::Entry;
 use crate::fetch::Progress;
 
 /// Borders every console can draw.
@@ -34,8 +36,10 @@ pub const MIN_HEIGHT: u16 = 6;
 const EDITOR_MAX_ROWS: u16 = 4;
 /// Log rows shown when the screen is tall enough.
 const LOG_ROWS: u16 = 3;
-/// Screens at least this tall show the log.
+/// Screens at least this tall show the log, and the log pane in their bottom half only.
 const LOG_MIN_HEIGHT: u16 = 20;
+/// Rows of an entry's help text under the list (one on small screens).
+const HELP_ROWS: u16 = 2;
 
 fn reversed() -> Style {
     Style::default().add_modifier(Modifier::REVERSED)
@@ -58,8 +62,11 @@ struct Areas {
     list: Rect,
     editor: Rect,
     log: Rect,
+    /// The Tab log pane (empty when closed).
+    pane: Rect,
+    /// The selected entry's help text.
+    help: Rect,
     footer: Rect,
-    error: Rect,
     status: Rect,
 }
 
@@ -79,15 +86,14 @@ fn take_top(rest: &mut Rect, rows: u16) -> Rect {
 }
 
 fn layout(area: Rect, app: &App) -> Areas {
+    layout_with(area, app, app.log_pane().is_some())
+}
+
+fn layout_with(area: Rect, app: &App, pane_open: bool) -> Areas {
     let mut rest = area;
     let w = area.width.max(1);
     let status = take_bottom(&mut rest, 1);
     let header = take_top(&mut rest, 1);
-    let err_rows = app.error().map_or(0, |e| {
-        let len = u16::try_from(e.chars().count() + "Error: ".len()).unwrap_or(u16::MAX);
-        len.div_ceil(w).clamp(1, 2)
-    });
-    let error = take_bottom(&mut rest, err_rows);
     let footer = take_bottom(&mut rest, footer_rows(app));
     let editor_rows = match app.mode() {
         Mode::Edit { editor, .. } => {
@@ -105,6 +111,24 @@ fn layout(area: Rect, app: &App) -> Areas {
         let rows = editor_rows.min(rest.height.saturating_sub(3)).max(3);
         take_bottom(&mut rest, rows)
     };
+    if pane_open {
+        // Bottom half on a tall screen, all of it (the list hidden) on a small one.
+        let rows = if area.height >= LOG_MIN_HEIGHT {
+            rest.height / 2
+        } else {
+            rest.height
+        };
+        let pane = take_bottom(&mut rest, rows);
+        return Areas {
+            header,
+            list: rest,
+            editor,
+            pane,
+            footer,
+            status,
+            ..Areas::default()
+        };
+    }
     let log_rows = if area.height >= LOG_MIN_HEIGHT {
         u16::try_from(app.log().len())
             .unwrap_or(u16::MAX)
@@ -114,15 +138,50 @@ fn layout(area: Rect, app: &App) -> Areas {
     };
     let log_rows = log_rows.min(rest.height.saturating_sub(5));
     let log = take_bottom(&mut rest, log_rows);
+    let max_help = if area.height >= LOG_MIN_HEIGHT {
+        HELP_ROWS
+    } else {
+        1
+    };
+    let help_rows = u16::try_from(help_lines(app).len())
+        .unwrap_or(0)
+        .min(max_help)
+        .min(rest.height.saturating_sub(4));
+    let help = take_bottom(&mut rest, help_rows);
     Areas {
         header,
         list: rest,
         editor,
         log,
+        pane: Rect::default(),
+        help,
         footer,
-        error,
         status,
     }
+}
+
+/// The non-empty lines of the selected entry's help text.
+fn help_lines(app: &App) -> Vec<String> {
+    match app.selected_item() {
+        Some(Item::Entry(e)) => e
+            .help
+            .as_deref()
+            .unwrap_or("")
+            .lines()
+            .map(clean)
+            .filter(|l| !l.is_empty())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// One line of config text fit for the terminal: no control characters, trimmed.
+fn clean(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_string()
 }
 
 fn footer_rows(app: &App) -> u16 {
@@ -142,6 +201,15 @@ pub fn list_rows(area: Rect, app: &App) -> u16 {
     layout(area, app).list.height.saturating_sub(2).max(1)
 }
 
+/// Text rows of the log pane for an area of this size (its PageUp/PageDown step).
+pub fn log_rows(area: Rect, app: &App) -> u16 {
+    layout_with(area, app, true)
+        .pane
+        .height
+        .saturating_sub(2)
+        .max(1)
+}
+
 /// Draw the whole screen.
 pub fn draw(frame: &mut Frame<'_>, app: &App) {
     let area = frame.area();
@@ -151,18 +219,18 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
     }
     let a = layout(area, app);
     draw_header(frame, app, a.header);
-    draw_list(frame, app, a.list);
+    if a.list.height > 0 {
+        draw_list(frame, app, a.list);
+    }
     if let Mode::Edit { base, editor } = app.mode() {
         draw_editor(frame, &base.title, editor, a.editor);
     }
     draw_log(frame, app, a.log);
-    draw_footer(frame, app, a.footer);
-    if let Some(e) = app.error() {
-        let p = Paragraph::new(format!("Error: {e}"))
-            .style(Style::default().fg(Color::Red).add_modifier(Modifier::BOLD))
-            .wrap(Wrap { trim: true });
-        frame.render_widget(p, a.error);
+    draw_help_text(frame, app, a.help);
+    if let Some(back) = app.log_pane() {
+        draw_log_pane(frame, app, back, a.pane);
     }
+    draw_footer(frame, app, a.footer);
     let status = if app.status().is_empty() {
         "No network yet"
     } else {
@@ -172,6 +240,284 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
         Paragraph::new(format!(" {status}")).style(reversed()),
         a.status,
     );
+    match app.overlay() {
+        Some(Overlay::Help) => draw_help_overlay(frame, area),
+        Some(Overlay::Details) => draw_details(frame, app, area),
+        None => {}
+    }
+    if let Some(e) = app.error() {
+        draw_error(frame, e, area);
+    }
+}
+
+/// Word-wrap `text` at `width` columns (words longer than a line are cut into pieces).
+pub fn wrap_text(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut out = Vec::new();
+    for para in text.lines() {
+        let mut line = String::new();
+        let mut len = 0;
+        for word in para.split_whitespace() {
+            let mut chars: Vec<char> = word.chars().collect();
+            let wlen = chars.len();
+            if len > 0 && len + 1 + wlen <= width {
+                line.push(' ');
+                line.extend(chars);
+                len += 1 + wlen;
+                continue;
+            }
+            if len > 0 {
+                out.push(std::mem::take(&mut line));
+            }
+            while chars.len() > width {
+                let rest = chars.split_off(width);
+                out.push(chars.into_iter().collect());
+                chars = rest;
+            }
+            len = chars.len();
+            line = chars.into_iter().collect();
+        }
+        out.push(line);
+    }
+    if out.is_empty() {
+        out.push(String::new());
+    }
+    out
+}
+
+/// A `w` x `h` rectangle in the middle of `area` (clamped to it).
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
+
+/// Clear `rect`, draw a bordered box titled `title` and the lines inside it.
+fn draw_box(frame: &mut Frame<'_>, rect: Rect, title: &str, colour: Color, lines: Vec<Line>) {
+    let b = block(title.to_string()).border_style(Style::default().fg(colour));
+    let inner = b.inner(rect);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(b, rect);
+    let inner = Rect::new(
+        inner.x.saturating_add(1),
+        inner.y,
+        inner.width.saturating_sub(2),
+        inner.height,
+    );
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// Every key, for the `?` overlay.
+pub const HELP: &[(&str, &str)] = &[
+    ("Up/Down PgUp/PgDn", "move in the list"),
+    ("Home/End", "first/last item"),
+    ("Enter", "boot the entry, open a submenu"),
+    ("Right", "open a submenu"),
+    ("Esc/Left", "back: clear the filter, leave a submenu"),
+    ("1-9, letters", "select by number or hotkey"),
+    ("e", "edit the command line, then Enter"),
+    ("c", "kboot: prompt (Up/Down: history)"),
+    ("/", "filter by title (Enter: keep, Esc: clear)"),
+    ("i, F2", "entry details (i: unless a hotkey)"),
+    ("Tab", "log pane (PgUp/PgDn scroll, Esc closes)"),
+    ("?, F1", "this help"),
+    ("Ctrl-A/E/K/U/W", "editing: start/end/cut/cut/word"),
+    ("Esc, Ctrl-C", "cancel editing or a download"),
+];
+
+fn draw_help_overlay(frame: &mut Frame<'_>, area: Rect) {
+    let key_w = HELP.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    let mut lines: Vec<Line> = HELP
+        .iter()
+        .map(|(k, v)| {
+            Line::from(vec![
+                Span::styled(format!("{k:<key_w$}"), bold()),
+                Span::raw(format!("  {v}")),
+            ])
+        })
+        .collect();
+    lines.push(Line::from(""));
+    lines.push(Line::from("Press any key to close."));
+    let w = lines.iter().map(Line::width).max().unwrap_or(0) + 4;
+    let w = u16::try_from(w).unwrap_or(u16::MAX);
+    let h = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
+    let rect = centered(area, w, h);
+    draw_box(frame, rect, "Keys", Color::Cyan, lines);
+}
+
+/// `label` then `value` wrapped at `width`, continuation lines indented under the value.
+fn field(out: &mut Vec<Line<'static>>, label: &str, value: &str, width: usize) {
+    const LABEL_W: usize = 13;
+    let wrapped = wrap_text(value, width.saturating_sub(LABEL_W).max(8));
+    for (i, l) in wrapped.into_iter().enumerate() {
+        let head = if i == 0 { label } else { "" };
+        out.push(Line::from(vec![
+            Span::styled(format!("{head:<LABEL_W$}"), bold()),
+            Span::raw(l),
+        ]));
+    }
+}
+
+fn handoff_text(h: Handoff) -> String {
+    match h {
+        Handoff::Default => "ip= and BOOTIF= from kboot's lease (default)".to_string(),
+        Handoff::Pxelinux(bits) => {
+            let mut v = Vec::new();
+            if bits & 1 != 0 {
+                v.push("ip=");
+            }
+            if bits & 2 != 0 {
+                v.push("BOOTIF=");
+            }
+            let what = if v.is_empty() {
+                "nothing".to_string()
+            } else {
+                v.join(" and ")
+            };
+            format!("IPAPPEND {bits}: {what}")
+        }
+        Handoff::Off => "nothing appended".to_string(),
+    }
+}
+
+fn action_text(a: &ConfigAction) -> String {
+    match a {
+        ConfigAction::LocalBoot => "boot from the local disk".to_string(),
+        ConfigAction::Exit => "leave this submenu".to_string(),
+        ConfigAction::Reboot => "reboot".to_string(),
+        ConfigAction::PowerOff => "power off".to_string(),
+        ConfigAction::Chain(url) => format!("load the config {url}"),
+    }
+}
+
+/// The lines of the details box for `e`, `width` columns wide.
+fn entry_details(e: &Entry, width: usize) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    let c = |s: &str| clean(s);
+    field(&mut out, "Title", &c(entry_title(e)), width);
+    field(&mut out, "Label", &c(&e.id), width);
+    if !e.children.is_empty() {
+        let n = e.children.len();
+        field(&mut out, "Submenu", &format!("{n} entries"), width);
+    }
+    if let Some(a) = &e.action {
+        field(&mut out, "Action", &c(&action_text(a)), width);
+    }
+    if e.children.is_empty() && e.action.is_none() {
+        let kernel = e.kernel.as_deref().map_or("(none)".to_string(), c);
+        field(&mut out, "Kernel", &kernel, width);
+        if e.initrds.is_empty() {
+            field(&mut out, "Initrd", "(none)", width);
+        }
+        for (i, url) in e.initrds.iter().enumerate() {
+            field(&mut out, if i == 0 { "Initrd" } else { "" }, &c(url), width);
+        }
+        if let Some(dt) = &e.devicetree {
+            field(&mut out, "Device tree", &c(dt), width);
+        }
+        let cmdline = if e.cmdline.trim().is_empty() {
+            "(empty)".to_string()
+        } else {
+            c(&e.cmdline)
+        };
+        field(&mut out, "Command line", &cmdline, width);
+        field(&mut out, "Network", &handoff_text(e.handoff), width);
+    }
+    if let Some(k) = e.hotkey {
+        field(&mut out, "Hotkey", &c(&k.to_string()), width);
+    }
+    if let Some(help) = &e.help {
+        let text: Vec<String> = help.lines().map(clean).collect();
+        field(&mut out, "Help", text.join("\n").trim(), width);
+    }
+    out
+}
+
+fn draw_details(frame: &mut Frame<'_>, app: &App, area: Rect) {
+    let w = area.width.saturating_sub(4).min(100);
+    let inner_w = usize::from(w.saturating_sub(4));
+    let mut lines = match app.selected_item() {
+        Some(Item::Entry(e)) => entry_details(e, inner_w),
+        Some(Item::Action(a)) => vec![Line::from(a.label().to_string())],
+        None => vec![Line::from("Nothing selected.")],
+    };
+    let max = usize::from(area.height.saturating_sub(4));
+    if lines.len() + 2 > max {
+        lines.truncate(max.saturating_sub(3));
+        lines.push(Line::from("..."));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from("Press any key to close."));
+    let h = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
+    draw_box(frame, centered(area, w, h), "Details", Color::Cyan, lines);
+}
+
+fn draw_error(frame: &mut Frame<'_>, error: &str, area: Rect) {
+    let w = area.width.saturating_sub(4).min(64);
+    let inner_w = usize::from(w.saturating_sub(4));
+    let mut lines: Vec<Line> = wrap_text(error, inner_w)
+        .into_iter()
+        .map(|l| Line::styled(l, bold()))
+        .collect();
+    let max = usize::from(area.height.saturating_sub(4)).max(1);
+    lines.truncate(max);
+    lines.push(Line::from(""));
+    lines.push(Line::from("Press any key to continue."));
+    let h = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
+    draw_box(frame, centered(area, w, h), "Error", Color::Red, lines);
+}
+
+fn draw_help_text(frame: &mut Frame<'_>, app: &App, area: Rect) {
+    if area.height == 0 {
+        return;
+    }
+    let lines: Vec<Line> = help_lines(app)
+        .into_iter()
+        .take(usize::from(area.height))
+        .map(|l| Line::styled(format!(" {l}"), Style::default().fg(Color::Cyan)))
+        .collect();
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+fn draw_log_pane(frame: &mut Frame<'_>, app: &App, back: usize, area: Rect) {
+    if area.height < 3 {
+        return;
+    }
+    let rows = usize::from(area.height - 2);
+    let n = app.log().len();
+    let back = back.min(n.saturating_sub(rows));
+    let end = n - back;
+    let start = end.saturating_sub(rows);
+    let title = if back > 0 {
+        format!("Log {}-{} of {n} (PgUp/PgDn, Tab: close)", start + 1, end)
+    } else {
+        "Log (PgUp/PgDn, Tab: close)".to_string()
+    };
+    let lines: Vec<Line> = app
+        .log()
+        .skip(start)
+        .take(end - start)
+        .map(|l| {
+            let style = if l.starts_with("error:") {
+                Style::default().fg(Color::Red)
+            } else if l.starts_with("warning:") {
+                Style::default().fg(Color::Yellow)
+            } else {
+                Style::default()
+            };
+            Line::styled(l.to_string(), style)
+        })
+        .collect();
+    let b = block(title);
+    let inner = b.inner(area);
+    frame.render_widget(Clear, area);
+    frame.render_widget(b, area);
+    frame.render_widget(Paragraph::new(lines), inner);
 }
 
 fn draw_tiny(frame: &mut Frame<'_>, app: &App, area: Rect) {
@@ -218,13 +564,22 @@ fn item_title(item: Item<'_>) -> &str {
 }
 
 fn draw_list(frame: &mut Frame<'_>, app: &App, area: Rect) {
-    let title = if app.menu().is_none() {
+    let mut title = if app.menu().is_none() {
         "Waiting for a boot menu...".to_string()
     } else if app.at_top() {
         "Boot menu".to_string()
     } else {
         app.breadcrumb().join(" > ")
     };
+    if let Some(f) = app.filter() {
+        let q = f.editor.buffer.trim();
+        if !q.is_empty() {
+            title.push_str(&format!(" - filter '{q}'"));
+            if !app.items().iter().any(|i| matches!(i, Item::Entry(_))) {
+                title.push_str(": no match");
+            }
+        }
+    }
     let default = app.default_index();
     let items: Vec<ListItem> = app
         .items()
@@ -301,10 +656,14 @@ fn draw_log(frame: &mut Frame<'_>, app: &App, area: Rect) {
 
 /// `kboot: text` on one line, scrolled horizontally so that the cursor stays visible.
 fn prompt_line(editor: &LineEditor, width: u16) -> (String, u16) {
-    const PREFIX: &str = "kboot: ";
-    let text: Vec<char> = PREFIX.chars().chain(editor.buffer.chars()).collect();
+    scrolled_line("kboot: ", editor, width)
+}
+
+/// `prefix text` on one line, scrolled horizontally so that the cursor stays visible.
+fn scrolled_line(prefix: &str, editor: &LineEditor, width: u16) -> (String, u16) {
+    let text: Vec<char> = prefix.chars().chain(editor.buffer.chars()).collect();
     let width = usize::from(width.max(1));
-    let col = PREFIX.len() + editor.cursor.min(text.len() - PREFIX.len());
+    let col = prefix.len() + editor.cursor.min(text.len() - prefix.len());
     let start = (col + 1).saturating_sub(width);
     let shown: String = text.iter().skip(start).take(width).collect();
     (shown, u16::try_from(col - start).unwrap_or(0))
@@ -315,6 +674,12 @@ fn draw_footer(frame: &mut Frame<'_>, app: &App, area: Rect) {
         return;
     }
     let lines: Vec<Line> = match app.mode() {
+        Mode::Menu if app.filter().is_some_and(|f| f.editing) => {
+            let editor = app.filter().map(|f| f.editor.clone()).unwrap_or_default();
+            let (text, col) = scrolled_line("Filter: ", &editor, area.width);
+            frame.set_cursor_position(Position::new(area.x + col, area.y));
+            vec![Line::from(text)]
+        }
         Mode::Menu => {
             if let Some((title, secs)) = app.countdown() {
                 let long = format!("Booting '{title}' in {secs} s - press any key to stop");
@@ -329,10 +694,14 @@ fn draw_footer(frame: &mut Frame<'_>, app: &App, area: Rect) {
                         .fg(Color::Yellow)
                         .add_modifier(Modifier::BOLD),
                 )]
-            } else if app.at_top() {
-                vec![Line::from("Enter: boot  e: edit  c: kboot: prompt")]
+            } else if app.at_top() && app.filter().is_none() {
+                vec![Line::from(
+                    "Enter: boot  e: edit  c: kboot: prompt  /: filter  Tab: log  ?: help",
+                )]
             } else {
-                vec![Line::from("Enter: boot  e: edit  c: prompt  Esc: back")]
+                vec![Line::from(
+                    "Enter: boot  e: edit  c: prompt  Esc: back  /: filter  ?: help",
+                )]
             }
         }
         Mode::Edit { .. } => vec![Line::from("Enter: boot  Esc: cancel  Ctrl-K: cut to end")],
@@ -360,8 +729,14 @@ fn draw_footer(frame: &mut Frame<'_>, app: &App, area: Rect) {
 }
 
 fn progress_lines(p: &Progress, width: u16, out: &mut Vec<Line<'static>>) {
-    out.push(Line::from(p.url.clone()));
+    out.push(Line::from(file_line(&p.url)));
     let rate = format!("{}/s", human_bytes(p.rate));
+    let eta = match p.total {
+        Some(total) if p.rate > 0 && total > p.bytes => {
+            format!(", ETA {}", eta_text((total - p.bytes).div_ceil(p.rate)))
+        }
+        _ => String::new(),
+    };
     match p.total {
         Some(total) => {
             let frac = if total == 0 {
@@ -380,12 +755,34 @@ fn progress_lines(p: &Progress, width: u16, out: &mut Vec<Line<'static>>) {
                 Span::raw(format!("] {pct:>3}%")),
             ]));
             out.push(Line::from(format!(
-                "{} of {}, {rate}",
+                "{} of {}, {rate}{eta}",
                 human_bytes(p.bytes),
                 human_bytes(total)
             )));
         }
         None => out.push(Line::from(format!("{}, {rate}", human_bytes(p.bytes)))),
+    }
+}
+
+/// `vmlinuz from tftp://10.0.2.2/linux/`: the file name first, then where it comes from.
+fn file_line(url: &str) -> String {
+    let url = clean(url);
+    let path_start = url.find("://").map_or(0, |i| i + 3);
+    match url[path_start..].rfind('/') {
+        Some(i) if path_start + i + 1 < url.len() => {
+            let (dir, name) = url.split_at(path_start + i + 1);
+            format!("{name} from {dir}")
+        }
+        _ => url,
+    }
+}
+
+/// "7 s", "2 min 05 s", "1 h 02 min".
+pub fn eta_text(secs: u64) -> String {
+    match secs {
+        0..60 => format!("{secs} s"),
+        60..3600 => format!("{} min {:02} s", secs / 60, secs % 60),
+        _ => format!("{} h {:02} min", secs / 3600, secs / 60 % 60),
     }
 }
 
@@ -647,9 +1044,9 @@ mod tests {
             "Menu from tftp://10.0.2.2/kboot.conf: 2 entries",
             "Booting 'linux': tftp://10.0.2.2/linux/vmlinuz",
             "Loading 'linux'  (Esc: cancel)",
-            "tftp://10.0.2.2/linux/vmlinuz",
+            "vmlinuz from tftp://10.0.2.2/linux/",
             "[###########################..............................................]  37%",
-            "3.0 MiB of 8.0 MiB, 1.5 MiB/s",
+            "3.0 MiB of 8.0 MiB, 1.5 MiB/s, ETA 4 s",
             " eth0 10.0.2.15/24 via 10.0.2.2",
         ]);
     }
@@ -686,10 +1083,11 @@ mod tests {
             "|   Power off                                                                  |",
             "|                                                                              |",
             "|                                                                              |",
-            "|                                                                              |",
-            "|                                                                              |",
-            "|                                                                              |",
-            "|                                                                              |",
+            "|       + Error -------------------------------------------------------+       |",
+            "|       | TFTP server 10.0.2.2 said: file not found (rescue/vmlinuz).  |       |",
+            "|       |                                                              |       |",
+            "|       | Press any key to continue.                                   |       |",
+            "|       +--------------------------------------------------------------+       |",
             "|                                                                              |",
             "|                                                                              |",
             "|                                                                              |",
@@ -698,11 +1096,12 @@ mod tests {
             "Menu from tftp://10.0.2.2/kboot.conf: 2 entries",
             "Booting 'Rescue shell': tftp://10.0.2.2/rescue/vmlinuz",
             "error: TFTP server 10.0.2.2 said: file not found (rescue/vmlinuz).",
-            "Enter: boot  e: edit  c: kboot: prompt",
-            "Error: TFTP server 10.0.2.2 said: file not found (rescue/vmlinuz).",
+            "Enter: boot  e: edit  c: kboot: prompt  /: filter  Tab: log  ?: help",
             " eth0 10.0.2.15/24 via 10.0.2.2",
         ]);
-        assert_eq!(t.backend().buffer()[(0, 22)].fg, Color::Red);
+        // A red box; the menu under it is intact.
+        assert_eq!(t.backend().buffer()[(8, 9)].fg, Color::Red);
+        assert_eq!(t.backend().buffer()[(8, 10)].fg, Color::Red);
     }
 
     #[test]
@@ -733,7 +1132,7 @@ mod tests {
             "|                                                                              |",
             "|                                                                              |",
             "+------------------------------------------------------------------------------+",
-            "Enter: boot  e: edit  c: kboot: prompt",
+            "Enter: boot  e: edit  c: kboot: prompt  /: filter  Tab: log  ?: help",
             " No network yet",
         ]);
     }
@@ -793,6 +1192,326 @@ mod tests {
         );
     }
 
+    fn with_log(app: &mut App, n: usize) {
+        for i in 0..n {
+            app.on_event(UiEvent::Log(format!("dhcp: line {i}")));
+        }
+        app.on_event(UiEvent::Log(
+            "warning: grub.cfg line 3: unknown command 'insmod2'".into(),
+        ));
+        app.on_event(UiEvent::Error("TFTP timeout".into()));
+        app.on_key(key(KeyCode::Enter)); // close the error dialog
+    }
+
+    #[test]
+    fn log_pane_bottom_half() {
+        let (mut app, _) = app_with_menu();
+        with_log(&mut app, 20);
+        app.on_key(key(KeyCode::Tab));
+        let t = render(&app, 80, 24);
+        #[rustfmt::skip]
+        assert_screen(&t, &[
+            "kboot - Lab boot menu                                 tftp://10.0.2.2/kboot.conf",
+            "+ Boot menu -------------------------------------------------------------------+",
+            "|>* linux                                                                      |",
+            "|   Rescue shell                                                               |",
+            "|   Enter a kernel URL (kboot: prompt)                                         |",
+            "|   Reboot                                                                     |",
+            "|   Power off                                                                  |",
+            "|                                                                              |",
+            "|                                                                              |",
+            "|                                                                              |",
+            "|                                                                              |",
+            "+------------------------------------------------------------------------------+",
+            "+ Log (PgUp/PgDn, Tab: close) -------------------------------------------------+",
+            "|dhcp: line 14                                                                 |",
+            "|dhcp: line 15                                                                 |",
+            "|dhcp: line 16                                                                 |",
+            "|dhcp: line 17                                                                 |",
+            "|dhcp: line 18                                                                 |",
+            "|dhcp: line 19                                                                 |",
+            "|warning: grub.cfg line 3: unknown command 'insmod2'                           |",
+            "|error: TFTP timeout                                                           |",
+            "+------------------------------------------------------------------------------+",
+            "Enter: boot  e: edit  c: kboot: prompt  /: filter  Tab: log  ?: help",
+            " eth0 10.0.2.15/24 via 10.0.2.2",
+        ]);
+    }
+
+    #[test]
+    fn log_pane_scrolled() {
+        let (mut app, _) = app_with_menu();
+        with_log(&mut app, 20);
+        app.on_key(key(KeyCode::Tab));
+        app.set_log_page_size(usize::from(log_rows(Rect::new(0, 0, 80, 24), &app)));
+        app.on_key(key(KeyCode::PageUp));
+        let t = render(&app, 80, 24);
+        #[rustfmt::skip]
+        assert_screen(&t, &[
+            "kboot - Lab boot menu                                 tftp://10.0.2.2/kboot.conf",
+            "+ Boot menu -------------------------------------------------------------------+",
+            "|>* linux                                                                      |",
+            "|   Rescue shell                                                               |",
+            "|   Enter a kernel URL (kboot: prompt)                                         |",
+            "|   Reboot                                                                     |",
+            "|   Power off                                                                  |",
+            "|                                                                              |",
+            "|                                                                              |",
+            "|                                                                              |",
+            "|                                                                              |",
+            "+------------------------------------------------------------------------------+",
+            "+ Log 8-15 of 23 (PgUp/PgDn, Tab: close) --------------------------------------+",
+            "|dhcp: line 6                                                                  |",
+            "|dhcp: line 7                                                                  |",
+            "|dhcp: line 8                                                                  |",
+            "|dhcp: line 9                                                                  |",
+            "|dhcp: line 10                                                                 |",
+            "|dhcp: line 11                                                                 |",
+            "|dhcp: line 12                                                                 |",
+            "|dhcp: line 13                                                                 |",
+            "+------------------------------------------------------------------------------+",
+            "Enter: boot  e: edit  c: kboot: prompt  /: filter  Tab: log  ?: help",
+            " eth0 10.0.2.15/24 via 10.0.2.2",
+        ]);
+    }
+
+    #[test]
+    fn log_pane_full_screen_when_small() {
+        let (mut app, _) = app_with_menu();
+        with_log(&mut app, 3);
+        app.on_key(key(KeyCode::Tab));
+        let t = render(&app, 40, 12);
+        #[rustfmt::skip]
+        assert_screen(&t, &[
+            "kboot - Lab boot menu",
+            "+ Log (PgUp/PgDn, Tab: close) ---------+",
+            "|Menu from tftp://10.0.2.2/kboot.conf: |",
+            "|dhcp: line 0                          |",
+            "|dhcp: line 1                          |",
+            "|dhcp: line 2                          |",
+            "|warning: grub.cfg line 3: unknown comm|",
+            "|error: TFTP timeout                   |",
+            "|                                      |",
+            "+--------------------------------------+",
+            "Enter: boot  e: edit  c: kboot: prompt",
+            " eth0 10.0.2.15/24 via 10.0.2.2",
+        ]);
+    }
+
+    #[test]
+    fn help_overlay() {
+        let (mut app, _) = app_with_menu();
+        app.on_key(key(KeyCode::Char('?')));
+        let t = render(&app, 80, 24);
+        #[rustfmt::skip]
+        assert_screen(&t, &[
+            "kboot - Lab boot menu                                 tftp://10.0.2.2/kboot.conf",
+            "+ Boot menu -------------------------------------------------------------------+",
+            "|>* linux                                                                      |",
+            "|   Resc+ Keys --------------------------------------------------------+       |",
+            "|   Ente| Up/Down PgUp/PgDn  move in the list                          |       |",
+            "|   Rebo| Home/End           first/last item                           |       |",
+            "|   Powe| Enter              boot the entry, open a submenu            |       |",
+            "|       | Right              open a submenu                            |       |",
+            "|       | Esc/Left           back: clear the filter, leave a submenu   |       |",
+            "|       | 1-9, letters       select by number or hotkey                |       |",
+            "|       | e                  edit the command line, then Enter         |       |",
+            "|       | c                  kboot: prompt (Up/Down: history)          |       |",
+            "|       | /                  filter by title (Enter: keep, Esc: clear) |       |",
+            "|       | i, F2              entry details (i: unless a hotkey)        |       |",
+            "|       | Tab                log pane (PgUp/PgDn scroll, Esc closes)   |       |",
+            "|       | ?, F1              this help                                 |       |",
+            "|       | Ctrl-A/E/K/U/W     editing: start/end/cut/cut/word           |       |",
+            "|       | Esc, Ctrl-C        cancel editing or a download              |       |",
+            "|       |                                                              |       |",
+            "|       | Press any key to close.                                      |       |",
+            "+-------+--------------------------------------------------------------+-------+",
+            "Menu from tftp://10.0.2.2/kboot.conf: 2 entries",
+            "Enter: boot  e: edit  c: kboot: prompt  /: filter  Tab: log  ?: help",
+            " eth0 10.0.2.15/24 via 10.0.2.2",
+        ]);
+    }
+
+    fn detailed_menu() -> App {
+        let mut app = App::new();
+        let mut m = sample_menu();
+        let e = &mut m.entries[0];
+        e.cmdline = "console=ttyS0,115200n8 root=/dev/nfs nfsroot=10.0.2.2:/srv/nfs/debian,vers=4.2 ip=dhcp rw quiet splash".into();
+        e.initrds.push("tftp://10.0.2.2/linux/extra.cpio.gz".into());
+        e.devicetree = Some("tftp://10.0.2.2/linux/board.dtb".into());
+        e.hotkey = Some('l');
+        e.help =
+            Some("Boots Debian from NFS.\nUse this one for the lab machines.\nThird line.".into());
+        e.handoff = Handoff::Pxelinux(3);
+        app.on_event(UiEvent::NetStatus("eth0 10.0.2.15/24 via 10.0.2.2".into()));
+        app.on_event(UiEvent::Menu {
+            source: "tftp://10.0.2.2/pxelinux.cfg/default".into(),
+            menu: m,
+        });
+        app.on_key(key(KeyCode::Home)); // stop the countdown
+        app
+    }
+
+    #[test]
+    fn details_overlay() {
+        let mut app = detailed_menu();
+        app.on_key(key(KeyCode::F(2)));
+        let t = render(&app, 80, 24);
+        #[rustfmt::skip]
+        assert_screen(&t, &[
+            "kboot - Lab boot menu                       tftp://10.0.2.2/pxelinux.cfg/default",
+            "+ Boot menu -------------------------------------------------------------------+",
+            "|>* linux                                                                      |",
+            "| + Details -----------------------------------------------------------------+ |",
+            "| | Title        linux                                                       | |",
+            "| | Label        linux                                                       | |",
+            "| | Kernel       tftp://10.0.2.2/linux/vmlinuz                               | |",
+            "| | Initrd       tftp://10.0.2.2/linux/initrd.img                            | |",
+            "| |              tftp://10.0.2.2/linux/extra.cpio.gz                         | |",
+            "| | Device tree  tftp://10.0.2.2/linux/board.dtb                             | |",
+            "| | Command line console=ttyS0,115200n8 root=/dev/nfs                        | |",
+            "| |              nfsroot=10.0.2.2:/srv/nfs/debian,vers=4.2 ip=dhcp rw quiet  | |",
+            "| |              splash                                                      | |",
+            "| | Network      IPAPPEND 3: ip= and BOOTIF=                                 | |",
+            "| | Hotkey       l                                                           | |",
+            "| | Help         Boots Debian from NFS.                                      | |",
+            "| |              Use this one for the lab machines.                          | |",
+            "| |              Third line.                                                 | |",
+            "+-|                                                                          |-+",
+            " B| Press any key to close.                                                  |",
+            " U+--------------------------------------------------------------------------+",
+            "Menu from tftp://10.0.2.2/pxelinux.cfg/default: 2 entries",
+            "Enter: boot  e: edit  c: kboot: prompt  /: filter  Tab: log  ?: help",
+            " eth0 10.0.2.15/24 via 10.0.2.2",
+        ]);
+    }
+
+    #[test]
+    fn entry_help_text_under_the_list() {
+        let app = detailed_menu();
+        let t = render(&app, 80, 24);
+        #[rustfmt::skip]
+        assert_screen(&t, &[
+            "kboot - Lab boot menu                       tftp://10.0.2.2/pxelinux.cfg/default",
+            "+ Boot menu -------------------------------------------------------------------+",
+            "|>* linux                                                                      |",
+            "|   Rescue shell                                                               |",
+            "|   Enter a kernel URL (kboot: prompt)                                         |",
+            "|   Reboot                                                                     |",
+            "|   Power off                                                                  |",
+            "|                                                                              |",
+            "|                                                                              |",
+            "|                                                                              |",
+            "|                                                                              |",
+            "|                                                                              |",
+            "|                                                                              |",
+            "|                                                                              |",
+            "|                                                                              |",
+            "|                                                                              |",
+            "|                                                                              |",
+            "|                                                                              |",
+            "+------------------------------------------------------------------------------+",
+            " Boots Debian from NFS.",
+            " Use this one for the lab machines.",
+            "Menu from tftp://10.0.2.2/pxelinux.cfg/default: 2 entries",
+            "Enter: boot  e: edit  c: kboot: prompt  /: filter  Tab: log  ?: help",
+            " eth0 10.0.2.15/24 via 10.0.2.2",
+        ]);
+        let screen = lines(render(&app, 40, 12).backend().buffer());
+        assert_eq!(screen[9].trim_end(), " Boots Debian from NFS.");
+    }
+
+    #[test]
+    fn filter_line_and_kept_filter() {
+        let (mut app, _) = app_with_menu();
+        app.on_key(key(KeyCode::Char('/')));
+        type_str(&mut app, "resc");
+        let mut t = render(&app, 80, 24);
+        #[rustfmt::skip]
+        assert_screen(&t, &[
+            "kboot - Lab boot menu                                 tftp://10.0.2.2/kboot.conf",
+            "+ Boot menu - filter 'resc' ---------------------------------------------------+",
+            "|>  Rescue shell                                                               |",
+            "|   Enter a kernel URL (kboot: prompt)                                         |",
+            "|   Reboot                                                                     |",
+            "|   Power off                                                                  |",
+            "|                                                                              |",
+            "|                                                                              |",
+            "|                                                                              |",
+            "|                                                                              |",
+            "|                                                                              |",
+            "|                                                                              |",
+            "|                                                                              |",
+            "|                                                                              |",
+            "|                                                                              |",
+            "|                                                                              |",
+            "|                                                                              |",
+            "|                                                                              |",
+            "|                                                                              |",
+            "|                                                                              |",
+            "+------------------------------------------------------------------------------+",
+            "Menu from tftp://10.0.2.2/kboot.conf: 2 entries",
+            "Filter: resc",
+            " eth0 10.0.2.15/24 via 10.0.2.2",
+        ]);
+        t.backend_mut().assert_cursor_position((12, 22));
+        app.on_key(key(KeyCode::Enter));
+        let screen = lines(render(&app, 80, 24).backend().buffer());
+        assert!(
+            screen[1].starts_with("+ Boot menu - filter 'resc' ---"),
+            "{screen:#?}"
+        );
+        assert!(screen[22].starts_with("Enter: boot  e: edit  c: prompt  Esc: back"));
+        app.on_key(key(KeyCode::Char('/')));
+        type_str(&mut app, "x");
+        let screen = lines(render(&app, 80, 24).backend().buffer());
+        assert!(
+            screen[1].starts_with("+ Boot menu - filter 'rescx': no match ---"),
+            "{screen:#?}"
+        );
+    }
+
+    #[test]
+    fn progress_eta_and_file_name() {
+        assert_eq!(eta_text(0), "0 s");
+        assert_eq!(eta_text(59), "59 s");
+        assert_eq!(eta_text(125), "2 min 05 s");
+        assert_eq!(eta_text(3725), "1 h 02 min");
+        assert_eq!(
+            file_line("tftp://10.0.2.2/a/vmlinuz"),
+            "vmlinuz from tftp://10.0.2.2/a/"
+        );
+        assert_eq!(file_line("http://host"), "http://host");
+        assert_eq!(file_line("http://host/dir/"), "http://host/dir/");
+        assert_eq!(file_line("/local/file"), "file from /local/");
+        let (mut app, _) = app_with_menu();
+        app.on_key(key(KeyCode::Enter));
+        app.on_event(UiEvent::Progress(Progress {
+            url: "http://10.0.2.2/big.iso".into(),
+            bytes: 100 << 20,
+            total: Some(700 << 20),
+            rate: 2 << 20,
+        }));
+        let screen = lines(render(&app, 80, 24).backend().buffer());
+        assert_eq!(screen[20].trim_end(), "big.iso from http://10.0.2.2/");
+        assert_eq!(
+            screen[22].trim_end(),
+            "100.0 MiB of 700.0 MiB, 2.0 MiB/s, ETA 5 min 00 s"
+        );
+        // Done or stalled: no ETA.
+        app.on_event(progress(8 << 20, Some(8 << 20)));
+        let screen = lines(render(&app, 80, 24).backend().buffer());
+        assert_eq!(screen[22].trim_end(), "8.0 MiB of 8.0 MiB, 1.5 MiB/s");
+    }
+
+    #[test]
+    fn word_wrap() {
+        assert_eq!(wrap_text("a bb ccc", 4), vec!["a bb", "ccc"]);
+        assert_eq!(wrap_text("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
+        assert_eq!(wrap_text("", 4), vec![""]);
+        assert_eq!(wrap_text("x\ny", 0), vec!["x", "y"]);
+    }
+
     /// Every small size, and some big ones, in every mode: nothing may panic.
     #[test]
     fn no_size_panics() {
@@ -816,6 +1535,22 @@ mod tests {
         a.on_event(progress(5, Some(0)));
         a.on_event(UiEvent::Error("x".repeat(500)));
         apps.push(a);
+        let mut a = detailed_menu();
+        for k in [KeyCode::Tab, KeyCode::PageUp] {
+            a.on_key(key(k));
+        }
+        apps.push(a.clone());
+        for k in [KeyCode::Tab, KeyCode::Char('?')] {
+            a.on_key(key(k));
+        }
+        apps.push(a.clone());
+        a.on_key(key(KeyCode::Esc));
+        a.on_key(key(KeyCode::Char('i')));
+        apps.push(a.clone());
+        a.on_key(key(KeyCode::Esc));
+        a.on_key(key(KeyCode::Char('/')));
+        type_str(&mut a, &"q".repeat(200));
+        apps.push(a.clone());
         for app in &apps {
             for w in (0..=42).chain([60, 80, 81, 132]) {
                 for h in (0..=13).chain([20, 24, 25, 50]) {
