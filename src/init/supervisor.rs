@@ -87,7 +87,16 @@ pub fn run(args: KernelArgs, mode: Mode, started: Instant) -> ! {
     if args.menu_off {
         unattended(ev_rx, cmd_tx)
     }
-    let opts = crate::ui::RunOptions::default();
+    // As PID 1 the menu runs on every console= at once (serial and VGA); on a host, on this
+    // terminal.
+    let opts = crate::ui::RunOptions {
+        consoles: if mode == Mode::Pid1 {
+            args.consoles.clone()
+        } else {
+            Vec::new()
+        },
+        ..Default::default()
+    };
     loop {
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             crate::ui::run(&ev_rx, cmd_tx.clone(), opts.clone())
