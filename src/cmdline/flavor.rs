@@ -233,7 +233,17 @@ fn iscsi_args(
         }
         Flavor::Dracut => {
             let server = bracket(&r.server);
-            args.push(format!("netroot=iscsi:{server}::{port}:{lun}:{}", r.target));
+            // dracut takes the text before the first '@' as credentials; an empty prefix
+            // keeps an '@' in the server or target name.
+            let at = if r.server.contains('@') || r.target.contains('@') {
+                "@"
+            } else {
+                ""
+            };
+            args.push(format!(
+                "netroot=iscsi:{at}{server}::{port}:{lun}:{}",
+                r.target
+            ));
             args.push(format!("rd.iscsi.initiator={initiator}"));
             // Without a configured filesystem the whole LUN is the root; dracut waits for
             // it under the name udev's path_id gives it.
@@ -276,6 +286,11 @@ fn iscsi_args(
                     // open-iscsi's script then mounts the whole LUN it finds under
                     // /dev/disk/by-path/*-iscsi-*-<lun>; its parser splits on ':' and so
                     // cannot take an IPv6 address here.
+                    if r.server.contains('@') || r.target.contains('@') {
+                        return Err(RootError::Unsupported(
+                            "open-iscsi's initramfs-tools script reads an '@' in root=iscsi: as credentials: set the root filesystem (kboot.rootfs=)".into(),
+                        ));
+                    }
                     if r.server.contains(':') {
                         return Err(RootError::Unsupported(
                             "initramfs-tools cannot mount a whole iSCSI LUN from an IPv6 server: set the root filesystem (kboot.rootfs=)".into(),
@@ -565,6 +580,18 @@ mod tests {
         assert!(matches!(
             render(&RootSource::Iscsi(r), Flavor::Dracut, &lease()),
             Err(RootError::BadSecret)
+        ));
+    }
+
+    #[test]
+    fn at_signs_in_target_names() {
+        let root = parse_root_uri("iscsi:@h::::iqn.x:te@st").unwrap();
+        let r = render(&root, Flavor::Dracut, &lease()).unwrap();
+        assert!(r.args.contains(" netroot=iscsi:@h::3260:0:iqn.x:te@st "));
+        assert_eq!(r.masked, r.args);
+        assert!(matches!(
+            render(&root, Flavor::InitramfsTools, &lease()),
+            Err(RootError::Unsupported(_))
         ));
     }
 

@@ -80,9 +80,16 @@ pub struct IscsiRoot {
 
 impl IscsiRoot {
     /// The canonical RFC 4173 form without credentials: `iscsi:<server>::<port>:<lun hex>:<target>`.
+    /// An `@` in the server or target gets dracut's empty credentials prefix (`iscsi:@...`)
+    /// so that the text parses back to the same root.
     pub fn to_rfc4173(&self) -> String {
+        let at = if self.server.contains('@') || self.target.contains('@') {
+            "@"
+        } else {
+            ""
+        };
         format!(
-            "iscsi:{}::{}:{}:{}",
+            "iscsi:{at}{}::{}:{}:{}",
             bracket(&self.server),
             self.port,
             lun_to_rfc4173(self.lun),
@@ -563,11 +570,14 @@ impl fmt::Display for RootSource {
                         "iscsi:{}:***:{}:***@{}",
                         c.user,
                         m.user,
-                        &rfc["iscsi:".len()..]
+                        rfc.trim_start_matches("iscsi:").trim_start_matches('@')
                     ),
-                    (Some(c), None) => {
-                        write!(f, "iscsi:{}:***@{}", c.user, &rfc["iscsi:".len()..])
-                    }
+                    (Some(c), None) => write!(
+                        f,
+                        "iscsi:{}:***@{}",
+                        c.user,
+                        rfc.trim_start_matches("iscsi:").trim_start_matches('@')
+                    ),
                     _ => f.write_str(&rfc),
                 }
             }
@@ -585,6 +595,17 @@ impl fmt::Display for RootSource {
                     for x in &tail[..=last] {
                         write!(f, ":{}", x.as_deref().unwrap_or(""))?;
                     }
+                }
+                Ok(())
+            }
+            RootSource::Nfs(n) if n.path.contains(':') && n.version.is_none() => {
+                // Only the option 17 form carries a ':' in the path.
+                if let Some(s) = &n.server {
+                    write!(f, "{}:", bracket(s))?;
+                }
+                f.write_str(&n.path)?;
+                if let Some(o) = &n.options {
+                    write!(f, ",{o}")?;
                 }
                 Ok(())
             }
@@ -901,6 +922,50 @@ mod tests {
         ));
         // Multi-byte text around variables is kept intact.
         assert_eq!(expand("é${iface}ü", &lease, None).unwrap(), "éeth0ü");
+    }
+
+    /// What the fuzz target checks, over a fixed set of tricky inputs and their
+    /// single-character mutations (the fuzz target itself needs nightly).
+    #[test]
+    fn display_reparses_to_the_same_root() {
+        let seeds = [
+            "iscsi:@a@b::::t",
+            "iscsi:@h::::t@x",
+            "iscsi:u:p@h::::t@x",
+            "iscsi:[::1]:6:1:1-2-3-4:iqn.a:b:c",
+            "h:/a:b,ro",
+            "/a:b",
+            "nfs:h:/a,b:c",
+            "nfs4:h:/a",
+            "nbd:h:0012/x:ext4::o:p",
+            "nbd:[::1]:exp/x",
+            "10.0.0.1:/srv,vers=3",
+        ];
+        let alphabet = [":", "@", "[", "]", "/", ",", "0", "a", "", "é", "-"];
+        for seed in seeds {
+            let chars: Vec<char> = seed.chars().collect();
+            for i in 0..=chars.len() {
+                for a in alphabet {
+                    for replace in [false, true] {
+                        let mut v: String = chars[..i].iter().collect();
+                        v.push_str(a);
+                        let from = if replace { (i + 1).min(chars.len()) } else { i };
+                        v.extend(&chars[from..]);
+                        let Ok(root) = parse_root_uri(&v) else {
+                            continue;
+                        };
+                        let shown = root.to_string();
+                        if let RootSource::Iscsi(r) = &root {
+                            if r.chap.is_some() {
+                                assert!(shown.contains(":***"), "{v}");
+                                continue;
+                            }
+                        }
+                        assert_eq!(parse_root_uri(&shown), Ok(root), "{v:?} -> {shown:?}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
