@@ -168,7 +168,7 @@ fn walk(bytes: &[u8]) -> (Vec<Segment>, Option<InitrdError>) {
         }
         let rest = &bytes[pos..];
         if rest[0] == b'0' {
-            if pos % 4 != 0 {
+            if !pos.is_multiple_of(4) {
                 return (segs, Some(InitrdError::Unaligned(pos)));
             }
             let mut lister = Lister::new(true, &mut budget);
@@ -334,7 +334,7 @@ impl<'b> Lister<'b> {
                         self.pos += 1;
                         continue;
                     }
-                    if self.pos % 4 != 0 {
+                    if !self.pos.is_multiple_of(4) {
                         return Err(ListError::Cpio(format!(
                             "a header starts at unaligned offset {}",
                             self.pos
