@@ -5,6 +5,7 @@
 
 pub mod boot;
 pub mod cli;
+pub mod cli_cmdline;
 pub mod cmdline;
 pub mod config;
 pub mod discovery;

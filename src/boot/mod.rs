@@ -1,5 +1,6 @@
 //! Booting the target: kexec_file_load and the reboot into it.
 
+pub mod initrd;
 pub mod kexec;
 
 /// Everything needed to boot one target: what the menu, the editor or the prompt produced.

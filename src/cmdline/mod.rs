@@ -4,7 +4,10 @@
 //! outside double quotes, and a `"` anywhere toggles quoting (`foo="a b"` is one parameter).
 //! Tokens keep their quotes, so `join(&split(x))` is `x` with normalised whitespace.
 
+pub mod flavor;
 pub mod handoff;
+pub mod root;
+pub mod secrets;
 
 use crate::boot::BootSpec;
 use crate::config::Entry;

@@ -8,7 +8,7 @@ pub mod link;
 pub mod resolv;
 pub mod static_ip;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::net::Ipv4Addr;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,7 +18,7 @@ use link::{LinkError, LinkInfo, Netlink};
 
 /// What the network layer learned for one interface: the address kboot configured and every
 /// boot-relevant DHCP option. Later layers (discovery, the ip= handoff) read only this.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Lease {
     /// Kernel interface name in kboot's own kernel (e.g. `eth0`).
     pub iface: String,
