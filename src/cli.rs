@@ -20,7 +20,7 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Download a URL (tftp://, file://) to a file, with a progress line on stderr.
+    /// Download a URL (tftp://, http://, https://, file://) to a file, with a progress line on stderr.
     Fetch {
         url: String,
         /// Where to write the file.
@@ -89,6 +89,9 @@ pub enum Command {
         #[arg(short = 'o', long = "output")]
         output: PathBuf,
     },
+    /// Print the command-line parameters kboot would append for a diskless root (iSCSI, NBD,
+    /// NFS) in the target's initramfs flavour.
+    Cmdline(Box<crate::cli_cmdline::CmdlineArgs>),
     /// Run the boot menu on this terminal (no network set-up, no reboot): to try kboot on a host.
     Loader {
         /// Config URL (as kboot.config= would give it).
@@ -284,6 +287,7 @@ fn run(command: Command) -> Result<(), String> {
                 .map_err(|e| format!("cannot write {}: {e}", output.display()))?;
             Ok(())
         }
+        Command::Cmdline(args) => crate::cli_cmdline::run(*args),
         Command::Loader { config, no_menu } => {
             let args = crate::init::args::KernelArgs {
                 config: config.map(|c| absolute(&c)).transpose()?,

@@ -12,6 +12,8 @@ pub struct BootSpec {
     pub kernel: String,
     /// Absolute URLs of the initrds, loaded concatenated in this order.
     pub initrds: Vec<String>,
-    /// The final target command line.
+    /// The final target command line (the diskless-root parameters are added at boot time).
     pub cmdline: String,
+    /// A diskless root to describe to the target's initramfs.
+    pub diskless: Option<crate::config::model::Diskless>,
 }

@@ -113,6 +113,7 @@ pub fn entry_to_boot_spec(entry: &Entry, extra: Option<&str>) -> Option<BootSpec
         kernel,
         initrds: entry.initrds.clone(),
         cmdline: append(&entry.cmdline, extra.unwrap_or("")),
+        diskless: entry.diskless.clone(),
     })
 }
 

@@ -31,7 +31,7 @@
 use std::collections::HashSet;
 
 use crate::cmdline;
-use crate::config::model::Handoff;
+use crate::config::model::{Diskless, Handoff};
 use crate::config::{Entry, Menu};
 use crate::fetch::url::resolve;
 
@@ -377,12 +377,38 @@ fn build_entry(
     // kboot's per-entry switch: `kboot.ip=off` appends no ip=/BOOTIF= handoff; it is kboot's,
     // so it does not reach the target.
     let mut handoff = Handoff::Default;
+    let mut diskless: Option<Diskless> = None;
     for arg in p.args {
-        match arg.as_str() {
-            "kboot.ip=off" => handoff = Handoff::Off,
-            "kboot.ip=on" => handoff = Handoff::Default,
+        let (key, value) = arg.split_once('=').unwrap_or((arg.as_str(), ""));
+        let value = value.trim_matches('"').to_string();
+        match key {
+            "kboot.ip" if value == "off" => handoff = Handoff::Off,
+            "kboot.ip" if value == "on" => handoff = Handoff::Default,
+            // Diskless roots (docs/diskless.md): kboot's keys, not passed to the target.
+            "kboot.root" => diskless.get_or_insert_with(Diskless::default).root = value,
+            "kboot.flavor" | "kboot.flavour" => {
+                let flavor = (value != "auto").then_some(value);
+                diskless.get_or_insert_with(Diskless::default).flavor = flavor
+            }
+            "kboot.rootfs" => diskless.get_or_insert_with(Diskless::default).rootfs = Some(value),
+            "kboot.initiator" => {
+                diskless.get_or_insert_with(Diskless::default).initiator = Some(value)
+            }
             _ => parts.push(arg),
         }
+    }
+    if let Some(d) = &diskless {
+        if d.root.is_empty() {
+            return Err((
+                line,
+                format!(
+                    "entry '{}' skipped: kboot.flavor/rootfs/initiator without kboot.root=: add kboot.root=iscsi:... (or nbd:, nfs:, dhcp)",
+                    snippet(&label)
+                ),
+            ));
+        }
+        // The rendering for the target's initramfs brings its own ip=/BOOTIF=.
+        handoff = Handoff::Off;
     }
     Ok(Entry {
         id: label.clone(),
@@ -392,6 +418,7 @@ fn build_entry(
         cmdline: cmdline::join(&parts),
         devicetree,
         handoff,
+        diskless,
         ..Default::default()
     })
 }
@@ -401,6 +428,24 @@ mod tests {
     use super::*;
 
     const BASE: &str = "tftp://10.0.2.2/boot/kboot.conf";
+
+    #[test]
+    fn diskless_keys_become_the_entry_root_and_leave_the_command_line() {
+        let m = p("a='vmlinuz initrd=initrd.img kboot.root=iscsi:10.0.2.2::3260:1:iqn.2026-11.x:root kboot.flavor=initramfs-tools kboot.rootfs=LABEL=root rw'\n\
+                   b='vmlinuz kboot.root=dhcp kboot.flavor=auto'\n\
+                   c='vmlinuz kboot.rootfs=/dev/sda1'\n");
+        let a = &m.entries[0];
+        let d = a.diskless.as_ref().unwrap();
+        assert_eq!(d.root, "iscsi:10.0.2.2::3260:1:iqn.2026-11.x:root");
+        assert_eq!(d.flavor.as_deref(), Some("initramfs-tools"));
+        assert_eq!(d.rootfs.as_deref(), Some("LABEL=root"));
+        assert_eq!(a.cmdline, "rw");
+        assert_eq!(a.handoff, Handoff::Off, "the rendering brings its own ip=");
+        let b = m.entries[1].diskless.as_ref().unwrap();
+        assert_eq!((b.root.as_str(), b.flavor.as_deref()), ("dhcp", None));
+        assert_eq!(m.entries.len(), 2, "c has no kboot.root=: skipped");
+        assert!(m.warnings.iter().any(|w| w.contains("without kboot.root")));
+    }
 
     #[test]
     fn kboot_ip_off_opts_an_entry_out_of_the_handoff() {

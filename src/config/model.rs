@@ -52,6 +52,25 @@ pub struct Entry {
     /// Which network parameters kboot appends to the target command line.
     #[serde(skip_serializing_if = "Handoff::is_default")]
     pub handoff: Handoff,
+    /// A root file system on a disk server (iSCSI, NBD, NFS) that kboot describes to the
+    /// target's initramfs (kboot.conf `kboot.root=`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diskless: Option<Diskless>,
+}
+
+/// The diskless root of an entry, rendered for the target's initramfs at boot time (once the
+/// initrd is fetched and its flavour can be detected).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct Diskless {
+    /// A root URI (`iscsi:...` RFC 4173, `nbd:...`, `nfs:...`, `server:/path`, `template:...`)
+    /// or `dhcp` for DHCP option 17 (root-path).
+    pub root: String,
+    /// `dracut`, `initramfs-tools` or `kernel`; `None` detects it from the initrd.
+    pub flavor: Option<String>,
+    /// The `root=` of the filesystem on an iSCSI disk (e.g. `LABEL=root`, `/dev/sda1`).
+    pub rootfs: Option<String>,
+    /// The iSCSI initiator name (else DHCP option 203, else generated).
+    pub initiator: Option<String>,
 }
 
 /// An entry that is not a kernel to boot.

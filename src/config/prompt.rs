@@ -98,6 +98,7 @@ pub fn parse_prompt(
         kernel,
         initrds,
         cmdline: cmdline::join(&args),
+        diskless: None,
     })
 }
 

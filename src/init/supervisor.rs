@@ -328,6 +328,109 @@ fn apply_handoff(entries: &mut [crate::config::Entry], lease: Option<&Lease>) {
     }
 }
 
+/// Render an entry's diskless root for the target's initramfs: the flavour given, or detected
+/// from the fetched initrd; secrets go into a cpio segment appended to the initrd where the
+/// flavour reads them from a file. Returns the final command line.
+fn diskless_cmdline(
+    spec: &BootSpec,
+    d: &crate::config::model::Diskless,
+    initrd: Option<&mut std::fs::File>,
+    s: &Shared,
+) -> Result<String, String> {
+    use crate::cmdline::flavor::{self, Flavor, RenderOptions};
+    use crate::cmdline::root::{parse_root_uri, RootSource};
+    let lease = s
+        .lease
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+        .ok_or("A diskless root needs the network: kboot has no lease (check the cable and the DHCP server)")?;
+    let uri = if d.root == "dhcp" {
+        lease.root_path.clone().ok_or(
+            "kboot.root=dhcp, but the DHCP server sent no root path (option 17): set it, or write the root URI in the entry",
+        )?
+    } else {
+        d.root.clone()
+    };
+    let mut root = parse_root_uri(&uri).map_err(|e| e.to_string())?;
+    if let RootSource::Iscsi(i) = &mut root {
+        if d.rootfs.is_some() {
+            i.rootfs = d.rootfs.clone();
+        }
+        i.initiator = d
+            .initiator
+            .clone()
+            .or_else(|| i.initiator.clone())
+            .or_else(|| lease.iscsi_initiator.clone());
+    }
+    let (flavor, how) = match d.flavor.as_deref() {
+        Some(f) => (f.parse::<Flavor>().map_err(|e| e.to_string())?, "configured"),
+        None => match initrd.as_deref() {
+            None => (Flavor::Kernel, "no initrd"),
+            Some(file) => match read_initrd_flavor(file) {
+                Some(f) => (f, "detected in the initrd"),
+                None => {
+                    return Err(format!(
+                        "Cannot tell whether the initrd of '{}' is dracut or initramfs-tools: add kboot.flavor= to the entry",
+                        spec.title
+                    ))
+                }
+            },
+        },
+    };
+    let uuid = crate::config::load::machine_uuid();
+    let opts = RenderOptions {
+        uuid: uuid.as_deref(),
+        secrets_on_cmdline: false,
+    };
+    let rendered = flavor::render_with(&root, flavor, &lease, &opts).map_err(|e| e.to_string())?;
+    s.log(format!(
+        "diskless root for '{}': {flavor} ({how}): {}",
+        spec.title, rendered.masked
+    ));
+    if !rendered.secrets.is_empty() {
+        let file = initrd
+            .ok_or("The root's secrets need an initrd to go into, and this entry has none")?;
+        append_cpio(file, &rendered.secrets)
+            .map_err(|e| format!("Cannot add the root's secrets to the initrd: {e}"))?;
+    }
+    Ok(flavor::apply(&spec.cmdline, &rendered))
+}
+
+/// Detect the initramfs flavour of a fetched initrd (a memfd) without copying it.
+fn read_initrd_flavor(file: &std::fs::File) -> Option<crate::cmdline::flavor::Flavor> {
+    let len = std::num::NonZeroUsize::new(file.metadata().ok()?.len() as usize)?;
+    // SAFETY: a private read-only mapping of our own memfd, unmapped below; nobody truncates it.
+    let map = unsafe {
+        nix::sys::mman::mmap(
+            None,
+            len,
+            nix::sys::mman::ProtFlags::PROT_READ,
+            nix::sys::mman::MapFlags::MAP_PRIVATE,
+            file,
+            0,
+        )
+    }
+    .ok()?;
+    // SAFETY: the mapping is `len` bytes long and lives until munmap.
+    let bytes = unsafe { std::slice::from_raw_parts(map.as_ptr() as *const u8, len.get()) };
+    let flavor = crate::boot::initrd::detect_flavor(bytes);
+    // SAFETY: unmapping what was mapped above; `bytes` is not used after this.
+    let _ = unsafe { nix::sys::mman::munmap(map, len.get()) };
+    flavor
+}
+
+/// Append a newc segment holding `files` to an initrd memfd (4-byte aligned).
+fn append_cpio(file: &mut std::fs::File, files: &[(String, Vec<u8>)]) -> Result<(), String> {
+    use std::io::{Seek, SeekFrom, Write};
+    let segment = crate::cmdline::secrets::cpio_segment(files).map_err(|e| e.to_string())?;
+    let end = file.seek(SeekFrom::End(0)).map_err(|e| e.to_string())?;
+    let pad = (4 - (end % 4) as usize) % 4;
+    file.write_all(&[0u8; 3][..pad])
+        .map_err(|e| e.to_string())?;
+    file.write_all(&segment).map_err(|e| e.to_string())
+}
+
 /// True when the target command line gives the target our leased address (`ip=<client>:...`).
 fn hands_over_address(cmdline: &str, lease: &Lease) -> bool {
     let Some(client) = lease.client else {
@@ -424,13 +527,14 @@ fn boot(spec: &BootSpec, s: &Shared) -> Result<(), String> {
     if s.cancel.load(Ordering::Relaxed) {
         return Err("Boot cancelled".into());
     }
+    let mut initrd = initrd;
+    let cmdline = match &spec.diskless {
+        Some(d) => diskless_cmdline(spec, d, initrd.as_mut(), s)?,
+        None => spec.cmdline.clone(),
+    };
     use std::os::fd::AsFd;
-    crate::boot::kexec::load(
-        kernel.as_fd(),
-        initrd.as_ref().map(|f| f.as_fd()),
-        &spec.cmdline,
-    )
-    .map_err(|e| e.to_string())?;
+    crate::boot::kexec::load(kernel.as_fd(), initrd.as_ref().map(|f| f.as_fd()), &cmdline)
+        .map_err(|e| e.to_string())?;
     if s.mode == Mode::Host {
         let _ = crate::boot::kexec::unload();
         s.log(format!(
@@ -444,7 +548,7 @@ fn boot(spec: &BootSpec, s: &Shared) -> Result<(), String> {
     }
     s.stop_renew.store(true, Ordering::Relaxed);
     let lease = s.lease.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    if let Some(lease) = lease.filter(|l| !hands_over_address(&spec.cmdline, l)) {
+    if let Some(lease) = lease.filter(|l| !hands_over_address(&cmdline, l)) {
         // The target will run DHCP itself: give the address back. When kboot hands the
         // address to the target (ip=...), the lease is kept so nobody else gets it.
         if let Err(e) = crate::net::release(&lease) {
@@ -455,7 +559,9 @@ fn boot(spec: &BootSpec, s: &Shared) -> Result<(), String> {
     print!("\x1b[0m\x1b[2J\x1b[H\x1b[?25h");
     println!(
         "kboot: starting {}: {} {}",
-        spec.title, spec.kernel, spec.cmdline
+        spec.title,
+        spec.kernel,
+        crate::cmdline::secrets::mask(&cmdline)
     );
     let _ = std::io::Write::flush(&mut std::io::stdout());
     let err = power::kexec_loaded_kernel();

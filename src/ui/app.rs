@@ -976,6 +976,7 @@ fn spec_of(e: &Entry) -> Option<BootSpec> {
         kernel: e.kernel.clone()?,
         initrds: e.initrds.clone(),
         cmdline: e.cmdline.clone(),
+        diskless: e.diskless.clone(),
     })
 }
 
