@@ -197,7 +197,7 @@ impl V6Netlink {
     pub fn ra_flags(&mut self, index: u32) -> Result<RaFlags, LinkError> {
         let mut q = LinkMessage::default();
         q.header.index = index;
-        let seq = self.send(RouteNetlinkMessage::GetLink(q), NLM_F_REQUEST)?;
+        let seq = self.send(RouteNetlinkMessage::GetLink(q), NLM_F_REQUEST | NLM_F_ACK)?;
         let mut flags = RaFlags::default();
         for m in self.collect(seq, "read IPv6 interface flags")? {
             let RouteNetlinkMessage::NewLink(l) = m else {
