@@ -27,7 +27,7 @@ use std::sync::atomic::AtomicBool;
 
 use crate::config::Entry;
 use crate::net::static_ip::valid_host;
-use crate::net::Lease;
+use crate::net::{Lease, Lease6};
 
 /// One place a config may be, and why it is tried.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -283,6 +283,43 @@ pub fn candidates(lease: &Lease, uuid: Option<&str>) -> Vec<Candidate> {
             format!("tftp://{host}/kboot.conf"),
             "kboot.conf at the TFTP root".into(),
         );
+    }
+    out
+}
+
+/// Config candidates from an IPv6 lease (u-root's netboot order): the DHCPv6 boot-file URL
+/// (option 59, RFC 5970) first, then `pxelinux.cfg/default` and `kboot.conf` in that URL's
+/// directory. QEMU's user network hands out `tftp://[fec0:0000:…:0002]/<bootfile>`;
+/// a server may hand out `http://[2001:db8::1]/boot.ipxe`. Empty without option 59.
+pub fn v6_candidates(lease6: &Lease6) -> Vec<Candidate> {
+    let Some(url) = non_empty(&lease6.boot_file_url).filter(|u| is_url(u)) else {
+        return Vec::new();
+    };
+    let mut out = vec![Candidate {
+        url: url.to_string(),
+        why: "DHCPv6 boot-file URL (option 59)".into(),
+    }];
+    // The directory of the URL's path (`scheme://host/dir/`), when it has a path.
+    let dir = url.split_once("://").and_then(|(_, after)| {
+        let path_at = url.len() - after.len() + after.find('/')?;
+        Some(format!("{}{}", &url[..path_at], dir_of(&url[path_at..])))
+    });
+    if let Some(dir) = dir {
+        for (name, why) in [
+            (
+                "pxelinux.cfg/default",
+                "pxelinux default next to the DHCPv6 boot file",
+            ),
+            ("kboot.conf", "kboot.conf next to the DHCPv6 boot file"),
+        ] {
+            let u = join(&dir, name);
+            if u != url {
+                out.push(Candidate {
+                    url: u,
+                    why: why.into(),
+                });
+            }
+        }
     }
     out
 }

@@ -1,15 +1,19 @@
 //! Network bring-up: links over netlink, a DHCPv4 client, resolv.conf. Produces a [`Lease`].
+//! IPv6: SLAAC through the kernel plus a DHCPv6 client ([`bring_up_v6`]), producing a [`Lease6`].
 
 pub mod dhcp4;
 pub mod dhcp4_packet;
 pub mod dhcp4_renew;
 pub mod dhcp4_socket;
+pub mod dhcp6;
+pub mod dhcp6_socket;
 pub mod link;
 pub mod resolv;
+pub mod slaac;
 pub mod static_ip;
 
 use serde::{Deserialize, Serialize};
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -120,6 +124,25 @@ impl Lease {
     }
 }
 
+/// What IPv6 bring-up learned for one interface: its routable addresses (SLAAC and/or
+/// DHCPv6 IA_NA) and the DHCPv6 options a netboot client uses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct Lease6 {
+    /// Kernel interface name in kboot's own kernel (e.g. `eth0`).
+    pub iface: String,
+    /// Usable addresses that are not link-local: SLAAC first, then DHCPv6 ones.
+    pub addresses: Vec<Ipv6Addr>,
+    /// Option 23.
+    pub dns: Vec<Ipv6Addr>,
+    /// Option 59 (RFC 5970), e.g. `http://[2001:db8::1]/boot.ipxe` or QEMU's
+    /// `tftp://[fec0:0000:…:0002]/file`.
+    pub boot_file_url: Option<String>,
+    /// Option 60 (RFC 5970), in order.
+    pub boot_file_params: Vec<String>,
+    /// Option 24.
+    pub domain_search: Vec<String>,
+}
+
 /// Why the network could not be brought up.
 #[derive(Debug, thiserror::Error)]
 pub enum NetError {
@@ -144,6 +167,14 @@ pub enum NetError {
     /// The lease could not be kept (NAK, expiry); the text says which interface and why.
     #[error("{0}")]
     LeaseLost(String),
+    #[error(transparent)]
+    Dhcp6(#[from] dhcp6_socket::RunError),
+    #[error("IPv6 is disabled on {0} (or the kernel has no IPv6)")]
+    Ipv6Disabled(String),
+    #[error("{0} got no usable IPv6 link-local address within {1} s (duplicate address detection failed?)")]
+    NoLinkLocal(String, u64),
+    #[error("{iface} got no routable IPv6 address: {why}")]
+    NoAddress6 { iface: String, why: String },
 }
 
 /// How long `bring_up` waits for a carrier.
@@ -470,4 +501,184 @@ pub fn renew_with(
             dhcp4_renew::RenewOutcome::Lost(why) => return Err(NetError::LeaseLost(why)),
         }
     }
+}
+
+/// How long [`bring_up_v6`] waits for a usable link-local address (DAD takes ~1–2 s).
+pub const LINK_LOCAL_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long [`bring_up_v6`] waits for a router advertisement (the kernel solicits one once
+/// the link-local address is usable; routers answer at once).
+pub const RA_TIMEOUT: Duration = Duration::from_secs(4);
+/// How long [`bring_up_v6`] waits for SLAAC addresses and for DAD of DHCPv6 addresses.
+pub const ADDRESS_TIMEOUT: Duration = Duration::from_secs(4);
+
+/// Bring IPv6 up on `iface` for booting, like u-root's netboot: link up, wait for a
+/// link-local address and a router advertisement (the kernel does SLAAC), then DHCPv6 in the
+/// mode the RA asks for:
+/// - M flag: stateful (SOLICIT/REQUEST for an IA_NA address), switching to
+///   INFORMATION-REQUEST when no server advertises within 5 s;
+/// - O flag: stateless INFORMATION-REQUEST (DNS, boot-file URL);
+/// - an RA with neither flag (QEMU's user network, which still answers
+///   INFORMATION-REQUEST): INFORMATION-REQUEST for at most 6 s;
+/// - no RA at all: stateful for 3 s, then INFORMATION-REQUEST, 15 s in all.
+///
+/// DHCPv6 addresses are added as /128 and used once DAD has passed. A DHCPv6 failure is
+/// reported but not fatal when SLAAC gave an address; having no routable address at all is.
+/// Nothing is written to /etc/resolv.conf (see [`bring_up_v6_at`]).
+pub fn bring_up_v6(iface: &str, report: &mut dyn FnMut(String)) -> Result<Lease6, NetError> {
+    bring_up_v6_at(iface, None, report)
+}
+
+/// [`bring_up_v6`], also adding the DHCPv6 DNS servers and search domains to `resolv_conf`
+/// (kept lines stay; PID 1 passes `/etc/resolv.conf` after DHCPv4 wrote it, tests a
+/// temporary file).
+pub fn bring_up_v6_at(
+    iface: &str,
+    resolv_conf: Option<&Path>,
+    report: &mut dyn FnMut(String),
+) -> Result<Lease6, NetError> {
+    let mut nl = Netlink::open()?;
+    let link = nl.find(iface)?;
+    let name = link.name.clone();
+    if slaac::ipv6_disabled(&name) {
+        return Err(NetError::Ipv6Disabled(name));
+    }
+    let mac = link.mac.ok_or_else(|| NetError::NoMac(name.clone()))?;
+    nl.set_up(link.index)?;
+    if nl.wait_carrier(&[link.index], CARRIER_TIMEOUT)?.is_empty() {
+        return Err(NetError::NoCarrier(CARRIER_TIMEOUT.as_secs()));
+    }
+    let mut v6 = slaac::V6Netlink::open()?;
+    let Some(ll) = v6.wait_link_local(link.index, LINK_LOCAL_TIMEOUT)? else {
+        return Err(NetError::NoLinkLocal(name, LINK_LOCAL_TIMEOUT.as_secs()));
+    };
+    report(format!("{name}: IPv6 link-local {ll}"));
+    let ra = v6.wait_ra(link.index, RA_TIMEOUT)?;
+    let mut cfg = dhcp6::Config::new(&name, mac, dhcp4_socket::rand_xid(), dhcp6::Mode::Stateless);
+    cfg.arch = dhcp4_socket::detect_arch();
+    match ra {
+        Some(f) if f.managed => {
+            report(format!(
+                "{name}: router advertisement with M flag: stateful DHCPv6"
+            ));
+            cfg.mode = dhcp6::Mode::Stateful;
+            cfg.info_fallback = Some(Duration::from_secs(5));
+        }
+        Some(f) if f.other => {
+            report(format!(
+                "{name}: router advertisement with O flag: stateless DHCPv6"
+            ));
+        }
+        Some(_) => {
+            report(format!(
+                "{name}: router advertisement without M/O flags: trying stateless DHCPv6 briefly"
+            ));
+            cfg.give_up = Duration::from_secs(6);
+        }
+        None => {
+            report(format!(
+                "{name}: no router advertisement within {} s: trying stateful, then stateless DHCPv6",
+                RA_TIMEOUT.as_secs()
+            ));
+            cfg.mode = dhcp6::Mode::Stateful;
+            cfg.info_fallback = Some(Duration::from_secs(3));
+            cfg.give_up = Duration::from_secs(15);
+        }
+    }
+    // SLAAC runs in parallel with DHCPv6; it only needs the RA, which has arrived.
+    let dhcp = dhcp6_socket::run(cfg, link.index, report);
+    let mut lease = match dhcp {
+        Ok(l) => l,
+        Err(e) => {
+            report(format!("{name}: {e}"));
+            Lease6 {
+                iface: name.clone(),
+                ..Lease6::default()
+            }
+        }
+    };
+    let leased = std::mem::take(&mut lease.addresses);
+    for a in &leased {
+        v6.add_address(link.index, *a, 128)?;
+    }
+    let mut addresses = if ra.is_some() && leased.is_empty() {
+        v6.wait_global(link.index, ADDRESS_TIMEOUT)?
+    } else {
+        v6.global_addresses(link.index)?
+    };
+    if !leased.is_empty() {
+        let ok = v6.wait_usable(link.index, &leased, ADDRESS_TIMEOUT)?;
+        for a in &leased {
+            if !ok.contains(a) {
+                report(format!(
+                    "{name}: DHCPv6 address {a} failed duplicate address detection"
+                ));
+            }
+        }
+        addresses.retain(|a| !leased.contains(a));
+        addresses.extend(ok);
+    }
+    if addresses.is_empty() {
+        let why = if ra.is_none() {
+            "no router advertisement and no DHCPv6 address".to_string()
+        } else {
+            "the router advertisement gave no SLAAC prefix and DHCPv6 no address".to_string()
+        };
+        return Err(NetError::NoAddress6 { iface: name, why });
+    }
+    lease.addresses = addresses;
+    if let Some(path) = resolv_conf.filter(|_| !lease.dns.is_empty()) {
+        add_resolv6(&lease, path).map_err(|err| NetError::Resolv {
+            path: path.display().to_string(),
+            err,
+        })?;
+    }
+    report(lease6_line(&lease));
+    Ok(lease)
+}
+
+fn lease6_line(l: &Lease6) -> String {
+    let addrs = l
+        .addresses
+        .iter()
+        .map(|a| a.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let boot = l
+        .boot_file_url
+        .as_deref()
+        .map(|u| format!("; boot file {u}"))
+        .unwrap_or_default();
+    format!("{}: IPv6 {addrs}{boot}", l.iface)
+}
+
+/// Add `nameserver` lines for the lease's DNS servers (and its search domains to a `search`
+/// line) to `path`, keeping what is there.
+fn add_resolv6(l: &Lease6, path: &Path) -> std::io::Result<()> {
+    let old = std::fs::read_to_string(path).unwrap_or_default();
+    let mut out = String::new();
+    let mut search: Vec<String> = Vec::new();
+    for line in old.lines() {
+        if let Some(rest) = line.strip_prefix("search ") {
+            search.extend(rest.split_whitespace().map(str::to_string));
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    for d in &l.dns {
+        let line = format!("nameserver {d}");
+        if !old.lines().any(|x| x.trim() == line) {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    for s in &l.domain_search {
+        if !search.contains(s) {
+            search.push(s.clone());
+        }
+    }
+    if !search.is_empty() {
+        out.push_str(&format!("search {}\n", search.join(" ")));
+    }
+    std::fs::write(path, out)
 }
