@@ -521,11 +521,35 @@ pub fn discover(
         log("the DHCP lease names no boot server, config or boot file: nothing to look up".into());
         return None;
     }
-    let boot_url = boot_file_url(lease);
+    try_candidates(&list, boot_file_url(lease).as_deref(), fetch, log)
+}
+
+/// IPv6: try the DHCPv6 boot-file URL (option 59) and the configs beside it.
+pub fn discover_v6(
+    lease6: &Lease6,
+    fetch: &mut dyn FnMut(&str) -> Result<Vec<u8>, Miss>,
+    log: &mut dyn FnMut(String),
+) -> Option<Found> {
+    let list = v6_candidates(lease6);
+    if list.is_empty() {
+        log("the DHCPv6 answer names no boot-file URL (option 59): nothing to look up".into());
+        return None;
+    }
+    try_candidates(&list, lease6.boot_file_url.as_deref(), fetch, log)
+}
+
+/// Fetch the candidates in order and return the first config (plus a kernel boot file seen on
+/// the way). `boot_url` is the DHCP boot file, which may also be a kernel.
+fn try_candidates(
+    list: &[Candidate],
+    boot_url: Option<&str>,
+    fetch: &mut dyn FnMut(&str) -> Result<Vec<u8>, Miss>,
+    log: &mut dyn FnMut(String),
+) -> Option<Found> {
     let mut dead: Vec<String> = Vec::new();
     let mut kernel_entry: Option<Entry> = None;
     let mut pxelinux_noted = false;
-    for c in &list {
+    for c in list {
         let server = server_of(&c.url).to_string();
         if dead.contains(&server) {
             continue;
@@ -549,7 +573,7 @@ pub fn discover(
                 continue;
             }
         };
-        let is_boot_file = boot_url.as_deref() == Some(c.url.as_str());
+        let is_boot_file = boot_url == Some(c.url.as_str());
         if let Some(kind) = config_kind(&bytes) {
             log(format!("{}: found {} ({})", c.url, kind.name(), c.why));
             return Some(Found {

@@ -22,6 +22,7 @@ fn guest(name: &str, tftp: &std::path::Path, append: &str) -> Guest {
             memory_mb: 512,
             bootfile: "kboot.conf",
             nics: &[],
+            netdev: "",
         },
     )
 }

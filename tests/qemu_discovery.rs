@@ -30,6 +30,7 @@ fn the_mac_specific_pxelinux_config_boots_with_ipappend_3() {
             memory_mb: 512,
             bootfile: "pxelinux.0",
             nics: &[],
+            netdev: "",
         },
     );
     let cmdline = g.target_cmdline(BOOT);
@@ -65,6 +66,7 @@ fn with_two_nics_the_one_with_a_dhcp_server_is_used() {
                 "virtio-net-pci,addr=0x3,mac=52:54:00:00:00:01",
                 "virtio-net-pci,netdev=n0,addr=0x4,mac=52:54:00:12:34:56",
             ],
+            netdev: "",
         },
     );
     let cmdline = g.target_cmdline(BOOT);
@@ -79,6 +81,30 @@ fn with_two_nics_the_one_with_a_dhcp_server_is_used() {
     );
     assert!(
         cmdline.contains("BOOTIF=01-52-54-00-12-34-56"),
+        "target cmdline: {cmdline}"
+    );
+}
+
+#[test]
+fn an_ipv6_only_network_boots_from_the_dhcpv6_boot_file_url() {
+    let conf = "default=v6\ntimeout=0\n\
+                v6='bzImage-kboot initrd=demo-initrd.cpio.gz console=ttyS0 kboot_test=ipv6'\n";
+    let dir = tftp_folder("ipv6", "kboot.conf", conf);
+    // No IPv4 at all: DHCPv4 gives up, then SLAAC + DHCPv6 (option 59 = tftp://[fec0::2]/...).
+    let mut g = Guest::start(
+        "ipv6",
+        &GuestOptions {
+            tftp: &dir,
+            append: "",
+            memory_mb: 512,
+            bootfile: "kboot.conf",
+            nics: &[],
+            netdev: ",ipv4=off,ipv6=on",
+        },
+    );
+    let cmdline = g.target_cmdline(Duration::from_secs(200));
+    assert!(
+        cmdline.contains("kboot_test=ipv6"),
         "target cmdline: {cmdline}"
     );
 }

@@ -42,6 +42,7 @@ fn pxelinux_submenu_hotkey_and_edit_over_the_serial_line() {
             memory_mb: 512,
             bootfile: "pxelinux.0",
             nics: &[],
+            netdev: "",
         },
     );
     g.wait_for("Tools and rescue", MENU);

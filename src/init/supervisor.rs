@@ -174,6 +174,9 @@ fn discover(args: &KernelArgs, s: &Arc<Shared>) {
         return;
     }
     let Some(lease) = s.lease.lock().unwrap_or_else(|p| p.into_inner()).clone() else {
+        if s.mode == Mode::Pid1 && discover_v6(args, None, s) {
+            return;
+        }
         s.send(UiEvent::Error(
             "No config to load: the network is down and kboot.config= is not set; press c and type a kernel URL"
                 .into(),
@@ -193,6 +196,9 @@ fn discover(args: &KernelArgs, s: &Arc<Shared>) {
             show_found(found, &lease, s);
             return;
         }
+        if s.mode == Mode::Pid1 && discover_v6(args, Some(&lease.iface), s) {
+            return;
+        }
         // Option 211 (petitboot's reboot-time): look again after that many seconds.
         match lease.reboot_time.filter(|t| *t > 0) {
             Some(secs) => {
@@ -209,6 +215,50 @@ fn discover(args: &KernelArgs, s: &Arc<Shared>) {
                 return;
             }
         }
+    }
+}
+
+/// IPv6 (SLAAC + DHCPv6) on `iface` (else the interface kboot.net=/BOOTIF= names, else the
+/// first Ethernet link), then the DHCPv6 boot-file URL (option 59). True when a menu was shown.
+fn discover_v6(args: &KernelArgs, iface: Option<&str>, s: &Shared) -> bool {
+    let iface = match iface
+        .map(str::to_string)
+        .or_else(|| args.wanted_interface())
+    {
+        Some(i) => i,
+        None => match crate::net::link::Netlink::open().and_then(|mut nl| nl.links()) {
+            Ok(links) => match links.into_iter().find(|l| l.is_ethernet) {
+                Some(l) => l.name,
+                None => return false,
+            },
+            Err(_) => return false,
+        },
+    };
+    let events = s.events.clone();
+    let mut report = |line: String| {
+        let _ = events.send(UiEvent::Log(line));
+    };
+    let resolv = std::path::Path::new("/etc/resolv.conf");
+    let lease6 = match crate::net::bring_up_v6_at(&iface, Some(resolv), &mut report) {
+        Ok(l) => l,
+        Err(e) => {
+            s.log(format!("IPv6 on {iface}: {e}"));
+            return false;
+        }
+    };
+    if let Some(a) = lease6.addresses.first() {
+        s.send(UiEvent::NetStatus(format!("{iface} {a}")));
+    }
+    let cancel = AtomicBool::new(false);
+    let mut fetcher = crate::discovery::fetcher(&cancel);
+    let mut log = |line: String| s.log(line);
+    match crate::discovery::discover_v6(&lease6, &mut fetcher, &mut log) {
+        Some(found) => {
+            let lease = s.lease.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            show_found(found, &lease.unwrap_or_default(), s);
+            true
+        }
+        None => false,
     }
 }
 

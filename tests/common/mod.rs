@@ -51,6 +51,8 @@ pub struct GuestOptions<'a> {
     pub bootfile: &'a str,
     /// `-device` strings for the NICs; empty = one virtio-net on QEMU's user network (`n0`).
     pub nics: &'a [&'a str],
+    /// More options for the user network, e.g. `,ipv4=off`.
+    pub netdev: &'a str,
 }
 
 /// A running QEMU guest whose serial line is our pipe.
@@ -98,9 +100,10 @@ impl Guest {
             .args(["-append", &format!("console=ttyS0 {}", opts.append)])
             .arg("-netdev")
             .arg(format!(
-                "user,id=n0,tftp={},bootfile={}",
+                "user,id=n0,tftp={},bootfile={}{}",
                 opts.tftp.display(),
-                opts.bootfile
+                opts.bootfile,
+                opts.netdev
             ))
             .args(nic_args(opts.nics))
             .stdin(Stdio::piped())
