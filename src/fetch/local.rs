@@ -312,14 +312,15 @@ pub fn mount_point() -> Result<PathBuf, LocalError> {
 }
 
 /// Mounts `source` read-only, trying each kernel filesystem type in `types` with `data`.
-/// Returns the mount, or the last error with the list of types tried.
+/// Returns the mount, or the types tried with the error of the first one (the detected type
+/// comes first, so its error is the telling one; ENODEV: the kernel lacks the driver).
 pub fn mount_ro(
     source: &str,
     types: &[&str],
     data: Option<&str>,
 ) -> Result<Mounted, (String, nix::Error)> {
     let dir = mount_point().map_err(|e| (String::new(), io_to_nix(&e)))?;
-    let mut last = nix::Error::ENODEV;
+    let mut first = None;
     for fstype in types {
         match nix::mount::mount(
             Some(source),
@@ -332,11 +333,13 @@ pub fn mount_ro(
             data,
         ) {
             Ok(()) => return Ok(Mounted { dir }),
-            Err(e) => last = e,
+            Err(e) => {
+                first.get_or_insert(e);
+            }
         }
     }
     let _ = std::fs::remove_dir(&dir);
-    Err((types.join(", "), last))
+    Err((types.join(", "), first.unwrap_or(nix::Error::ENODEV)))
 }
 
 fn io_to_nix(e: &LocalError) -> nix::Error {
@@ -374,10 +377,17 @@ pub fn mount_device(device: &DeviceRef) -> Result<Mounted, LocalError> {
                 source: io::Error::from_raw_os_error(e as i32),
             }
         } else {
+            let reason = match (e, info.as_ref()) {
+                (nix::Error::ENODEV, Some(i)) => format!(
+                    "the kernel has no {} driver",
+                    i.fstype.kernel_names().join("/")
+                ),
+                _ => e.desc().to_string(),
+            };
             LocalError::Mount {
                 device: format!("{device} ({source})"),
                 tried,
-                reason: e.desc().to_string(),
+                reason,
             }
         }
     })
