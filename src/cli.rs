@@ -26,6 +26,9 @@ pub enum Command {
         /// Where to write the file.
         #[arg(short = 'o', long = "output")]
         output: PathBuf,
+        /// Expected SHA-256 of the file (64 hex characters), checked while streaming.
+        #[arg(long, value_name = "HEX")]
+        sha256: Option<String>,
         /// TFTP block size to ask for (RFC 2348).
         #[arg(long)]
         blksize: Option<u16>,
@@ -129,11 +132,17 @@ fn run(command: Command) -> Result<(), String> {
         Command::Fetch {
             url,
             output,
+            sha256,
             blksize,
             windowsize,
         } => {
             let url = absolute(&url)?;
-            let mut opts = crate::fetch::FetchOptions::default();
+            let mut opts = crate::fetch::FetchOptions {
+                sha256,
+                // The file goes to disk, not to RAM: no free-memory limit.
+                max_size: Some(u64::MAX),
+                ..crate::fetch::FetchOptions::default()
+            };
             if let Some(b) = blksize {
                 opts.tftp.blksize = b;
             }

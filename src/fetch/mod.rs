@@ -6,6 +6,8 @@
 
 pub mod http;
 pub mod integrity;
+pub mod local;
+pub mod nfs;
 pub mod tftp;
 pub mod url;
 
@@ -35,9 +37,15 @@ pub enum FetchError {
     Tftp(#[from] tftp::TftpError),
     #[error(transparent)]
     Url(#[from] url::UrlError),
+    #[error(transparent)]
+    Local(#[from] local::LocalError),
+    #[error(transparent)]
+    Nfs(#[from] nfs::NfsError),
+    #[error("{url} is larger than the memory available for it ({available_mib} MiB): add RAM or use a smaller initrd")]
+    TooLargeForMemory { url: String, available_mib: u64 },
     #[error("cannot read {path}: {source}")]
     File { path: String, source: io::Error },
-    #[error("{scheme} locations are not supported yet ({url}): use tftp://, http://, https:// or file://")]
+    #[error("{scheme} locations are not supported yet ({url}): use tftp://, http://, https://, nfs://, file:// or a device path such as sda1:/boot/vmlinuz")]
     Unsupported { scheme: String, url: String },
     #[error("cannot find host '{host}' ({source}): check the URL and the DNS server")]
     Resolve { host: String, source: io::Error },
@@ -101,7 +109,9 @@ pub enum FetchError {
 #[derive(Debug, Clone, Default)]
 pub struct FetchOptions {
     pub tftp: tftp::TftpOptions,
-    /// Stop with an error past this many bytes.
+    /// Stop with an error past this many bytes. `None`: what fits in RAM, i.e. MemAvailable
+    /// from /proc/meminfo at the start of the fetch minus [`MEMORY_RESERVE`] (no limit when
+    /// /proc/meminfo cannot be read).
     pub max_size: Option<u64>,
     /// PEM files of CA certificates trusted for HTTPS besides the built-in Mozilla roots
     /// (`/etc/ssl/certs/kboot-extra.pem` is added when it exists).
@@ -136,15 +146,25 @@ pub fn fetch(
         integrity::verify_sha256(expected, hashing.finish().0)?;
         return Ok(n);
     }
-    let parsed = match url::parse_location(url)? {
-        url::Location::Url(u) => u,
-        url::Location::Device { .. } => {
-            return Err(FetchError::Unsupported {
-                scheme: "device path".into(),
-                url: url.to_string(),
-            })
+    if opts.max_size.is_none() {
+        if let Some(limit) = memory_limit() {
+            let inner = FetchOptions {
+                max_size: Some(limit),
+                ..opts.clone()
+            };
+            return fetch(url, sink, &inner, progress, cancel).map_err(|e| match e {
+                FetchError::TooLarge { .. }
+                | FetchError::Tftp(tftp::TftpError::TooLarge { .. }) => {
+                    FetchError::TooLargeForMemory {
+                        url: url.to_string(),
+                        available_mib: limit >> 20,
+                    }
+                }
+                other => other,
+            });
         }
-    };
+    }
+    let location = url::parse_location(url)?;
     let started = Instant::now();
     let mut report = |bytes: u64, total: Option<u64>| {
         let secs = started.elapsed().as_secs_f64();
@@ -165,6 +185,33 @@ pub fn fetch(
             url: url.to_string(),
         });
     }
+    let parsed = match location {
+        url::Location::Url(u) => u,
+        url::Location::Device { device, path } => {
+            let mount = local::mount_device(&device)?;
+            let name = device.to_string();
+            let (mut file, total) = local::open_in(&mount, &name, &path)?;
+            let n = copy_with_progress(
+                &mut file,
+                sink,
+                url,
+                total,
+                opts.max_size,
+                &mut report,
+                cancel,
+            )
+            .map_err(|e| match e {
+                CopyError::Read(source) => FetchError::File {
+                    path: format!("{name}:{path}"),
+                    source,
+                },
+                CopyError::Other(e) => e,
+            })?;
+            drop(file);
+            drop(mount);
+            return Ok(n);
+        }
+    };
     match parsed.scheme() {
         "tftp" => {
             let host =
@@ -216,10 +263,64 @@ pub fn fetch(
                 CopyError::Other(e) => e,
             })
         }
+        "nfs" => {
+            let host = parsed.host_str().unwrap_or_default();
+            let path = percent_decode(parsed.path());
+            let (mount, file_path) = nfs::mount_for(url, host, parsed.port(), &path)?;
+            let full = mount.dir().join(&file_path);
+            let shown = format!("{file_path} on {host}");
+            let mut file = File::open(&full).map_err(|source| FetchError::File {
+                path: shown.clone(),
+                source,
+            })?;
+            let total = file.metadata().ok().map(|m| m.len());
+            let n = copy_with_progress(
+                &mut file,
+                sink,
+                url,
+                total,
+                opts.max_size,
+                &mut report,
+                cancel,
+            )
+            .map_err(|e| match e {
+                CopyError::Read(source) => FetchError::File {
+                    path: shown,
+                    source,
+                },
+                CopyError::Other(e) => e,
+            })?;
+            drop(file);
+            drop(mount);
+            Ok(n)
+        }
         other => Err(FetchError::Unsupported {
             scheme: format!("{other}://"),
             url: url.to_string(),
         }),
+    }
+}
+
+/// Kept free when the size limit comes from the free memory: the kernel, kboot and the
+/// kexec staging need some.
+pub const MEMORY_RESERVE: u64 = 64 << 20;
+
+/// The default size limit: MemAvailable minus [`MEMORY_RESERVE`] (at least 1 MiB), or `None`
+/// when /proc/meminfo cannot be read.
+pub fn memory_limit() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let available = mem_available(&text)?;
+    Some(available.saturating_sub(MEMORY_RESERVE).max(1 << 20))
+}
+
+/// MemAvailable from the text of /proc/meminfo, in bytes.
+pub fn mem_available(meminfo: &str) -> Option<u64> {
+    let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let mut words = line.split_whitespace().skip(1);
+    let n: u64 = words.next()?.parse().ok()?;
+    match words.next() {
+        Some("kB") | None => n.checked_mul(1024),
+        Some(_) => None,
     }
 }
 
@@ -430,5 +531,60 @@ mod tests {
         cancel.store(true, Ordering::Relaxed);
         let err = fetch_text("file:///etc/hostname", 10, &cancel).unwrap_err();
         assert!(matches!(err, FetchError::Cancelled { .. }), "{err}");
+    }
+
+    #[test]
+    fn mem_available_parsing() {
+        let text = "MemTotal:        8000000 kB\nMemFree:  100 kB\nMemAvailable:    2097152 kB\n";
+        assert_eq!(mem_available(text), Some(2 << 30));
+        assert_eq!(mem_available("MemTotal: 5 kB\n"), None);
+        assert_eq!(mem_available("MemAvailable: x kB\n"), None);
+        assert_eq!(mem_available("MemAvailable: 5 MB\n"), None);
+        assert_eq!(
+            mem_available("MemAvailable: 18446744073709551615 kB\n"),
+            None
+        );
+        let limit = memory_limit().expect("/proc/meminfo is readable here");
+        assert!(limit >= 1 << 20);
+    }
+
+    #[test]
+    fn the_default_limit_is_the_free_memory() {
+        let err = FetchError::TooLargeForMemory {
+            url: "tftp://10.0.2.2/initrd.img".into(),
+            available_mib: 180,
+        };
+        assert_eq!(
+            err.to_string(),
+            "tftp://10.0.2.2/initrd.img is larger than the memory available for it (180 MiB): add RAM or use a smaller initrd"
+        );
+        // A file under the limit passes with max_size None (the limit is computed).
+        let cancel = AtomicBool::new(false);
+        let mut out = Vec::new();
+        fetch(
+            "file:///proc/self/status",
+            &mut out,
+            &FetchOptions::default(),
+            &mut |_| {},
+            &cancel,
+        )
+        .unwrap();
+        assert!(!out.is_empty());
+    }
+
+    #[test]
+    fn device_paths_name_the_missing_device() {
+        let cancel = AtomicBool::new(false);
+        let err = fetch_text("kbootnodev0:/vmlinuz", 10, &cancel).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the device /dev/kbootnodev0 does not exist"
+        );
+        let err = fetch_text("LABEL=kboot-no-such-label:/vmlinuz", 10, &cancel).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("no block device has LABEL=kboot-no-such-label"),
+            "{err}"
+        );
     }
 }
