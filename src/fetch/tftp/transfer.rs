@@ -450,7 +450,15 @@ impl Transfer {
     /// Handles a DATA packet from the server.
     fn on_data<'a>(&mut self, now: Instant, block: u16, data: &'a [u8]) -> Step<'a> {
         if !self.is_next(block) {
-            // Duplicate or out of order: one re-sync ACK until we progress again.
+            // A copy of a block we already have, arriving mid-window, is a duplicate from the
+            // network: drop it. Re-ACKing it would make the server resend the rest of the
+            // window, whose copies would trigger more ACKs (a storm). At a window boundary a
+            // copy means our ACK was lost: re-ACK then. A block from beyond a gap (loss) gets
+            // one re-sync ACK until we progress again.
+            let behind = block.wrapping_sub(self.last_block.wrapping_add(1)) >= 0x8000;
+            if behind && self.in_window != 0 {
+                return Step::idle();
+            }
             if !self.acked_since_progress {
                 self.send_ack(self.last_block);
                 self.acked_since_progress = true;
@@ -956,23 +964,46 @@ mod tests {
         h.data(4, &block(4, 512));
         h.data(2, &block(2, 512)); // late: accepted, in order
         assert_eq!(h.acks(), Vec::<u16>::new());
-        // The server got ACK 1 and restarts at 2; 2 is now a duplicate, 3 and 4 are new.
+        // The server got ACK 1 and resends its window 2..=5; 2 is now a copy we already
+        // have, mid-window: dropped without an ACK (an ACK would restart the window again).
         h.data(2, &block(2, 512));
-        assert_eq!(h.acks(), vec![2]);
+        assert_eq!(h.acks(), Vec::<u16>::new());
         h.data(3, &block(3, 512));
         h.data(4, &block(4, 512));
-        h.data(5, &block(5, 512));
         assert_eq!(h.acks(), Vec::<u16>::new());
-        h.data(6, &block(6, 512));
+        h.data(5, &block(5, 512));
         assert_eq!(
             h.acks(),
-            vec![6],
-            "window of 4 counted from the re-sync ACK"
+            vec![5],
+            "window of 4 counted from the re-sync ACK: 2..=5 is the server's window"
         );
+        h.data(6, &block(6, 512));
+        assert_eq!(h.acks(), Vec::<u16>::new());
         h.data(7, &block(7, 0));
         assert_eq!(h.done(), 6 * 512);
         let want: Vec<u8> = (1..=6).flat_map(|n| block(n, 512)).collect();
         assert_eq!(h.file, want);
+    }
+
+    #[test]
+    fn network_duplicates_mid_window_are_dropped_without_acks() {
+        let mut h = Harness::new(TftpOptions::default());
+        h.oack(&[("blksize", "512"), ("windowsize", "4")]);
+        h.data(1, &block(1, 512));
+        h.data(1, &block(1, 512)); // duplicated by the network
+        h.data(2, &block(2, 512));
+        h.data(2, &block(2, 512));
+        h.data(3, &block(3, 512));
+        assert_eq!(h.acks(), Vec::<u16>::new(), "no ACK storm from copies");
+        h.data(4, &block(4, 512));
+        assert_eq!(h.acks(), vec![4]);
+        // Our ACK 4 was lost: the server resends 1..=4; the first copy at the window
+        // boundary is re-ACKed once, the others are dropped.
+        h.data(1, &block(1, 512));
+        h.data(2, &block(2, 512));
+        assert_eq!(h.acks(), vec![4]);
+        h.data(5, &block(5, 0));
+        assert_eq!(h.done(), 4 * 512);
     }
 
     #[test]
