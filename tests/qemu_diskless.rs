@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::servers::{QemuNbd, Tgtd, ISCSI_PORT};
+use common::servers::{Ganesha, QemuNbd, Tgtd, ISCSI_PORT};
 use common::{Guest, GuestOptions};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -186,4 +186,38 @@ fn nbd_root_through_debian_initramfs_tools_and_nbd_client() {
         g.seconds()
     );
     drop(nbd);
+}
+
+#[test]
+fn nfs_root_through_debian_initramfs_tools_and_klibc_nfsmount() {
+    let (_, image) = diskless();
+    let nfs = Ganesha::start("nfs", &image);
+    // initramfs-tools' nfs boot: klibc nfsmount (NFSv3 over TCP, nolock), which asks the
+    // server's portmapper for the NFS and MOUNT ports.
+    let entry = format!(
+        "vmlinuz-debian initrd=initrd-debian.img root=/dev/nfs rw console=ttyS0 boot=nfs \
+         nfsroot=10.0.2.2:{}",
+        nfs.export.display()
+    );
+    let folder = Folder::new("nfs", &format!("default=nfs\ntimeout=0\nnfs='{entry}'\n"));
+    let mut g = boot("nfs", &folder.0);
+    let hello = g.wait_for(HELLO, ROOT);
+    let hello = hello.lines().last().unwrap_or_default().to_string();
+    assert!(
+        hello.contains(&format!("10.0.2.2:{}", nfs.export.display())) && hello.contains("(nfs)"),
+        "root not on our NFS export: {hello}"
+    );
+    assert!(
+        hello.contains("marker=kboot-diskless-root"),
+        "not our root image: {hello}"
+    );
+    let cmdline = root_cmdline(&mut g);
+    for p in HANDOFF.iter() {
+        assert!(cmdline.contains(p), "'{p}' missing from {cmdline}");
+    }
+    eprintln!(
+        "nfs: root init at {:.1} s; target cmdline: {cmdline}",
+        g.seconds()
+    );
+    drop(nfs);
 }

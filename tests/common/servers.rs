@@ -230,3 +230,236 @@ impl Drop for QemuNbd {
         stop(&mut self.child, &[], &self.log, "qemu-nbd");
     }
 }
+
+/// A minimal portmapper (RPC program 100000 version 2, UDP) on 127.0.0.1:111 that answers
+/// GETPORT from a fixed table: enough for klibc's nfsmount, which asks for MOUNT and NFS over
+/// UDP and would otherwise wait minutes for an answer (QEMU's user network drops the ICMP
+/// "port unreachable"). A real rpcbind can only be restricted to loopback for UDP, not TCP.
+pub struct Portmapper {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Portmapper {
+    /// `table`: (program, port); any version, TCP or UDP.
+    pub fn start(table: Vec<(u32, u16)>) -> Portmapper {
+        let sock = match std::net::UdpSocket::bind("127.0.0.1:111") {
+            Ok(s) => s,
+            Err(e) => panic!(
+                "127.0.0.1:111/udp is busy or needs root ({e}): the NFS test answers portmapper \
+                 queries there"
+            ),
+        };
+        sock.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut buf = [0u8; 1024];
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                let Ok((n, peer)) = sock.recv_from(&mut buf) else {
+                    continue;
+                };
+                if let Some(reply) = portmap_reply(&buf[..n], &table) {
+                    let _ = sock.send_to(&reply, peer);
+                }
+            }
+        });
+        Portmapper {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Portmapper {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The reply to one ONC RPC call datagram to the portmapper (RFC 1833 version 2), or `None`
+/// for what is not a call.
+fn portmap_reply(call: &[u8], table: &[(u32, u16)]) -> Option<Vec<u8>> {
+    let word = |i: usize| -> Option<u32> {
+        call.get(i * 4..i * 4 + 4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let (xid, msg_type, prog, proc_) = (word(0)?, word(1)?, word(3)?, word(5)?);
+    if msg_type != 0 || prog != 100_000 {
+        return None;
+    }
+    // Skip the credentials and the verifier (flavor, length, padded body).
+    let mut i = 6;
+    for _ in 0..2 {
+        let len = word(i + 1)? as usize;
+        i += 2 + len.div_ceil(4);
+    }
+    let mut out = Vec::new();
+    for w in [xid, 1, 0, 0, 0] {
+        out.extend_from_slice(&w.to_be_bytes());
+    }
+    match proc_ {
+        0 => out.extend_from_slice(&0u32.to_be_bytes()),
+        3 => {
+            let wanted = word(i)?;
+            let port = table
+                .iter()
+                .find(|(p, _)| *p == wanted)
+                .map(|(_, port)| u32::from(*port))
+                .unwrap_or(0);
+            out.extend_from_slice(&0u32.to_be_bytes());
+            out.extend_from_slice(&port.to_be_bytes());
+        }
+        _ => out.extend_from_slice(&3u32.to_be_bytes()),
+    }
+    Some(out)
+}
+
+pub const GANESHA: &str = "/usr/bin/ganesha.nfsd";
+pub const RPCBIND: &str = "/usr/sbin/rpcbind";
+pub const RPCBIND_SOCK: &str = "/run/rpcbind.sock";
+
+/// A user-space NFSv3 server: NFS-Ganesha (Debian `nfs-ganesha`, `nfs-ganesha-vfs`) exporting a
+/// private copy of the root image's files, NFS and MOUNT on 127.0.0.1 at free ports, plus a
+/// [`Portmapper`] on 127.0.0.1:111/udp naming them. The kernel's own nfsd is not needed (this
+/// machine's kernel has none).
+///
+/// Ganesha refuses to start unless it can register with an rpcbind through /run/rpcbind.sock;
+/// when none runs, one is started in a network namespace of its own (`unshare -n`), so it
+/// listens on no reachable address (a real rpcbind listens on every address for TCP).
+pub struct Ganesha {
+    child: Child,
+    portmapper: Option<Portmapper>,
+    rpcbind: Option<Child>,
+    dir: PathBuf,
+    log: PathBuf,
+    conf: PathBuf,
+    pid: PathBuf,
+    /// The exported directory, as the client names it.
+    pub export: PathBuf,
+    pub port: u16,
+}
+
+impl Ganesha {
+    pub fn start(test: &str, image: &Path) -> Ganesha {
+        require(GANESHA, "nfs-ganesha");
+        require(RPCBIND, "rpcbind");
+        let rpcbind = if std::os::unix::net::UnixStream::connect(RPCBIND_SOCK).is_ok() {
+            None
+        } else {
+            let _ = std::fs::remove_file(RPCBIND_SOCK);
+            let _ = std::fs::remove_file("/run/rpcbind.lock");
+            let mut c = Command::new("unshare")
+                .args(["-n", RPCBIND, "-f"])
+                .stdin(Stdio::null())
+                .spawn()
+                .expect("start rpcbind in a private network namespace");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while std::os::unix::net::UnixStream::connect(RPCBIND_SOCK).is_err() {
+                if let Ok(Some(s)) = c.try_wait() {
+                    panic!("rpcbind exited ({s})");
+                }
+                assert!(Instant::now() < deadline, "rpcbind did not start");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Some(c)
+        };
+        // The root's files, copied out of the ext4 image without mounting it.
+        let dir = scratch(test, "nfsroot");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = Command::new("debugfs")
+            .args(["-R", &format!("rdump / {}", dir.display())])
+            .arg(image)
+            .output()
+            .expect("run debugfs (e2fsprogs)");
+        assert!(out.status.success(), "debugfs rdump failed: {out:?}");
+        let export = dir.canonicalize().unwrap();
+        assert!(
+            export.join("sbin/init").exists(),
+            "no sbin/init in {}",
+            export.display()
+        );
+        let port = free_tcp_port();
+        let mount_port = free_tcp_port();
+        let conf = scratch(test, "ganesha.conf");
+        let pid = scratch(test, "ganesha.pid");
+        let log = scratch(test, "ganesha.log");
+        std::fs::write(
+            &conf,
+            format!(
+                "NFS_CORE_PARAM {{\n  Bind_addr = 127.0.0.1;\n  NFS_Port = {port};\n  \
+                 MNT_Port = {mount_port};\n  Enable_NLM = false;\n  Enable_RQUOTA = false;\n  \
+                 Protocols = 3;\n}}\nNFSV4 {{ Graceless = true; }}\n\
+                 NFS_KRB5 {{ Active_krb5 = false; }}\n\
+                 EXPORT {{\n  Export_Id = 1;\n  Path = {dir};\n  Pseudo = /kbootroot;\n  \
+                 Access_Type = RW;\n  Squash = No_Root_Squash;\n  SecType = sys;\n  \
+                 Protocols = 3;\n  Transports = TCP;\n  FSAL {{ Name = VFS; }}\n}}\n",
+                dir = export.display()
+            ),
+        )
+        .unwrap();
+        let (out, err) = log_files(&log);
+        let mut child = Command::new(GANESHA)
+            .arg("-F")
+            .arg("-L")
+            .arg(&log)
+            .arg("-f")
+            .arg(&conf)
+            .arg("-p")
+            .arg(&pid)
+            .args(["-N", "NIV_EVENT"])
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .expect("start ganesha.nfsd");
+        wait_listening(&mut child, port, "ganesha.nfsd", &log);
+        wait_listening(&mut child, mount_port, "ganesha.nfsd", &log);
+        // A system rpcbind (if one was running) answers the guest itself; else our portmapper.
+        let portmapper = rpcbind
+            .is_some()
+            .then(|| Portmapper::start(vec![(100_003, port), (100_005, mount_port)]));
+        Ganesha {
+            child,
+            portmapper,
+            rpcbind,
+            dir,
+            log,
+            conf,
+            pid,
+            export,
+            port,
+        }
+    }
+}
+
+impl Drop for Ganesha {
+    fn drop(&mut self) {
+        drop(self.portmapper.take());
+        stop(
+            &mut self.child,
+            &[&self.conf, &self.pid],
+            &self.log,
+            "ganesha.nfsd",
+        );
+        if let Some(mut r) = self.rpcbind.take() {
+            let _ = r.kill();
+            let _ = r.wait();
+            // Its socket, lock and the state files it writes on exit.
+            for f in [
+                RPCBIND_SOCK,
+                "/run/rpcbind.lock",
+                "/run/rpcbind/rpcbind.xdr",
+                "/run/rpcbind/portmap.xdr",
+            ] {
+                let _ = std::fs::remove_file(f);
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
