@@ -3,12 +3,14 @@
 //! `qemu/build-diskless`) over TFTP and kexecs them with its `ip=`/`BOOTIF=` handoff; that
 //! initramfs attaches the root filesystem from a disk server the test runs on the host's
 //! loopback (10.0.2.2 for the guest) and starts its /sbin/init, which prints where / came from.
+//! iSCSI: tgtd on 127.0.0.1:3260; NBD: qemu-nbd; NFS: NFS-Ganesha (user space: this machine's
+//! kernel has no nfsd) plus a portmapper on 127.0.0.1:111/udp. Runs as root (tgtd, port 111).
 //!
 //! The target parameters are spelled out in the entries for now; the command line kboot gives
 //! the target is asserted from what the root's init prints.
 //!
 //! Needs `qemu/build` and `qemu/build-diskless` (which installs tgt, open-iscsi, nbd-client,
-//! qemu-utils and the Debian kernel's modules).
+//! qemu-utils, nfs-ganesha, nfs-ganesha-vfs, rpcbind and the Debian kernel's modules).
 
 mod common;
 
