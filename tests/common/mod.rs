@@ -289,3 +289,4 @@ pub mod keys {
     pub const ESC: &[u8] = b"\x1b";
 }
 pub mod atftpd;
+pub mod servers;

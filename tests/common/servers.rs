@@ -1,0 +1,465 @@
+//! Real disk servers for the diskless end-to-end tests, on the host's loopback only (the guest
+//! reaches it as 10.0.2.2 through QEMU's user network): `tgtd` (iSCSI, Debian `tgt`) and
+//! `qemu-nbd` (NBD, Debian `qemu-utils`). Each is started by the test, serves a private copy (or
+//! a throw-away snapshot) of the root image that `qemu/build-diskless` made, and is killed on
+//! drop, its files removed; its log is kept and named when the test failed.
+//!
+//! `qemu/build-diskless` installs the packages; the helpers fail with that advice when a server
+//! is missing.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const TGTD: &str = "/usr/sbin/tgtd";
+pub const TGTADM: &str = "/usr/sbin/tgtadm";
+pub const QEMU_NBD: &str = "/usr/bin/qemu-nbd";
+/// The iSCSI port: the guest's initramfs defaults to it and tgtd has to have it.
+pub const ISCSI_PORT: u16 = 3260;
+
+fn require(path: &str, package: &str) {
+    assert!(
+        Path::new(path).exists(),
+        "{path} is missing: run qemu/build-diskless (it installs Debian's {package})"
+    );
+}
+
+/// A scratch path for one server of one test.
+fn scratch(test: &str, what: &str) -> PathBuf {
+    std::env::temp_dir().join(format!(
+        "kboot-diskless-{test}-{what}-{}",
+        std::process::id()
+    ))
+}
+
+/// A free TCP port on loopback (racy, but good enough for a test).
+pub fn free_tcp_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    l.local_addr().expect("local address").port()
+}
+
+/// Wait until something accepts TCP connections on 127.0.0.1:`port`, or the child exits.
+fn wait_listening(child: &mut Child, port: u16, what: &str, log: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!(
+                "{what} exited ({status}) before listening on 127.0.0.1:{port}; log {}:\n{}",
+                log.display(),
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what} does not listen on 127.0.0.1:{port} after 15 s; log {}",
+            log.display()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// One log file for a server's stdout and stderr.
+fn log_files(path: &Path) -> (Stdio, Stdio) {
+    let f = std::fs::File::create(path).expect("create a server log");
+    let g = f.try_clone().expect("clone the log handle");
+    (f.into(), g.into())
+}
+
+/// Kill and reap a server; remove its scratch files, keeping the log when the test failed.
+fn stop(child: &mut Child, files: &[&Path], log: &Path, what: &str) {
+    let _ = child.kill();
+    let _ = child.wait();
+    for f in files {
+        let _ = std::fs::remove_file(f);
+    }
+    if std::thread::panicking() {
+        eprintln!("{what} log: {}", log.display());
+    } else {
+        let _ = std::fs::remove_file(log);
+    }
+}
+
+/// `tgtd` exporting a private copy of `image` as LUN 1 of target `iqn` on 127.0.0.1:3260,
+/// to initiators connecting from 127.0.0.1 (QEMU's user network makes the guest one of them).
+pub struct Tgtd {
+    child: Child,
+    control: u32,
+    image: PathBuf,
+    log: PathBuf,
+    pub iqn: String,
+}
+
+impl Tgtd {
+    pub fn start(test: &str, image: &Path, iqn: &str) -> Tgtd {
+        require(TGTD, "tgt");
+        require(TGTADM, "tgt");
+        if let Err(e) = TcpListener::bind(("127.0.0.1", ISCSI_PORT)) {
+            panic!(
+                "127.0.0.1:{ISCSI_PORT} is busy ({e}): the iSCSI test needs that port for its own \
+                 tgtd; stop whatever listens there (ss -ltnp 'sport = :{ISCSI_PORT}')"
+            );
+        }
+        let copy = scratch(test, "lun.img");
+        std::fs::copy(image, &copy).expect("copy the root image for tgtd");
+        let log = scratch(test, "tgtd.log");
+        // tgtd's management socket is /var/run/tgtd/socket.<control>: a number of our own, so
+        // another tgtd on this machine (the default one uses 0) is not disturbed.
+        let control = 1000 + std::process::id() % 60000;
+        let (out, err) = log_files(&log);
+        let mut child = Command::new(TGTD)
+            .args(["-f", "-C", &control.to_string()])
+            .args(["--iscsi", &format!("portal=127.0.0.1:{ISCSI_PORT}")])
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .expect("start tgtd");
+        wait_listening(&mut child, ISCSI_PORT, "tgtd", &log);
+        let t = Tgtd {
+            child,
+            control,
+            image: copy,
+            log,
+            iqn: iqn.into(),
+        };
+        let lun = t.image.display().to_string();
+        t.adm(&["--op", "new", "--mode", "target", "--tid", "1", "-T", iqn]);
+        t.adm(&[
+            "--op",
+            "new",
+            "--mode",
+            "logicalunit",
+            "--tid",
+            "1",
+            "--lun",
+            "1",
+            "-b",
+            &lun,
+        ]);
+        t.adm(&[
+            "--op",
+            "bind",
+            "--mode",
+            "target",
+            "--tid",
+            "1",
+            "-I",
+            "127.0.0.1",
+        ]);
+        t
+    }
+
+    /// Run `tgtadm --lld iscsi ARGS` against this tgtd; panics with its output on failure.
+    pub fn adm(&self, args: &[&str]) -> String {
+        let out = Command::new(TGTADM)
+            .args(["-C", &self.control.to_string(), "--lld", "iscsi"])
+            .args(args)
+            .output()
+            .expect("run tgtadm");
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            out.status.success(),
+            "tgtadm {args:?} failed: {}{}",
+            text,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text
+    }
+
+    /// `tgtadm --op show --mode target`: the targets, LUNs and the initiators connected now.
+    pub fn show(&self) -> String {
+        self.adm(&["--op", "show", "--mode", "target"])
+    }
+}
+
+impl Drop for Tgtd {
+    fn drop(&mut self) {
+        // tgtd ignores SIGTERM in the foreground; SIGKILL it and remove its socket files.
+        let sock = PathBuf::from(format!("/var/run/tgtd/socket.{}", self.control));
+        let lock = PathBuf::from(format!("/var/run/tgtd/socket.{}.lock", self.control));
+        stop(
+            &mut self.child,
+            &[&self.image, &sock, &lock],
+            &self.log,
+            "tgtd",
+        );
+    }
+}
+
+/// `qemu-nbd` exporting `image` as export `name` on 127.0.0.1 at a free port, writable through a
+/// temporary snapshot (`--snapshot`: the image itself is never written).
+pub struct QemuNbd {
+    child: Child,
+    log: PathBuf,
+    pub port: u16,
+    pub name: String,
+}
+
+impl QemuNbd {
+    pub fn start(test: &str, image: &Path, name: &str) -> QemuNbd {
+        require(QEMU_NBD, "qemu-utils");
+        let port = free_tcp_port();
+        let log = scratch(test, "qemu-nbd.log");
+        let (out, err) = log_files(&log);
+        let mut child = Command::new(QEMU_NBD)
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--export-name", name, "--persistent", "--shared", "4"])
+            .args(["--format", "raw", "--snapshot"])
+            .arg(image)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .expect("start qemu-nbd");
+        wait_listening(&mut child, port, "qemu-nbd", &log);
+        QemuNbd {
+            child,
+            log,
+            port,
+            name: name.into(),
+        }
+    }
+}
+
+impl Drop for QemuNbd {
+    fn drop(&mut self) {
+        stop(&mut self.child, &[], &self.log, "qemu-nbd");
+    }
+}
+
+/// A minimal portmapper (RPC program 100000 version 2, UDP) on 127.0.0.1:111 that answers
+/// GETPORT from a fixed table: enough for klibc's nfsmount, which asks for MOUNT and NFS over
+/// UDP and would otherwise wait minutes for an answer (QEMU's user network drops the ICMP
+/// "port unreachable"). A real rpcbind can only be restricted to loopback for UDP, not TCP.
+pub struct Portmapper {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Portmapper {
+    /// `table`: (program, port); any version, TCP or UDP.
+    pub fn start(table: Vec<(u32, u16)>) -> Portmapper {
+        let sock = match std::net::UdpSocket::bind("127.0.0.1:111") {
+            Ok(s) => s,
+            Err(e) => panic!(
+                "127.0.0.1:111/udp is busy or needs root ({e}): the NFS test answers portmapper \
+                 queries there"
+            ),
+        };
+        sock.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut buf = [0u8; 1024];
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                let Ok((n, peer)) = sock.recv_from(&mut buf) else {
+                    continue;
+                };
+                if let Some(reply) = portmap_reply(&buf[..n], &table) {
+                    let _ = sock.send_to(&reply, peer);
+                }
+            }
+        });
+        Portmapper {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Portmapper {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The reply to one ONC RPC call datagram to the portmapper (RFC 1833 version 2), or `None`
+/// for what is not a call.
+fn portmap_reply(call: &[u8], table: &[(u32, u16)]) -> Option<Vec<u8>> {
+    let word = |i: usize| -> Option<u32> {
+        call.get(i * 4..i * 4 + 4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let (xid, msg_type, prog, proc_) = (word(0)?, word(1)?, word(3)?, word(5)?);
+    if msg_type != 0 || prog != 100_000 {
+        return None;
+    }
+    // Skip the credentials and the verifier (flavor, length, padded body).
+    let mut i = 6;
+    for _ in 0..2 {
+        let len = word(i + 1)? as usize;
+        i += 2 + len.div_ceil(4);
+    }
+    let mut out = Vec::new();
+    for w in [xid, 1, 0, 0, 0] {
+        out.extend_from_slice(&w.to_be_bytes());
+    }
+    match proc_ {
+        0 => out.extend_from_slice(&0u32.to_be_bytes()),
+        3 => {
+            let wanted = word(i)?;
+            let port = table
+                .iter()
+                .find(|(p, _)| *p == wanted)
+                .map(|(_, port)| u32::from(*port))
+                .unwrap_or(0);
+            out.extend_from_slice(&0u32.to_be_bytes());
+            out.extend_from_slice(&port.to_be_bytes());
+        }
+        _ => out.extend_from_slice(&3u32.to_be_bytes()),
+    }
+    Some(out)
+}
+
+pub const GANESHA: &str = "/usr/bin/ganesha.nfsd";
+pub const RPCBIND: &str = "/usr/sbin/rpcbind";
+pub const RPCBIND_SOCK: &str = "/run/rpcbind.sock";
+
+/// A user-space NFSv3 server: NFS-Ganesha (Debian `nfs-ganesha`, `nfs-ganesha-vfs`) exporting a
+/// private copy of the root image's files, NFS and MOUNT on 127.0.0.1 at free ports, plus a
+/// [`Portmapper`] on 127.0.0.1:111/udp naming them. The kernel's own nfsd is not needed (this
+/// machine's kernel has none).
+///
+/// Ganesha refuses to start unless it can register with an rpcbind through /run/rpcbind.sock;
+/// when none runs, one is started in a network namespace of its own (`unshare -n`), so it
+/// listens on no reachable address (a real rpcbind listens on every address for TCP).
+pub struct Ganesha {
+    child: Child,
+    portmapper: Option<Portmapper>,
+    rpcbind: Option<Child>,
+    dir: PathBuf,
+    log: PathBuf,
+    conf: PathBuf,
+    pid: PathBuf,
+    /// The exported directory, as the client names it.
+    pub export: PathBuf,
+    pub port: u16,
+}
+
+impl Ganesha {
+    pub fn start(test: &str, image: &Path) -> Ganesha {
+        require(GANESHA, "nfs-ganesha");
+        require(RPCBIND, "rpcbind");
+        let rpcbind = if std::os::unix::net::UnixStream::connect(RPCBIND_SOCK).is_ok() {
+            None
+        } else {
+            let _ = std::fs::remove_file(RPCBIND_SOCK);
+            let _ = std::fs::remove_file("/run/rpcbind.lock");
+            let mut c = Command::new("unshare")
+                .args(["-n", RPCBIND, "-f"])
+                .stdin(Stdio::null())
+                .spawn()
+                .expect("start rpcbind in a private network namespace");
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while std::os::unix::net::UnixStream::connect(RPCBIND_SOCK).is_err() {
+                if let Ok(Some(s)) = c.try_wait() {
+                    panic!("rpcbind exited ({s})");
+                }
+                assert!(Instant::now() < deadline, "rpcbind did not start");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Some(c)
+        };
+        // The root's files, copied out of the ext4 image without mounting it.
+        let dir = scratch(test, "nfsroot");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = Command::new("debugfs")
+            .args(["-R", &format!("rdump / {}", dir.display())])
+            .arg(image)
+            .output()
+            .expect("run debugfs (e2fsprogs)");
+        assert!(out.status.success(), "debugfs rdump failed: {out:?}");
+        let export = dir.canonicalize().unwrap();
+        assert!(
+            export.join("sbin/init").exists(),
+            "no sbin/init in {}",
+            export.display()
+        );
+        let port = free_tcp_port();
+        let mount_port = free_tcp_port();
+        let conf = scratch(test, "ganesha.conf");
+        let pid = scratch(test, "ganesha.pid");
+        let log = scratch(test, "ganesha.log");
+        std::fs::write(
+            &conf,
+            format!(
+                "NFS_CORE_PARAM {{\n  Bind_addr = 127.0.0.1;\n  NFS_Port = {port};\n  \
+                 MNT_Port = {mount_port};\n  Enable_NLM = false;\n  Enable_RQUOTA = false;\n  \
+                 Protocols = 3;\n}}\nNFSV4 {{ Graceless = true; }}\n\
+                 NFS_KRB5 {{ Active_krb5 = false; }}\n\
+                 EXPORT {{\n  Export_Id = 1;\n  Path = {dir};\n  Pseudo = /kbootroot;\n  \
+                 Access_Type = RW;\n  Squash = No_Root_Squash;\n  SecType = sys;\n  \
+                 Protocols = 3;\n  Transports = TCP;\n  FSAL {{ Name = VFS; }}\n}}\n",
+                dir = export.display()
+            ),
+        )
+        .unwrap();
+        let (out, err) = log_files(&log);
+        let mut child = Command::new(GANESHA)
+            .arg("-F")
+            .arg("-L")
+            .arg(&log)
+            .arg("-f")
+            .arg(&conf)
+            .arg("-p")
+            .arg(&pid)
+            .args(["-N", "NIV_EVENT"])
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .expect("start ganesha.nfsd");
+        wait_listening(&mut child, port, "ganesha.nfsd", &log);
+        wait_listening(&mut child, mount_port, "ganesha.nfsd", &log);
+        // A system rpcbind (if one was running) answers the guest itself; else our portmapper.
+        let portmapper = rpcbind
+            .is_some()
+            .then(|| Portmapper::start(vec![(100_003, port), (100_005, mount_port)]));
+        Ganesha {
+            child,
+            portmapper,
+            rpcbind,
+            dir,
+            log,
+            conf,
+            pid,
+            export,
+            port,
+        }
+    }
+}
+
+impl Drop for Ganesha {
+    fn drop(&mut self) {
+        drop(self.portmapper.take());
+        stop(
+            &mut self.child,
+            &[&self.conf, &self.pid],
+            &self.log,
+            "ganesha.nfsd",
+        );
+        if let Some(mut r) = self.rpcbind.take() {
+            let _ = r.kill();
+            let _ = r.wait();
+            // Its socket, lock and the state files it writes on exit.
+            for f in [
+                RPCBIND_SOCK,
+                "/run/rpcbind.lock",
+                "/run/rpcbind/rpcbind.xdr",
+                "/run/rpcbind/portmap.xdr",
+            ] {
+                let _ = std::fs::remove_file(f);
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
