@@ -81,6 +81,7 @@ fn boot(name: &str, tftp: &Path) -> Guest {
             memory_mb: 1024,
             bootfile: "kboot.conf",
             nics: &[],
+            netdev: "",
         },
     )
 }
@@ -115,10 +116,12 @@ const TARGET: &str = "iqn.2026-11.test.kboot:root";
 fn iscsi_root_through_debian_initramfs_tools_and_open_iscsi() {
     let (_, image) = diskless();
     let tgtd = Tgtd::start("iscsi", &image, TARGET);
+    // kboot's own keys: an RFC 4173 root path; the flavour (initramfs-tools) is detected in
+    // the fetched initrd and kboot writes open-iscsi's parameters.
     let entry = format!(
-        "vmlinuz-debian initrd=initrd-debian.img root=LABEL=kbootroot rw console=ttyS0 \
-         iscsi_initiator={INITIATOR} iscsi_target_name={TARGET} \
-         iscsi_target_ip=10.0.2.2 iscsi_target_port={ISCSI_PORT}"
+        "vmlinuz-debian initrd=initrd-debian.img rw console=ttyS0 \
+         kboot.root=iscsi:10.0.2.2::{ISCSI_PORT}:1:{TARGET} \
+         kboot.rootfs=LABEL=kbootroot kboot.initiator={INITIATOR}"
     );
     let folder = Folder::new(
         "iscsi",
@@ -144,10 +147,12 @@ fn iscsi_root_through_debian_initramfs_tools_and_open_iscsi() {
         "not our root image: {hello}"
     );
     let cmdline = root_cmdline(&mut g);
-    for p in HANDOFF
-        .iter()
-        .chain(&["iscsi_target_ip=10.0.2.2", "root=LABEL=kbootroot"])
-    {
+    for p in HANDOFF.iter().chain(&[
+        "iscsi_target_ip=10.0.2.2",
+        "root=LABEL=kbootroot",
+        "iscsi_target_name=iqn.2026-11.test.kboot:root",
+        "iscsi_initiator=iqn.2026-11.test.kboot:client",
+    ]) {
         assert!(cmdline.contains(p), "'{p}' missing from {cmdline}");
     }
     eprintln!(
@@ -161,10 +166,10 @@ fn iscsi_root_through_debian_initramfs_tools_and_open_iscsi() {
 fn nbd_root_through_debian_initramfs_tools_and_nbd_client() {
     let (_, image) = diskless();
     let nbd = QemuNbd::start("nbd", &image, "root");
-    // nbd-client's initramfs script: nbdroot=<server>:<port>/<export name>, root=/dev/nbdN.
+    // kboot renders nbd-client's nbdroot=<server>:<port>/<export name> and root=/dev/nbd0.
     let entry = format!(
-        "vmlinuz-debian initrd=initrd-debian.img root=/dev/nbd0 rw console=ttyS0 \
-         nbdroot=10.0.2.2:{}/{}",
+        "vmlinuz-debian initrd=initrd-debian.img rw console=ttyS0 \
+         kboot.root=nbd:10.0.2.2:{}/{}:ext4 kboot.flavor=initramfs-tools",
         nbd.port, nbd.name
     );
     let folder = Folder::new("nbd", &format!("default=nbd\ntimeout=0\nnbd='{entry}'\n"));
@@ -180,7 +185,10 @@ fn nbd_root_through_debian_initramfs_tools_and_nbd_client() {
         "not our root image: {hello}"
     );
     let cmdline = root_cmdline(&mut g);
-    for p in HANDOFF.iter() {
+    for p in HANDOFF
+        .iter()
+        .chain(&["root=/dev/nbd0", "nbdroot=10.0.2.2:"])
+    {
         assert!(cmdline.contains(p), "'{p}' missing from {cmdline}");
     }
     eprintln!(
@@ -196,9 +204,9 @@ fn nfs_root_through_debian_initramfs_tools_and_klibc_nfsmount() {
     let nfs = Ganesha::start("nfs", &image);
     // initramfs-tools' nfs boot: klibc nfsmount (NFSv3 over TCP, nolock), which asks the
     // server's portmapper for the NFS and MOUNT ports.
+    // kboot renders boot=nfs root=/dev/nfs nfsroot=<server>:<path> (flavour detected).
     let entry = format!(
-        "vmlinuz-debian initrd=initrd-debian.img root=/dev/nfs rw console=ttyS0 boot=nfs \
-         nfsroot=10.0.2.2:{}",
+        "vmlinuz-debian initrd=initrd-debian.img rw console=ttyS0 kboot.root=nfs:10.0.2.2:{}",
         nfs.export.display()
     );
     let folder = Folder::new("nfs", &format!("default=nfs\ntimeout=0\nnfs='{entry}'\n"));
@@ -214,7 +222,10 @@ fn nfs_root_through_debian_initramfs_tools_and_klibc_nfsmount() {
         "not our root image: {hello}"
     );
     let cmdline = root_cmdline(&mut g);
-    for p in HANDOFF.iter() {
+    for p in HANDOFF
+        .iter()
+        .chain(&["boot=nfs", "root=/dev/nfs", "nfsroot=10.0.2.2:"])
+    {
         assert!(cmdline.contains(p), "'{p}' missing from {cmdline}");
     }
     eprintln!(
