@@ -85,26 +85,3 @@ fn with_two_nics_the_one_with_a_dhcp_server_is_used() {
     );
 }
 
-#[test]
-fn an_ipv6_only_network_boots_from_the_dhcpv6_boot_file_url() {
-    let conf = "default=v6\ntimeout=0\n\
-                v6='bzImage-kboot initrd=demo-initrd.cpio.gz console=ttyS0 kboot_test=ipv6'\n";
-    let dir = tftp_folder("ipv6", "kboot.conf", conf);
-    // No IPv4 at all: DHCPv4 gives up, then SLAAC + DHCPv6 (option 59 = tftp://[fec0::2]/...).
-    let mut g = Guest::start(
-        "ipv6",
-        &GuestOptions {
-            tftp: &dir,
-            append: "",
-            memory_mb: 512,
-            bootfile: "kboot.conf",
-            nics: &[],
-            netdev: ",ipv4=off,ipv6=on",
-        },
-    );
-    let cmdline = g.target_cmdline(Duration::from_secs(200));
-    assert!(
-        cmdline.contains("kboot_test=ipv6"),
-        "target cmdline: {cmdline}"
-    );
-}
