@@ -84,4 +84,3 @@ fn with_two_nics_the_one_with_a_dhcp_server_is_used() {
         "target cmdline: {cmdline}"
     );
 }
-
