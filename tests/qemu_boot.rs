@@ -23,6 +23,7 @@ fn guest(name: &str, tftp: &std::path::Path, append: &str) -> Guest {
             bootfile: "kboot.conf",
             nics: &[],
             netdev: "",
+            initrd: None,
         },
     )
 }
@@ -133,6 +134,48 @@ fn the_demo_boots_a_real_debian_kernel() {
     let cmdline = g.target_cmdline(Duration::from_secs(10));
     assert!(
         cmdline.contains("kboot_demo=debian"),
+        "target cmdline: {cmdline}"
+    );
+}
+
+#[test]
+fn a_local_config_with_network_keys_configures_a_static_address() {
+    // The Xbox 360 loader's keys in a kboot.conf read before the network is up: here from an
+    // extra initrd laid over kboot's own (as a disk or the image's overlay would hold it).
+    let dir = tftp_folder("static", "unused.conf", "");
+    let conf = "ip=10.0.2.50\nnetmask=255.255.255.0\ngateway=10.0.2.2\ndns=10.0.2.3\n\
+                default=net\ntimeout=0\n\
+                net='tftp://10.0.2.2/bzImage-kboot initrd=tftp://10.0.2.2/demo-initrd.cpio.gz console=ttyS0 kboot_test=static'\n";
+    let mut fs = kboot::image::Initramfs::default();
+    fs.add(
+        "etc/kboot.conf",
+        kboot::image::Node::File(conf.as_bytes().to_vec()),
+        0o644,
+    )
+    .unwrap();
+    let extra = dir.join("extra.cpio");
+    fs.write_cpio(std::fs::File::create(&extra).unwrap())
+        .unwrap();
+    let mut g = Guest::start(
+        "static",
+        &GuestOptions {
+            tftp: &dir,
+            append: "kboot.config=file:///etc/kboot.conf",
+            memory_mb: 512,
+            bootfile: "none",
+            nics: &[],
+            netdev: "",
+            initrd: Some(&extra),
+        },
+    );
+    let cmdline = g.target_cmdline(BOOT);
+    assert!(
+        cmdline.contains("kboot_test=static"),
+        "target cmdline: {cmdline}"
+    );
+    // Not the 10.0.2.15 QEMU's DHCP would have given: the config's own address.
+    assert!(
+        cmdline.contains("ip=10.0.2.50:"),
         "target cmdline: {cmdline}"
     );
 }

@@ -31,6 +31,7 @@ fn the_mac_specific_pxelinux_config_boots_with_ipappend_3() {
             bootfile: "pxelinux.0",
             nics: &[],
             netdev: "",
+            initrd: None,
         },
     );
     let cmdline = g.target_cmdline(BOOT);
@@ -67,6 +68,7 @@ fn with_two_nics_the_one_with_a_dhcp_server_is_used() {
                 "virtio-net-pci,netdev=n0,addr=0x4,mac=52:54:00:12:34:56",
             ],
             netdev: "",
+            initrd: None,
         },
     );
     let cmdline = g.target_cmdline(BOOT);

@@ -82,6 +82,7 @@ fn boot(name: &str, tftp: &Path) -> Guest {
             bootfile: "kboot.conf",
             nics: &[],
             netdev: "",
+            initrd: None,
         },
     )
 }

@@ -43,6 +43,7 @@ fn pxelinux_submenu_hotkey_and_edit_over_the_serial_line() {
             bootfile: "pxelinux.0",
             nics: &[],
             netdev: "",
+            initrd: None,
         },
     );
     g.wait_for("Tools and rescue", MENU);

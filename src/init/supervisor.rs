@@ -162,12 +162,12 @@ fn spawn_guarded(name: &str, shared: Arc<Shared>, body: impl FnOnce(Arc<Shared>)
 
 /// Network bring-up, then find, fetch and parse the config.
 fn discover(args: &KernelArgs, s: &Arc<Shared>) {
-    let needs_network = !args
-        .config
-        .as_deref()
-        .is_some_and(|c| c.starts_with("file:"));
-    if s.mode == Mode::Pid1 && needs_network {
-        bring_up_network(args, s);
+    if let Some(url) = args.config.as_deref().filter(|c| is_local(c)) {
+        show_local_config(url, args, s);
+        return;
+    }
+    if s.mode == Mode::Pid1 {
+        bring_up_network(args, s, None);
     }
     if let Some(url) = &args.config {
         load_and_show(url, s);
@@ -263,14 +263,66 @@ fn discover_v6(args: &KernelArgs, iface: Option<&str>, s: &Shared) -> bool {
 }
 
 /// Static `ip=` from kboot's command line, else DHCP; then keep the lease renewed.
-fn bring_up_network(args: &KernelArgs, s: &Arc<Shared>) {
+/// A config kboot can read before the network is up: a file, or a path on a local disk.
+fn is_local(url: &str) -> bool {
+    url.starts_with("file:")
+        || matches!(
+            crate::fetch::url::parse_location(url),
+            Ok(crate::fetch::url::Location::Device { .. })
+        )
+}
+
+/// A local config (a disk, or the image's own /etc) is shown at once. Its network keys (the
+/// Xbox 360 loader's `ip=`, `netmask=`, `gateway=`, `dns=`, `tftp_server=`) configure the
+/// network; without them kboot's command line or DHCP does, and the menu is shown again with
+/// the ip=/BOOTIF handoff once there is a lease.
+fn show_local_config(url: &str, args: &KernelArgs, s: &Arc<Shared>) {
+    let ctx = crate::config::load::context(None);
+    let (format, menu) = match crate::config::load::load(url, None, &ctx, &AtomicBool::new(false)) {
+        Ok(m) => m,
+        Err(e) => {
+            s.send(UiEvent::Error(format!("Cannot load the config: {e}")));
+            if s.mode == Mode::Pid1 {
+                bring_up_network(args, s, None);
+            }
+            return;
+        }
+    };
+    let from_config = match crate::net::static_ip::from_conf_pairs(&menu.network) {
+        Ok(c) => c,
+        Err(e) => {
+            s.send(UiEvent::Error(format!("{url}: network keys: {e}")));
+            None
+        }
+    };
+    if s.mode == Mode::Pid1 && from_config.is_some() {
+        bring_up_network(args, s, from_config);
+        publish_menu(url, format, menu, s);
+        return;
+    }
+    publish_menu(url, format, menu.clone(), s);
+    if s.mode == Mode::Pid1 {
+        bring_up_network(args, s, None);
+        if s.lease.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
+            publish_menu(url, format, menu, s);
+        }
+    }
+}
+
+/// Configure the network: `config` (from a config file's keys) if given, else `ip=` from
+/// kboot's command line, else DHCP; then keep a DHCP lease renewed.
+fn bring_up_network(
+    args: &KernelArgs,
+    s: &Arc<Shared>,
+    config: Option<crate::net::static_ip::IpConfig>,
+) {
     use crate::net::static_ip::{parse_ip_param, IpConfig};
     let wanted = args.wanted_interface();
     let events = s.events.clone();
     let mut report = |line: String| {
         let _ = events.send(UiEvent::NetStatus(line));
     };
-    let config = match args.ip.as_deref().map(parse_ip_param) {
+    let from_cmdline = || match args.ip.as_deref().map(parse_ip_param) {
         Some(Ok(c)) => c,
         Some(Err(e)) => {
             s.send(UiEvent::Error(format!("ip= on kboot's command line: {e}")));
@@ -278,6 +330,7 @@ fn bring_up_network(args: &KernelArgs, s: &Arc<Shared>) {
         }
         None => IpConfig::Dhcp { device: None },
     };
+    let config = config.unwrap_or_else(from_cmdline);
     let result = match &config {
         IpConfig::Off => {
             s.send(UiEvent::NetStatus("network off (ip=off)".into()));

@@ -53,6 +53,8 @@ pub struct GuestOptions<'a> {
     pub nics: &'a [&'a str],
     /// More options for the user network, e.g. `,ipv4=off`.
     pub netdev: &'a str,
+    /// An extra initrd for kboot's own kernel (unpacked over the embedded initramfs).
+    pub initrd: Option<&'a Path>,
 }
 
 /// A running QEMU guest whose serial line is our pipe.
@@ -106,6 +108,11 @@ impl Guest {
                 opts.netdev
             ))
             .args(nic_args(opts.nics))
+            .args(
+                opts.initrd
+                    .iter()
+                    .flat_map(|i| [std::ffi::OsStr::new("-initrd"), i.as_os_str()]),
+            )
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
