@@ -24,6 +24,7 @@ fn guest(name: &str, tftp: &std::path::Path, append: &str) -> Guest {
             nics: &[],
             netdev: "",
             initrd: None,
+            disk: None,
         },
     )
 }
@@ -166,6 +167,7 @@ fn a_local_config_with_network_keys_configures_a_static_address() {
             nics: &[],
             netdev: "",
             initrd: Some(&extra),
+            disk: None,
         },
     );
     let cmdline = g.target_cmdline(BOOT);

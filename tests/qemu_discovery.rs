@@ -32,6 +32,7 @@ fn the_mac_specific_pxelinux_config_boots_with_ipappend_3() {
             nics: &[],
             netdev: "",
             initrd: None,
+            disk: None,
         },
     );
     let cmdline = g.target_cmdline(BOOT);
@@ -69,6 +70,7 @@ fn with_two_nics_the_one_with_a_dhcp_server_is_used() {
             ],
             netdev: "",
             initrd: None,
+            disk: None,
         },
     );
     let cmdline = g.target_cmdline(BOOT);

@@ -83,6 +83,7 @@ fn boot(name: &str, tftp: &Path) -> Guest {
             nics: &[],
             netdev: "",
             initrd: None,
+            disk: None,
         },
     )
 }

@@ -44,6 +44,7 @@ fn pxelinux_submenu_hotkey_and_edit_over_the_serial_line() {
             nics: &[],
             netdev: "",
             initrd: None,
+            disk: None,
         },
     );
     g.wait_for("Tools and rescue", MENU);
@@ -64,4 +65,68 @@ fn pxelinux_submenu_hotkey_and_edit_over_the_serial_line() {
     );
     // pxelinux entries follow pxelinux: no IPAPPEND, no ip=/BOOTIF= appended.
     assert!(!cmdline.contains("BOOTIF="), "target cmdline: {cmdline}");
+}
+
+#[test]
+fn a_config_on_a_local_disk_shows_up_and_boots() {
+    // An ext4 disk (no partition table) with an extlinux.conf, a kernel and an initrd, as an
+    // installed system would have; no network config at all.
+    let dir = tftp_folder("disk", "unused.conf", "");
+    let staging = dir.join("root");
+    std::fs::create_dir_all(staging.join("boot/extlinux")).unwrap();
+    std::fs::copy(
+        dir.join("bzImage-kboot"),
+        staging.join("boot/bzImage-kboot"),
+    )
+    .unwrap();
+    std::fs::copy(
+        dir.join("demo-initrd.cpio.gz"),
+        staging.join("boot/initrd.gz"),
+    )
+    .unwrap();
+    std::fs::write(
+        staging.join("boot/extlinux/extlinux.conf"),
+        "MENU TITLE Installed system\nDEFAULT local\nLABEL local\n  MENU LABEL ^Local disk system\n  \
+         KERNEL /boot/bzImage-kboot\n  INITRD /boot/initrd.gz\n  APPEND console=ttyS0 kboot_test=disk\n",
+    )
+    .unwrap();
+    let image = dir.join("disk.img");
+    let status = std::process::Command::new("mkfs.ext4")
+        .args(["-q", "-F", "-L", "kbootdisk", "-d"])
+        .arg(&staging)
+        .arg(&image)
+        .arg("16M")
+        .status()
+        .expect("mkfs.ext4 (apt-get install e2fsprogs)");
+    assert!(status.success(), "mkfs.ext4 failed");
+    let mut g = Guest::start(
+        "disk",
+        &GuestOptions {
+            tftp: &dir,
+            append: "",
+            memory_mb: 512,
+            bootfile: "none",
+            nics: &[],
+            netdev: "",
+            initrd: None,
+            disk: Some(&image),
+        },
+    );
+    // The network has no config (an error dialog says so); the disk's menu is there anyway.
+    g.wait_for("Disk vda", MENU);
+    g.wait_for("No boot config found", MENU);
+    std::thread::sleep(Duration::from_millis(500));
+    // Close the dialog, open the disk's submenu (the only config entry), boot its entry.
+    g.type_keys(&[b" ", keys::HOME, keys::ENTER]);
+    g.wait_for("Local disk system", MENU);
+    g.type_keys(&[keys::ENTER]);
+    let cmdline = g.target_cmdline(BOOT);
+    assert!(
+        cmdline.contains("kboot_test=disk"),
+        "target cmdline: {cmdline}"
+    );
+    assert!(
+        !cmdline.contains("BOOTIF="),
+        "disk entries get no handoff: {cmdline}"
+    );
 }

@@ -2,6 +2,7 @@
 
 pub mod bls;
 pub mod detect;
+pub mod disks;
 pub mod grub;
 pub mod include;
 pub mod ipxe;

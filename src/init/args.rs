@@ -16,6 +16,8 @@ pub struct KernelArgs {
     pub timeout_s: Option<u64>,
     /// Every `console=` in order (the last one is /dev/console).
     pub consoles: Vec<String>,
+    /// `kboot.disks=off`: do not look for configs on local disks.
+    pub no_disks: bool,
     /// `ip=` in the kernel's own syntax (`ip=client:server:gw:mask:host:iface:off:dns0:dns1`,
     /// or `ip=dhcp`): a static address instead of DHCP.
     pub ip: Option<String>,
@@ -36,6 +38,9 @@ impl KernelArgs {
                 ("BOOTIF", Some(v)) if !v.is_empty() => args.bootif = Some(v),
                 ("kboot.menu", Some(v)) => args.menu_off = matches!(v.as_str(), "off" | "0" | "no"),
                 ("kboot.timeout", Some(v)) => args.timeout_s = v.parse().ok(),
+                ("kboot.disks", Some(v)) => {
+                    args.no_disks = matches!(v.as_str(), "off" | "0" | "no")
+                }
                 ("console", Some(v)) if !v.is_empty() => args.consoles.push(v),
                 ("ip", Some(v)) if !v.is_empty() => args.ip = Some(v),
                 _ => {}

@@ -37,6 +37,8 @@ struct Shared {
     lease: Mutex<Option<Lease>>,
     cancel: AtomicBool,
     busy: AtomicBool,
+    /// Submenus for the configs found on local disks, shown after the config's entries.
+    disk_entries: Mutex<Vec<crate::config::Entry>>,
     /// `kboot.timeout=`: replaces every config's countdown.
     timeout_override: Option<u64>,
     /// Set before kexec: the DHCP renew thread stops.
@@ -63,6 +65,7 @@ pub fn run(args: KernelArgs, mode: Mode, started: Instant) -> ! {
         lease: Mutex::new(None),
         cancel: AtomicBool::new(false),
         busy: AtomicBool::new(false),
+        disk_entries: Mutex::new(Vec::new()),
         timeout_override: args.timeout_s,
         stop_renew: AtomicBool::new(false),
     });
@@ -80,6 +83,9 @@ pub fn run(args: KernelArgs, mode: Mode, started: Instant) -> ! {
         let args = args.clone();
         move |s| discover(&args, &s)
     });
+    if mode == Mode::Pid1 && !args.no_disks {
+        spawn_guarded("disks", shared.clone(), move |s| scan_disks(&s));
+    }
     spawn_guarded("commands", shared.clone(), move |s| {
         handle_commands(cmd_rx, &s)
     });
@@ -415,11 +421,44 @@ fn publish_menu(url: &str, format: crate::config::detect::Format, mut menu: Menu
         "{url}: {format} config, {} entries",
         menu.entries.len()
     ));
-    *s.menu.lock().unwrap_or_else(|p| p.into_inner()) = Some((menu.clone(), url.to_string()));
-    s.send(UiEvent::Menu {
-        source: url.to_string(),
-        menu,
-    });
+    *s.menu.lock().unwrap_or_else(|p| p.into_inner()) = Some((menu, url.to_string()));
+    show_menu(s);
+}
+
+/// Send the UI the config's menu with the local disks' submenus after its entries (or, before
+/// any config arrived, a menu of the disks alone).
+fn show_menu(s: &Shared) {
+    let disks = s
+        .disk_entries
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    let (mut menu, source) = match s.menu.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+        Some(m) => m,
+        None if disks.is_empty() => return,
+        None => (
+            Menu {
+                title: Some("Local disks".into()),
+                ..Menu::default()
+            },
+            "local disks".to_string(),
+        ),
+    };
+    menu.entries.extend(disks);
+    s.send(UiEvent::Menu { source, menu });
+}
+
+/// Look for boot-loader configs on the local disks and add them to the menu.
+fn scan_disks(s: &Shared) {
+    let ctx = crate::config::load::context(None);
+    let mut log = |line: String| s.log(line);
+    let found = crate::config::disks::scan(&ctx, &mut log);
+    let entries = crate::config::disks::as_entries(&found);
+    if entries.is_empty() {
+        return;
+    }
+    *s.disk_entries.lock().unwrap_or_else(|p| p.into_inner()) = entries;
+    show_menu(s);
 }
 
 fn apply_handoff(entries: &mut [crate::config::Entry], lease: Option<&Lease>) {

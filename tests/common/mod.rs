@@ -55,6 +55,8 @@ pub struct GuestOptions<'a> {
     pub netdev: &'a str,
     /// An extra initrd for kboot's own kernel (unpacked over the embedded initramfs).
     pub initrd: Option<&'a Path>,
+    /// A raw disk image attached read-only as a virtio disk (/dev/vda).
+    pub disk: Option<&'a Path>,
 }
 
 /// A running QEMU guest whose serial line is our pipe.
@@ -113,6 +115,12 @@ impl Guest {
                     .iter()
                     .flat_map(|i| [std::ffi::OsStr::new("-initrd"), i.as_os_str()]),
             )
+            .args(opts.disk.iter().flat_map(|d| {
+                [
+                    "-drive".to_string(),
+                    format!("file={},if=virtio,format=raw,readonly=on", d.display()),
+                ]
+            }))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -292,6 +300,7 @@ pub mod keys {
     pub const DOWN: &[u8] = b"\x1b[B";
     pub const UP: &[u8] = b"\x1b[A";
     pub const END: &[u8] = b"\x1b[F";
+    pub const HOME: &[u8] = b"\x1b[H";
     pub const ENTER: &[u8] = b"\r";
     pub const ESC: &[u8] = b"\x1b";
 }
