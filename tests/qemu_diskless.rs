@@ -90,18 +90,7 @@ fn boot(name: &str, tftp: &Path) -> Guest {
 
 /// The command line the root's init printed.
 fn root_cmdline(g: &mut Guest) -> String {
-    g.wait_for("KBOOT-ROOT: cmdline:", Duration::from_secs(10));
-    let plain = g.plain_output();
-    let line = plain
-        .lines()
-        .rev()
-        .find(|l| l.contains("KBOOT-ROOT: cmdline:"))
-        .unwrap_or_default();
-    line.split("KBOOT-ROOT: cmdline:")
-        .nth(1)
-        .unwrap_or_default()
-        .trim()
-        .to_string()
+    g.line_after("KBOOT-ROOT: cmdline:", Duration::from_secs(10))
 }
 
 /// The parts of kboot's handoff for QEMU's user network (lease 10.0.2.15/24, router and

@@ -199,19 +199,31 @@ impl Guest {
 
     /// The line printed by the demo target that holds its command line.
     pub fn target_cmdline(&mut self, timeout: Duration) -> String {
-        let text = self.wait_for("KBOOT-DEMO: cmdline:", timeout);
-        let _ = text;
-        let plain = self.plain_output();
-        let line = plain
-            .lines()
-            .rev()
-            .find(|l| l.contains("KBOOT-DEMO: cmdline:"))
-            .unwrap_or_default();
-        line.split("KBOOT-DEMO: cmdline:")
-            .nth(1)
-            .unwrap_or_default()
-            .trim()
-            .to_string()
+        self.line_after("KBOOT-DEMO: cmdline:", timeout)
+    }
+
+    /// Wait for `marker`, then for the end of its line (serial output arrives in pieces), and
+    /// return what follows the marker on that line.
+    pub fn line_after(&mut self, marker: &str, timeout: Duration) -> String {
+        self.wait_for(marker, timeout);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let plain = self.plain_output();
+            if let Some(pos) = plain.rfind(marker) {
+                let rest = &plain[pos + marker.len()..];
+                if let Some(end) = rest.find('\n') {
+                    return rest[..end].trim().to_string();
+                }
+            }
+            if Instant::now() >= deadline {
+                let rest = plain.rfind(marker).map(|p| &plain[p..]).unwrap_or_default();
+                panic!(
+                    "{}: the line after '{marker}' never ended: {rest}",
+                    self.name
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// Type on the serial line.
