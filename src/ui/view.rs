@@ -427,6 +427,15 @@ fn entry_details(e: &Entry, width: usize) -> Vec<Line<'static>> {
         };
         field(&mut out, "Command line", &cmdline, width);
         field(&mut out, "Network", &handoff_text(e.handoff), width);
+        if let Some(d) = &e.diskless {
+            let root = crate::cmdline::secrets::mask_value(&d.root);
+            field(&mut out, "Diskless root", &c(&root), width);
+            let flavor = match &d.flavor {
+                Some(f) => f.clone(),
+                None => "detected in the initrd when it is fetched (see the log)".to_string(),
+            };
+            field(&mut out, "Initramfs", &c(&flavor), width);
+        }
     }
     if let Some(k) = e.hotkey {
         field(&mut out, "Hotkey", &c(&k.to_string()), width);
@@ -1350,6 +1359,32 @@ mod tests {
         });
         app.on_key(key(KeyCode::Home)); // stop the countdown
         app
+    }
+
+    #[test]
+    fn details_show_a_masked_diskless_root_and_how_the_flavour_is_chosen() {
+        let e = Entry {
+            id: "d".into(),
+            kernel: Some("tftp://10.0.2.2/vmlinuz".into()),
+            diskless: Some(crate::config::model::Diskless {
+                root: "iscsi:joe:s3cret@10.0.2.2::::iqn.2026-11.x:root".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let text: String = entry_details(&e, 70)
+            .iter()
+            .map(|l| {
+                l.spans
+                    .iter()
+                    .map(|s| s.content.to_string())
+                    .collect::<String>()
+                    + "\n"
+            })
+            .collect();
+        assert!(text.contains("Diskless root"), "{text}");
+        assert!(!text.contains("s3cret"), "the password leaked: {text}");
+        assert!(text.contains("detected in the initrd"), "{text}");
     }
 
     #[test]
