@@ -647,24 +647,43 @@ fn start_boot(spec: BootSpec, s: &Arc<Shared>) {
 /// Fetch, load and start one target. Returns only on failure (or on a host).
 fn boot(spec: &BootSpec, s: &Shared) -> Result<(), String> {
     let opts = FetchOptions::default();
-    let mut progress = |p: &fetch::Progress| s.send(UiEvent::Progress(p.clone()));
     s.log(format!("fetching kernel {}", spec.kernel));
-    let kernel = fetch::fetch_to_memfd(
-        "kernel",
-        std::slice::from_ref(&spec.kernel),
-        &opts,
-        &mut progress,
-        &s.cancel,
-    )
-    .map_err(|e| e.to_string())?;
-    let initrd = if spec.initrds.is_empty() {
-        None
-    } else {
+    if !spec.initrds.is_empty() {
         s.log(format!("fetching initrd {}", spec.initrds.join(" ")));
-        Some(
-            fetch::fetch_to_memfd("initrd", &spec.initrds, &opts, &mut progress, &s.cancel)
-                .map_err(|e| e.to_string())?,
-        )
+    }
+    // Kernel and initrds download at the same time; the first failure stops the other.
+    let fetch_one = |name: &str, urls: &[String]| {
+        let mut progress = |p: &fetch::Progress| s.send(UiEvent::Progress(p.clone()));
+        let result = fetch::fetch_to_memfd(name, urls, &opts, &mut progress, &s.cancel);
+        if result.is_err() {
+            s.cancel.store(true, Ordering::Relaxed);
+        }
+        result
+    };
+    let (kernel, initrd) = std::thread::scope(|scope| {
+        let initrd =
+            (!spec.initrds.is_empty()).then(|| scope.spawn(|| fetch_one("initrd", &spec.initrds)));
+        let kernel = fetch_one("kernel", std::slice::from_ref(&spec.kernel));
+        let initrd = initrd.map(|handle| handle.join());
+        (kernel, initrd)
+    });
+    let initrd = match initrd {
+        None => Ok(None),
+        Some(Ok(result)) => result.map(Some),
+        Some(Err(_)) => return Err("internal error while fetching the initrd (a bug)".into()),
+    };
+    // Report the failure that happened, not the cancellation it caused in the other fetch.
+    let (kernel, initrd) = match (kernel, initrd) {
+        (Ok(k), Ok(i)) => (k, i),
+        (Err(e), Ok(_)) | (Ok(_), Err(e)) => return Err(e.to_string()),
+        (Err(k), Err(i)) => {
+            let first = if matches!(k, fetch::FetchError::Cancelled { .. }) {
+                i
+            } else {
+                k
+            };
+            return Err(first.to_string());
+        }
     };
     if s.cancel.load(Ordering::Relaxed) {
         return Err("Boot cancelled".into());

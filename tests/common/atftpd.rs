@@ -20,6 +20,13 @@ pub struct Server {
     pub addr: SocketAddr,
 }
 
+impl Server {
+    /// What atftpd logged so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -74,7 +81,14 @@ pub fn start(name: &str, fill: impl FnOnce(&Path)) -> Server {
     let log_path = std::env::temp_dir().join(format!("{tag}.log"));
     let log = std::fs::File::create(&log_path).expect("create log");
     let child = Command::new(ATFTPD)
-        .args(["--daemon", "--no-fork", "--logfile", "-", "--port"])
+        .args([
+            "--daemon",
+            "--no-fork",
+            "--logfile",
+            "-",
+            "--verbose=7",
+            "--port",
+        ])
         .arg(port.to_string())
         .args(["--bind-address", "127.0.0.1"])
         .arg(&dir)

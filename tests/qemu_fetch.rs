@@ -1,0 +1,113 @@
+//! End to end in QEMU: the target kernel and initrd come over HTTP from a server on the host
+//! (10.0.2.2 is the host's loopback), and over TFTP from atftpd on the host with RFC 7440
+//! windowsize negotiated. Needs `qemu/build` to have run (the README's test command does it).
+
+mod common;
+
+use common::{tftp_folder, Guest, GuestOptions};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BOOT: Duration = Duration::from_secs(150);
+
+fn guest(name: &str, dir: &std::path::Path) -> Guest {
+    Guest::start(
+        name,
+        &GuestOptions {
+            tftp: dir,
+            append: "",
+            memory_mb: 512,
+            bootfile: "kboot.conf",
+            nics: &[],
+            netdev: "",
+            initrd: None,
+            disk: None,
+        },
+    )
+}
+
+/// `python3 -m http.server` on 127.0.0.1, killed on drop.
+struct HttpServer(Child);
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn http_server(dir: &std::path::Path) -> (HttpServer, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            "--bind",
+            "127.0.0.1",
+            &port.to_string(),
+        ])
+        .arg("--directory")
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3 -m http.server");
+    let server = HttpServer(child);
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "http.server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (server, port)
+}
+
+#[test]
+fn kernel_and_initrd_over_http_from_the_host() {
+    let files = tftp_folder("http-files", "unused.conf", "");
+    let (_server, port) = http_server(&files);
+    let conf = format!(
+        "default=http\ntimeout=0\n\
+         http='http://10.0.2.2:{port}/bzImage-kboot initrd=http://10.0.2.2:{port}/demo-initrd.cpio.gz console=ttyS0 kboot_test=http'\n"
+    );
+    let dir = tftp_folder("http", "kboot.conf", &conf);
+    let mut g = guest("http", &dir);
+    let cmdline = g.target_cmdline(BOOT);
+    assert!(
+        cmdline.contains("kboot_test=http"),
+        "target cmdline: {cmdline}"
+    );
+}
+
+#[test]
+fn kernel_and_initrd_over_tftp_from_atftpd_with_windowsize() {
+    let files = tftp_folder("atftpd-files", "unused.conf", "");
+    let server = common::atftpd::start("qemu-atftpd", |d| {
+        for f in ["bzImage-kboot", "demo-initrd.cpio.gz"] {
+            common::atftpd::write_file(d, f, &std::fs::read(files.join(f)).unwrap());
+        }
+    });
+    let port = server.addr.port();
+    let conf = format!(
+        "default=atftpd\ntimeout=0\n\
+         atftpd='tftp://10.0.2.2:{port}/bzImage-kboot initrd=tftp://10.0.2.2:{port}/demo-initrd.cpio.gz console=ttyS0 kboot_test=atftpd'\n"
+    );
+    let dir = tftp_folder("atftpd", "kboot.conf", &conf);
+    let mut g = guest("atftpd", &dir);
+    let cmdline = g.target_cmdline(BOOT);
+    assert!(
+        cmdline.contains("kboot_test=atftpd"),
+        "target cmdline: {cmdline}"
+    );
+    let log = server.log_text();
+    assert!(
+        log.contains("Serving /bzImage-kboot") && log.contains("windowsize option -> 16"),
+        "atftpd did not negotiate windowsize 16 for the kernel: {log}"
+    );
+}
