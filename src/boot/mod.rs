@@ -16,4 +16,6 @@ pub struct BootSpec {
     pub cmdline: String,
     /// A diskless root to describe to the target's initramfs.
     pub diskless: Option<crate::config::model::Diskless>,
+    /// Expected SHA-256 per URL of `kernel` and `initrds`.
+    pub sha256: std::collections::BTreeMap<String, String>,
 }

@@ -114,6 +114,7 @@ pub fn entry_to_boot_spec(entry: &Entry, extra: Option<&str>) -> Option<BootSpec
         initrds: entry.initrds.clone(),
         cmdline: append(&entry.cmdline, extra.unwrap_or("")),
         diskless: entry.diskless.clone(),
+        sha256: entry.sha256.clone(),
     })
 }
 

@@ -378,6 +378,8 @@ fn build_entry(
     // so it does not reach the target.
     let mut handoff = Handoff::Default;
     let mut diskless: Option<Diskless> = None;
+    let mut sha_kernel: Option<String> = None;
+    let mut sha_initrds: Vec<String> = Vec::new();
     for arg in p.args {
         let (key, value) = arg.split_once('=').unwrap_or((arg.as_str(), ""));
         let value = value.trim_matches('"').to_string();
@@ -394,6 +396,9 @@ fn build_entry(
             "kboot.initiator" => {
                 diskless.get_or_insert_with(Diskless::default).initiator = Some(value)
             }
+            // Per-file SHA-256, checked while streaming.
+            "kboot.sha256.kernel" => sha_kernel = Some(value),
+            "kboot.sha256.initrd" => sha_initrds = value.split(',').map(str::to_string).collect(),
             _ => parts.push(arg),
         }
     }
@@ -410,6 +415,37 @@ fn build_entry(
         // The rendering for the target's initramfs brings its own ip=/BOOTIF=.
         handoff = Handoff::Off;
     }
+    let bad_sha = |what: &str, e: crate::fetch::FetchError| {
+        (
+            line,
+            format!(
+                "entry '{}' skipped: kboot.sha256.{what}: {e}",
+                snippet(&label)
+            ),
+        )
+    };
+    let mut sha256 = std::collections::BTreeMap::new();
+    if let Some(hex) = sha_kernel {
+        crate::fetch::integrity::parse_sha256(&hex).map_err(|e| bad_sha("kernel", e))?;
+        sha256.insert(kernel.clone(), hex);
+    }
+    if !sha_initrds.is_empty() {
+        if sha_initrds.len() != initrds.len() {
+            return Err((
+                line,
+                format!(
+                    "entry '{}' skipped: kboot.sha256.initrd lists {} digests for {} initrds",
+                    snippet(&label),
+                    sha_initrds.len(),
+                    initrds.len()
+                ),
+            ));
+        }
+        for (url, hex) in initrds.iter().zip(sha_initrds) {
+            crate::fetch::integrity::parse_sha256(&hex).map_err(|e| bad_sha("initrd", e))?;
+            sha256.insert(url.clone(), hex);
+        }
+    }
     Ok(Entry {
         id: label.clone(),
         title: label,
@@ -419,6 +455,7 @@ fn build_entry(
         devicetree,
         handoff,
         diskless,
+        sha256,
         ..Default::default()
     })
 }
@@ -445,6 +482,36 @@ mod tests {
         assert_eq!((b.root.as_str(), b.flavor.as_deref()), ("dhcp", None));
         assert_eq!(m.entries.len(), 2, "c has no kboot.root=: skipped");
         assert!(m.warnings.iter().any(|w| w.contains("without kboot.root")));
+    }
+
+    #[test]
+    fn sha256_keys_attach_digests_to_the_resolved_urls() {
+        let k = "a".repeat(64);
+        let i1 = "b".repeat(64);
+        let i2 = "C".repeat(64);
+        let m = p(&format!(
+            "ok='vmlinuz initrd=one.img,two.img kboot.sha256.kernel={k} kboot.sha256.initrd={i1},{i2} quiet'\n\
+             short='vmlinuz initrd=one.img kboot.sha256.initrd={i1},{i2}'\n\
+             bad='vmlinuz kboot.sha256.kernel=xyz'\n"
+        ));
+        assert_eq!(m.entries.len(), 1, "warnings: {:?}", m.warnings);
+        let e = &m.entries[0];
+        assert_eq!(e.cmdline, "quiet");
+        assert_eq!(e.sha256.get("tftp://10.0.2.2/boot/vmlinuz"), Some(&k));
+        assert_eq!(e.sha256.get("tftp://10.0.2.2/boot/one.img"), Some(&i1));
+        assert_eq!(e.sha256.get("tftp://10.0.2.2/boot/two.img"), Some(&i2));
+        assert!(
+            m.warnings
+                .iter()
+                .any(|w| w.contains("2 digests for 1 initrds")),
+            "{:?}",
+            m.warnings
+        );
+        assert!(
+            m.warnings.iter().any(|w| w.contains("kboot.sha256.kernel")),
+            "{:?}",
+            m.warnings
+        );
     }
 
     #[test]

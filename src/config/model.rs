@@ -56,6 +56,10 @@ pub struct Entry {
     /// target's initramfs (kboot.conf `kboot.root=`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diskless: Option<Diskless>,
+    /// Expected SHA-256 of the kernel/initrd URLs, checked while streaming (kboot.conf
+    /// `kboot.sha256.kernel=`, `kboot.sha256.initrd=`); a mismatch refuses to boot.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub sha256: std::collections::BTreeMap<String, String>,
 }
 
 /// The diskless root of an entry, rendered for the target's initramfs at boot time (once the

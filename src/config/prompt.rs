@@ -99,6 +99,7 @@ pub fn parse_prompt(
         initrds,
         cmdline: cmdline::join(&args),
         diskless: None,
+        sha256: Default::default(),
     })
 }
 

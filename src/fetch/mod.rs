@@ -120,6 +120,9 @@ pub struct FetchOptions {
     pub proxy: Option<String>,
     /// Expected SHA-256 of the content (64 hex characters), checked for any scheme.
     pub sha256: Option<String>,
+    /// Expected SHA-256 per URL (from a config's `kboot.sha256.*` keys), for fetches of
+    /// several URLs with one set of options; `sha256` wins when both are set.
+    pub sha256_by_url: std::collections::BTreeMap<String, String>,
     /// HTTP connect timeout (default [`http::DEFAULT_CONNECT_TIMEOUT`]).
     pub connect_timeout: Option<Duration>,
     /// HTTP idle timeout: longest wait for the next bytes (default
@@ -135,11 +138,12 @@ pub fn fetch(
     progress: &mut dyn FnMut(&Progress),
     cancel: &AtomicBool,
 ) -> Result<u64, FetchError> {
-    if let Some(expected) = &opts.sha256 {
+    if let Some(expected) = opts.sha256.as_ref().or(opts.sha256_by_url.get(url)) {
         integrity::parse_sha256(expected)?;
         let mut hashing = integrity::Sha256Writer::new(sink);
         let inner = FetchOptions {
             sha256: None,
+            sha256_by_url: Default::default(),
             ..opts.clone()
         };
         let n = fetch(url, &mut hashing, &inner, progress, cancel)?;
@@ -517,6 +521,29 @@ mod tests {
         assert_eq!(data, b"12345\0\0\0xy");
         assert_eq!(seen.last().unwrap().bytes, 2);
         assert_eq!(seen.last().unwrap().total, Some(2));
+    }
+
+    #[test]
+    fn per_url_digests_are_checked_while_streaming() {
+        let dir = std::env::temp_dir().join(format!("kboot-sha-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a"), b"abc").unwrap();
+        let url = format!("file://{}/a", dir.display());
+        // SHA-256("abc")
+        let good = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        let mut opts = FetchOptions::default();
+        opts.sha256_by_url.insert(url.clone(), good.into());
+        let cancel = AtomicBool::new(false);
+        let ok = fetch_to_memfd("t", std::slice::from_ref(&url), &opts, &mut |_| {}, &cancel);
+        opts.sha256_by_url.insert(url.clone(), "0".repeat(64));
+        let bad = fetch_to_memfd("t", std::slice::from_ref(&url), &opts, &mut |_| {}, &cancel);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(ok.is_ok(), "{:?}", ok.err());
+        let err = bad.unwrap_err().to_string();
+        assert!(
+            err.contains("SHA-256 mismatch") && err.contains(good),
+            "{err}"
+        );
     }
 
     #[test]

@@ -646,7 +646,10 @@ fn start_boot(spec: BootSpec, s: &Arc<Shared>) {
 
 /// Fetch, load and start one target. Returns only on failure (or on a host).
 fn boot(spec: &BootSpec, s: &Shared) -> Result<(), String> {
-    let opts = FetchOptions::default();
+    let opts = FetchOptions {
+        sha256_by_url: spec.sha256.clone(),
+        ..FetchOptions::default()
+    };
     s.log(format!("fetching kernel {}", spec.kernel));
     if !spec.initrds.is_empty() {
         s.log(format!("fetching initrd {}", spec.initrds.join(" ")));

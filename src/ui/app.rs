@@ -977,6 +977,7 @@ fn spec_of(e: &Entry) -> Option<BootSpec> {
         initrds: e.initrds.clone(),
         cmdline: e.cmdline.clone(),
         diskless: e.diskless.clone(),
+        sha256: e.sha256.clone(),
     })
 }
 
