@@ -68,20 +68,38 @@ fn http_server(dir: &std::path::Path) -> (HttpServer, u16) {
     (server, port)
 }
 
+fn sha256_hex(path: &std::path::Path) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(std::fs::read(path).unwrap());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[test]
-fn kernel_and_initrd_over_http_from_the_host() {
+fn kernel_and_initrd_over_http_from_the_host_with_sha256_checked() {
     let files = tftp_folder("http-files", "unused.conf", "");
     let (_server, port) = http_server(&files);
+    let good = sha256_hex(&files.join("bzImage-kboot"));
+    let bad = "0".repeat(64);
+    // The default entry's kernel digest is wrong: kboot must refuse it and say so.
     let conf = format!(
-        "default=http\ntimeout=0\n\
-         http='http://10.0.2.2:{port}/bzImage-kboot initrd=http://10.0.2.2:{port}/demo-initrd.cpio.gz console=ttyS0 kboot_test=http'\n"
+        "default=badsum\ntimeout=1\n\
+         badsum='http://10.0.2.2:{port}/bzImage-kboot initrd=http://10.0.2.2:{port}/demo-initrd.cpio.gz console=ttyS0 kboot.sha256.kernel={bad}'\n\
+         http='http://10.0.2.2:{port}/bzImage-kboot initrd=http://10.0.2.2:{port}/demo-initrd.cpio.gz console=ttyS0 kboot_test=http kboot.sha256.kernel={good}'\n"
     );
     let dir = tftp_folder("http", "kboot.conf", &conf);
     let mut g = guest("http", &dir);
+    g.wait_for("mismatch", BOOT);
+    g.wait_for("Press", BOOT);
+    std::thread::sleep(Duration::from_millis(500));
+    g.type_keys(&[b" ", common::keys::DOWN, common::keys::ENTER]);
     let cmdline = g.target_cmdline(BOOT);
     assert!(
         cmdline.contains("kboot_test=http"),
         "target cmdline: {cmdline}"
+    );
+    assert!(
+        !cmdline.contains("kboot.sha256"),
+        "kboot's keys leaked: {cmdline}"
     );
 }
 
