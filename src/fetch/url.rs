@@ -127,7 +127,9 @@ fn shape(s: &str) -> Result<Shape<'_>, UrlError> {
         return Ok(Shape::Bare);
     };
     if let Some(dev) = prefix.strip_prefix("/dev/") {
-        if is_device_name(dev) {
+        // A "device" named like a URL scheme (`/dev/file:...`) would print as `file:...` and
+        // read back as a URL: it is a path with a colon in it instead.
+        if is_device_name(dev) && !SCHEMES.iter().any(|k| dev.eq_ignore_ascii_case(k)) {
             return Ok(Shape::Device {
                 device: DeviceRef::Name(dev.to_string()),
                 path: rest,
@@ -443,6 +445,23 @@ mod tests {
         assert_eq!(
             r(Some("UUID=abcd:/kboot.conf"), "k").unwrap(),
             "UUID=abcd:/k"
+        );
+    }
+
+    #[test]
+    fn a_dev_path_named_like_a_scheme_is_a_path_not_a_device() {
+        // Found by the url_resolve fuzz target: "/dev/file://..." resolved to the device
+        // "file", which printed as "file:/..." and did not parse back.
+        let base = Some("tftp://10.0.2.2/boot/kboot.conf");
+        let resolved = resolve(base, "/dev/file://n0y@n.r.nnn[").unwrap();
+        assert_eq!(resolve(None, &resolved).as_deref(), Ok(resolved.as_str()));
+        assert!(
+            resolved.starts_with("tftp://10.0.2.2/dev/file:"),
+            "{resolved}"
+        );
+        assert_eq!(
+            parse_location("/dev/sda1:/boot/x").unwrap().to_string(),
+            "sda1:/boot/x"
         );
     }
 
