@@ -137,7 +137,7 @@ impl Netlink {
         Ok(Netlink { sock, seq: 0 })
     }
 
-    fn send(&mut self, msg: RouteNetlinkMessage, flags: u16) -> Result<u32, LinkError> {
+    pub(crate) fn send(&mut self, msg: RouteNetlinkMessage, flags: u16) -> Result<u32, LinkError> {
         self.seq = self.seq.wrapping_add(1);
         let mut hdr = NetlinkHeader::default();
         hdr.flags = flags;
@@ -151,7 +151,11 @@ impl Netlink {
     }
 
     /// Receive replies for `seq` until Done/ACK, collecting the data messages.
-    fn collect(&mut self, seq: u32, op: &str) -> Result<Vec<RouteNetlinkMessage>, LinkError> {
+    pub(crate) fn collect(
+        &mut self,
+        seq: u32,
+        op: &str,
+    ) -> Result<Vec<RouteNetlinkMessage>, LinkError> {
         let mut out = Vec::new();
         let mut buf: Vec<u8> = Vec::with_capacity(65536);
         loop {

@@ -15,20 +15,15 @@
 //! It also adds the addresses DHCPv6 leases ([`V6Netlink::add_address`]).
 
 use std::net::{IpAddr, Ipv6Addr};
-use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use netlink_packet_core::{
-    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP,
-    NLM_F_REPLACE, NLM_F_REQUEST,
-};
+use netlink_packet_core::{NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_REPLACE, NLM_F_REQUEST};
 use netlink_packet_route::address::{
     AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope,
 };
 use netlink_packet_route::link::LinkMessage;
 use netlink_packet_route::link::{AfSpecInet6, AfSpecUnspec, Inet6IfaceFlags, LinkAttribute};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
-use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 
 use super::link::LinkError;
 
@@ -73,86 +68,25 @@ pub fn is_routable(a: &Ipv6Addr) -> bool {
     !is_link_local(a) && !a.is_loopback() && !a.is_multicast() && !a.is_unspecified()
 }
 
-/// A small synchronous rtnetlink connection for the IPv6 side (the IPv4 one lives in
-/// [`super::link`]).
+/// A synchronous rtnetlink connection for the IPv6 side: the IPv4 one from [`super::link`]
+/// (same socket, sequence numbers and reply collection), with IPv6 queries on top.
 pub struct V6Netlink {
-    sock: Socket,
-    seq: u32,
+    nl: super::link::Netlink,
 }
 
 impl V6Netlink {
     pub fn open() -> Result<V6Netlink, LinkError> {
-        let mut sock = Socket::new(NETLINK_ROUTE).map_err(LinkError::Socket)?;
-        sock.bind_auto().map_err(LinkError::Socket)?;
-        sock.connect(&SocketAddr::new(0, 0))
-            .map_err(LinkError::Socket)?;
-        let tv = libc::timeval {
-            tv_sec: 5,
-            tv_usec: 0,
-        };
-        // SAFETY: plain setsockopt on a socket we own, with a correctly sized timeval.
-        let rc = unsafe {
-            libc::setsockopt(
-                sock.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_RCVTIMEO,
-                (&tv as *const libc::timeval).cast(),
-                std::mem::size_of::<libc::timeval>() as libc::socklen_t,
-            )
-        };
-        if rc != 0 {
-            return Err(LinkError::Socket(std::io::Error::last_os_error()));
-        }
-        Ok(V6Netlink { sock, seq: 0 })
+        Ok(V6Netlink {
+            nl: super::link::Netlink::open()?,
+        })
     }
 
     fn send(&mut self, msg: RouteNetlinkMessage, flags: u16) -> Result<u32, LinkError> {
-        self.seq = self.seq.wrapping_add(1);
-        let mut hdr = NetlinkHeader::default();
-        hdr.flags = flags;
-        hdr.sequence_number = self.seq;
-        let mut packet = NetlinkMessage::new(hdr, NetlinkPayload::from(msg));
-        packet.finalize();
-        let mut buf = vec![0u8; packet.buffer_len()];
-        packet.serialize(&mut buf);
-        self.sock.send(&buf, 0).map_err(LinkError::Io)?;
-        Ok(self.seq)
+        self.nl.send(msg, flags)
     }
 
     fn collect(&mut self, seq: u32, op: &str) -> Result<Vec<RouteNetlinkMessage>, LinkError> {
-        let mut out = Vec::new();
-        let mut buf: Vec<u8> = Vec::with_capacity(65536);
-        loop {
-            buf.clear();
-            let n = self.sock.recv(&mut buf, 0).map_err(LinkError::Io)?;
-            let mut off = 0;
-            while off < n {
-                let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&buf[off..n])
-                    .map_err(|e| LinkError::Decode(e.to_string()))?;
-                let len = msg.header.length as usize;
-                if len == 0 {
-                    return Err(LinkError::Decode("zero-length message".into()));
-                }
-                off += (len + 3) & !3;
-                if msg.header.sequence_number != seq {
-                    continue;
-                }
-                match msg.payload {
-                    NetlinkPayload::Done(_) => return Ok(out),
-                    NetlinkPayload::Error(e) => {
-                        return match e.code {
-                            None => Ok(out),
-                            Some(code) => Err(LinkError::Kernel {
-                                op: op.to_string(),
-                                err: std::io::Error::from_raw_os_error(-code.get()),
-                            }),
-                        };
-                    }
-                    NetlinkPayload::InnerMessage(m) => out.push(m),
-                    _ => {}
-                }
-            }
-        }
+        self.nl.collect(seq, op)
     }
 
     /// The IPv6 addresses of interface `index`.
