@@ -644,12 +644,17 @@ fn start_boot(spec: BootSpec, s: &Arc<Shared>) {
     });
 }
 
-/// Fetch, load and start one target. Returns only on failure (or on a host).
-fn boot(spec: &BootSpec, s: &Shared) -> Result<(), String> {
-    let opts = FetchOptions {
+/// How a target's kernel and initrds are fetched: the entry's checksums on top of the defaults.
+fn boot_fetch_options(spec: &BootSpec, _s: &Shared) -> FetchOptions {
+    FetchOptions {
         sha256_by_url: spec.sha256.clone(),
         ..FetchOptions::default()
-    };
+    }
+}
+
+/// Fetch, load and start one target. Returns only on failure (or on a host).
+fn boot(spec: &BootSpec, s: &Shared) -> Result<(), String> {
+    let opts = boot_fetch_options(spec, s);
     s.log(format!("fetching kernel {}", spec.kernel));
     if !spec.initrds.is_empty() {
         s.log(format!("fetching initrd {}", spec.initrds.join(" ")));
