@@ -4,6 +4,7 @@
 pub mod args;
 pub mod console;
 pub mod mounts;
+pub mod payload;
 pub mod power;
 pub mod reaper;
 pub mod supervisor;

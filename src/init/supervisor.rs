@@ -8,6 +8,9 @@
 //! ```
 
 use super::args::KernelArgs;
+use super::payload::{
+    fetch_payload, Outcome, Payload, PayloadKey, Prefetch, PrefetchFlags, ProgressSum,
+};
 use super::power::{self, PowerAction};
 use crate::boot::BootSpec;
 use crate::config::Menu;
@@ -43,6 +46,8 @@ struct Shared {
     timeout_override: Option<u64>,
     /// Set before kexec: the DHCP renew thread stops.
     stop_renew: AtomicBool,
+    /// The default entry's files, downloading while the menu counts down.
+    prefetch: Mutex<Option<Prefetch>>,
 }
 
 impl Shared {
@@ -68,6 +73,7 @@ pub fn run(args: KernelArgs, mode: Mode, started: Instant) -> ! {
         disk_entries: Mutex::new(Vec::new()),
         timeout_override: args.timeout_s,
         stop_renew: AtomicBool::new(false),
+        prefetch: Mutex::new(None),
     });
     shared.log(format!(
         "kboot {} started ({} ms after /init, uptime {})",
@@ -135,7 +141,7 @@ fn unattended(events: Receiver<UiEvent>, commands: Sender<UiCommand>) -> ! {
                     }
                 }
             }
-            Ok(UiEvent::Progress(_)) => {}
+            Ok(UiEvent::Progress(_)) | Ok(UiEvent::Preload { .. }) => {}
             Ok(UiEvent::Error(e)) => {
                 println!("kboot: error: {e}");
                 booted = false;
@@ -445,7 +451,122 @@ fn show_menu(s: &Shared) {
         ),
     };
     menu.entries.extend(disks);
+    prefetch_default(&menu, s);
     s.send(UiEvent::Menu { source, menu });
+}
+
+/// Start downloading the default entry's files while the menu counts down, so that the boot
+/// finds them here (or mostly here) when the countdown ends. An early download of other files
+/// (from a menu shown before) is discarded first.
+fn prefetch_default(menu: &Menu, s: &Shared) {
+    let counts_down = menu.timeout_ms.is_some_and(|t| t > 0);
+    let spec = menu
+        .entries
+        .get(menu.default_index())
+        .filter(|e| counts_down && e.children.is_empty() && e.action.is_none())
+        .and_then(|e| crate::cmdline::entry_to_boot_spec(e, None).map(|spec| (e.id.clone(), spec)));
+    let mut slot = s.prefetch.lock().unwrap_or_else(|p| p.into_inner());
+    let key = spec.as_ref().map(|(_, spec)| PayloadKey::of(spec));
+    if slot.as_ref().map(|p| p.key()) == key.as_ref() {
+        return; // the same files are on their way already (or nothing to do)
+    }
+    if let Some(old) = slot.take() {
+        s.log(format!(
+            "discarding the early download of '{}'",
+            old.title()
+        ));
+        old.discard(Duration::from_secs(3));
+    }
+    let Some((entry_id, spec)) = spec else {
+        return;
+    };
+    if s.busy.load(Ordering::SeqCst) {
+        return; // a boot is running: it fetches what it needs itself
+    }
+    let opts = boot_fetch_options(&spec, s);
+    let events = s.events.clone();
+    s.log(format!(
+        "downloading '{}' while the menu counts down",
+        spec.title
+    ));
+    let key = PayloadKey::of(&spec);
+    let title = spec.title.clone();
+    *slot = Some(Prefetch::start(&title, key, move |flags| {
+        prefetch_work(&spec, &entry_id, &opts, flags, &events)
+    }));
+}
+
+/// The early download itself: progress goes to the countdown line until a boot attaches, then
+/// to the boot's gauge; a diskless entry's initrd flavour is detected for the entry's details.
+fn prefetch_work(
+    spec: &BootSpec,
+    entry_id: &str,
+    opts: &FetchOptions,
+    flags: &PrefetchFlags,
+    events: &Sender<UiEvent>,
+) -> Result<Payload, String> {
+    let started = Instant::now();
+    let sum = Mutex::new((ProgressSum::default(), Instant::now()));
+    let progress = |p: &fetch::Progress| {
+        if flags.attached.load(Ordering::Relaxed) {
+            let _ = events.send(UiEvent::Progress(p.clone()));
+            return;
+        }
+        let mut sum = sum.lock().unwrap_or_else(|p| p.into_inner());
+        let (bytes, total) = sum.0.add(p);
+        if sum.1.elapsed() >= Duration::from_millis(250) {
+            sum.1 = Instant::now();
+            let _ = events.send(UiEvent::Preload {
+                bytes,
+                total,
+                done: false,
+            });
+        }
+    };
+    let result = fetch_payload(spec, opts, &flags.cancel, &progress);
+    let _ = match &result {
+        Ok(payload) => {
+            let bytes = [Some(&payload.kernel), payload.initrd.as_ref()]
+                .into_iter()
+                .flatten()
+                .filter_map(|f| f.metadata().ok())
+                .map(|m| m.len())
+                .sum::<u64>();
+            let _ = events.send(UiEvent::Preload {
+                bytes,
+                total: Some(bytes),
+                done: true,
+            });
+            if let (Some(d), Some(initrd)) = (&spec.diskless, &payload.initrd) {
+                if d.flavor.is_none() {
+                    let flavor = read_initrd_flavor(initrd).map_or_else(
+                        || "neither dracut nor initramfs-tools: set kboot.flavor=".to_string(),
+                        |f| f.to_string(),
+                    );
+                    let _ = events.send(UiEvent::Log(format!(
+                        "initrd of '{}': {flavor}",
+                        spec.title
+                    )));
+                    let _ = events.send(UiEvent::Detected {
+                        entry: entry_id.to_string(),
+                        flavor,
+                    });
+                }
+            }
+            events.send(UiEvent::Log(format!(
+                "'{}' is downloaded ({} bytes in {:.1} s)",
+                spec.title,
+                bytes,
+                started.elapsed().as_secs_f64()
+            )))
+        }
+        Err(_) if flags.cancel.load(Ordering::Relaxed) => Ok(()),
+        Err(e) => events.send(UiEvent::Log(format!(
+            "the early download of '{}' failed: {e}",
+            spec.title
+        ))),
+    };
+    result
 }
 
 /// Look for boot-loader configs on the local disks and add them to the menu.
@@ -655,47 +776,50 @@ fn boot_fetch_options(spec: &BootSpec, _s: &Shared) -> FetchOptions {
 /// Fetch, load and start one target. Returns only on failure (or on a host).
 fn boot(spec: &BootSpec, s: &Shared) -> Result<(), String> {
     let opts = boot_fetch_options(spec, s);
-    s.log(format!("fetching kernel {}", spec.kernel));
-    if !spec.initrds.is_empty() {
-        s.log(format!("fetching initrd {}", spec.initrds.join(" ")));
-    }
-    // Kernel and initrds download at the same time; the first failure stops the other.
-    let fetch_one = |name: &str, urls: &[String]| {
-        let mut progress = |p: &fetch::Progress| s.send(UiEvent::Progress(p.clone()));
-        let result = fetch::fetch_to_memfd(name, urls, &opts, &mut progress, &s.cancel);
-        if result.is_err() {
-            s.cancel.store(true, Ordering::Relaxed);
+    let early = s.prefetch.lock().unwrap_or_else(|p| p.into_inner()).take();
+    let early = match early {
+        Some(p) if *p.key() == PayloadKey::of(spec) => {
+            if !p.is_done() {
+                s.log(format!(
+                    "'{}': the download started {:.1} s ago during the countdown, waiting for the rest",
+                    spec.title,
+                    p.age().as_secs_f64()
+                ));
+            }
+            match p.wait(&s.cancel) {
+                Outcome::Ready(payload) => Some(payload),
+                Outcome::Cancelled => return Err("Boot cancelled".into()),
+                Outcome::Failed(_) => None, // fetched again below, with the error shown if it stays
+            }
         }
-        result
+        Some(p) => {
+            s.log(format!("discarding the early download of '{}'", p.title()));
+            p.discard(Duration::from_secs(3));
+            None
+        }
+        None => None,
     };
-    let (kernel, initrd) = std::thread::scope(|scope| {
-        let initrd =
-            (!spec.initrds.is_empty()).then(|| scope.spawn(|| fetch_one("initrd", &spec.initrds)));
-        let kernel = fetch_one("kernel", std::slice::from_ref(&spec.kernel));
-        let initrd = initrd.map(|handle| handle.join());
-        (kernel, initrd)
-    });
-    let initrd = match initrd {
-        None => Ok(None),
-        Some(Ok(result)) => result.map(Some),
-        Some(Err(_)) => return Err("internal error while fetching the initrd (a bug)".into()),
-    };
-    // Report the failure that happened, not the cancellation it caused in the other fetch.
-    let (kernel, initrd) = match (kernel, initrd) {
-        (Ok(k), Ok(i)) => (k, i),
-        (Err(e), Ok(_)) | (Ok(_), Err(e)) => return Err(e.to_string()),
-        (Err(k), Err(i)) => {
-            let first = if matches!(k, fetch::FetchError::Cancelled { .. }) {
-                i
-            } else {
-                k
-            };
-            return Err(first.to_string());
+    let payload = match early {
+        Some(payload) => {
+            s.log(format!(
+                "'{}': using the files downloaded during the countdown",
+                spec.title
+            ));
+            payload
+        }
+        None => {
+            s.log(format!("fetching kernel {}", spec.kernel));
+            if !spec.initrds.is_empty() {
+                s.log(format!("fetching initrd {}", spec.initrds.join(" ")));
+            }
+            let progress = |p: &fetch::Progress| s.send(UiEvent::Progress(p.clone()));
+            fetch_payload(spec, &opts, &s.cancel, &progress)?
         }
     };
     if s.cancel.load(Ordering::Relaxed) {
         return Err("Boot cancelled".into());
     }
+    let Payload { kernel, initrd } = payload;
     let mut initrd = initrd;
     let cmdline = match &spec.diskless {
         Some(d) => diskless_cmdline(spec, d, initrd.as_mut(), s)?,
@@ -704,6 +828,9 @@ fn boot(spec: &BootSpec, s: &Shared) -> Result<(), String> {
     use std::os::fd::AsFd;
     crate::boot::kexec::load(kernel.as_fd(), initrd.as_ref().map(|f| f.as_fd()), &cmdline)
         .map_err(|e| e.to_string())?;
+    // The kernel holds its own copy now: give the memfds' memory back.
+    drop(kernel);
+    drop(initrd);
     if s.mode == Mode::Host {
         let _ = crate::boot::kexec::unload();
         s.log(format!(

@@ -237,6 +237,18 @@ pub struct App {
     history_pos: Option<usize>,
     /// The line being typed, kept while browsing the history.
     history_draft: String,
+    /// The early download of the default entry during the countdown.
+    preload: Option<Preload>,
+    /// Initramfs flavours detected in entries' initrds, by entry id.
+    detected: std::collections::BTreeMap<String, String>,
+}
+
+/// How far the early download of the default entry got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Preload {
+    pub bytes: u64,
+    pub total: Option<u64>,
+    pub done: bool,
 }
 
 impl Default for App {
@@ -269,6 +281,8 @@ impl App {
             history: VecDeque::new(),
             history_pos: None,
             history_draft: String::new(),
+            preload: None,
+            detected: std::collections::BTreeMap::new(),
         }
     }
 
@@ -295,6 +309,16 @@ impl App {
 
     pub fn source(&self) -> Option<&str> {
         self.source.as_deref()
+    }
+
+    /// The early download of the default entry, while the countdown runs.
+    pub fn preload(&self) -> Option<Preload> {
+        self.countdown().and(self.preload)
+    }
+
+    /// The initramfs flavour detected in this entry's initrd, if it was fetched already.
+    pub fn detected_flavor(&self, entry_id: &str) -> Option<&str> {
+        self.detected.get(entry_id).map(String::as_str)
     }
 
     pub fn mode(&self) -> &Mode {
@@ -487,6 +511,12 @@ impl App {
                 }
             }
             UiEvent::Menu { source, menu } => self.set_menu(source, menu),
+            UiEvent::Preload { bytes, total, done } => {
+                self.preload = Some(Preload { bytes, total, done })
+            }
+            UiEvent::Detected { entry, flavor } => {
+                self.detected.insert(entry, one_line(&flavor));
+            }
         }
     }
 

@@ -27,6 +27,15 @@ pub enum UiEvent {
     Progress(Progress),
     /// Something failed: one sentence, shown to the user; the menu stays usable.
     Error(String),
+    /// The default entry's files are downloading early, while the menu counts down: bytes so
+    /// far, the total when known, and whether it is complete.
+    Preload {
+        bytes: u64,
+        total: Option<u64>,
+        done: bool,
+    },
+    /// The initramfs flavour found in an entry's initrd (by its id), for the entry's details.
+    Detected { entry: String, flavor: String },
     /// The last Boot/Prompt command finished without leaving kboot (for example the prompt
     /// loaded a new menu): leave the progress screen.
     Ready,

@@ -396,7 +396,7 @@ fn action_text(a: &ConfigAction) -> String {
 }
 
 /// The lines of the details box for `e`, `width` columns wide.
-fn entry_details(e: &Entry, width: usize) -> Vec<Line<'static>> {
+fn entry_details(e: &Entry, detected: Option<&str>, width: usize) -> Vec<Line<'static>> {
     let mut out = Vec::new();
     let c = |s: &str| clean(s);
     field(&mut out, "Title", &c(entry_title(e)), width);
@@ -430,9 +430,10 @@ fn entry_details(e: &Entry, width: usize) -> Vec<Line<'static>> {
         if let Some(d) = &e.diskless {
             let root = crate::cmdline::secrets::mask_value(&d.root);
             field(&mut out, "Diskless root", &c(&root), width);
-            let flavor = match &d.flavor {
-                Some(f) => f.clone(),
-                None => "detected in the initrd when it is fetched (see the log)".to_string(),
+            let flavor = match (&d.flavor, detected) {
+                (Some(f), _) => f.clone(),
+                (None, Some(found)) => format!("{found} (detected in the initrd)"),
+                (None, None) => "detected in the initrd when it is fetched".to_string(),
             };
             field(&mut out, "Initramfs", &c(&flavor), width);
         }
@@ -451,7 +452,7 @@ fn draw_details(frame: &mut Frame<'_>, app: &App, area: Rect) {
     let w = area.width.saturating_sub(4).min(100);
     let inner_w = usize::from(w.saturating_sub(4));
     let mut lines = match app.selected_item() {
-        Some(Item::Entry(e)) => entry_details(e, inner_w),
+        Some(Item::Entry(e)) => entry_details(e, app.detected_flavor(&e.id), inner_w),
         Some(Item::Action(a)) => vec![Line::from(a.label().to_string())],
         None => vec![Line::from("Nothing selected.")],
     };
@@ -464,6 +465,17 @@ fn draw_details(frame: &mut Frame<'_>, app: &App, area: Rect) {
     lines.push(Line::from("Press any key to close."));
     let h = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
     draw_box(frame, centered(area, w, h), "Details", Color::Cyan, lines);
+}
+
+/// " (loaded)" or " (loading 12.0 MiB of 40.0 MiB)" after the countdown.
+fn preload_text(p: crate::ui::app::Preload) -> String {
+    match (p.done, p.total) {
+        (true, _) => " (loaded)".to_string(),
+        (false, Some(t)) if t > 0 => {
+            format!(" (loading {} of {})", human_bytes(p.bytes), human_bytes(t))
+        }
+        (false, _) => format!(" (loading {})", human_bytes(p.bytes)),
+    }
 }
 
 fn draw_error(frame: &mut Frame<'_>, error: &str, area: Rect) {
@@ -691,8 +703,9 @@ fn draw_footer(frame: &mut Frame<'_>, app: &App, area: Rect) {
         }
         Mode::Menu => {
             if let Some((title, secs)) = app.countdown() {
-                let long = format!("Booting '{title}' in {secs} s - press any key to stop");
-                let short = format!("Booting '{title}' in {secs} s");
+                let loaded = app.preload().map(preload_text).unwrap_or_default();
+                let long = format!("Booting '{title}' in {secs} s{loaded} - press any key to stop");
+                let short = format!("Booting '{title}' in {secs} s{loaded}");
                 let text = [long, short]
                     .into_iter()
                     .find(|t| t.chars().count() <= usize::from(area.width))
@@ -915,6 +928,40 @@ mod tests {
         // The status bar too; the countdown in yellow.
         assert!(buf[(0, 23)].modifier.contains(Modifier::REVERSED));
         assert_eq!(buf[(0, 22)].fg, Color::Yellow);
+    }
+
+    #[test]
+    fn the_countdown_shows_the_early_download() {
+        let (mut app, t0) = app_with_menu();
+        app.on_tick(t0 + Duration::from_millis(200));
+        app.on_event(UiEvent::Preload {
+            bytes: 3 * 1024 * 1024,
+            total: Some(8 * 1024 * 1024),
+            done: false,
+        });
+        let line = |app: &App| {
+            let t = render(app, 80, 24);
+            let buf = t.backend().buffer();
+            (0..80)
+                .map(|x| buf[(x, 22)].symbol().to_string())
+                .collect::<String>()
+        };
+        assert_eq!(
+            line(&app).trim_end(),
+            "Booting 'linux' in 5 s (loading 3.0 MiB of 8.0 MiB) - press any key to stop"
+        );
+        app.on_event(UiEvent::Preload {
+            bytes: 8 * 1024 * 1024,
+            total: Some(8 * 1024 * 1024),
+            done: true,
+        });
+        assert_eq!(
+            line(&app).trim_end(),
+            "Booting 'linux' in 5 s (loaded) - press any key to stop"
+        );
+        // Once the countdown is stopped, the download state is not shown any more.
+        app.on_key(key(KeyCode::Down));
+        assert!(!line(&app).contains("loaded"), "{}", line(&app));
     }
 
     #[test]
@@ -1372,7 +1419,7 @@ mod tests {
             }),
             ..Default::default()
         };
-        let text: String = entry_details(&e, 70)
+        let text: String = entry_details(&e, None, 70)
             .iter()
             .map(|l| {
                 l.spans
@@ -1385,6 +1432,14 @@ mod tests {
         assert!(text.contains("Diskless root"), "{text}");
         assert!(!text.contains("s3cret"), "the password leaked: {text}");
         assert!(text.contains("detected in the initrd"), "{text}");
+        let text: String = entry_details(&e, Some("initramfs-tools"), 70)
+            .iter()
+            .flat_map(|l| l.spans.iter().map(|s| s.content.to_string()))
+            .collect();
+        assert!(
+            text.contains("initramfs-tools (detected in the initrd)"),
+            "{text}"
+        );
     }
 
     #[test]
