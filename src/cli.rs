@@ -151,7 +151,8 @@ fn run(command: Command) -> Result<(), String> {
             }
             let file = std::fs::File::create(&output)
                 .map_err(|e| format!("cannot create {}: {e}", output.display()))?;
-            let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+            // Small TFTP blocks are gathered; HTTP reads (as big as this) go straight through.
+            let mut out = std::io::BufWriter::with_capacity(crate::fetch::SINK_BUFFER, file);
             let started = Instant::now();
             let mut bar = ProgressLine::default();
             let n = crate::fetch::fetch(&url, &mut out, &opts, &mut |p| bar.show(p), &cancel)

@@ -133,7 +133,10 @@ impl Client {
         };
         let mut resumes = 0;
         let mut last_report = Instant::now();
-        let mut buf = vec![0u8; 64 * 1024];
+        // At least as big as ureq's input buffer (128 KiB): each read empties it, so ureq does
+        // not move a remainder to its front, and every write to the sink is big enough to
+        // bypass the sink's buffer (super::SINK_BUFFER).
+        let mut buf = vec![0u8; 256 * 1024];
         loop {
             check_cancel(&t, cancel)?;
             let body = if t.got == 0 && resumes == 0 {

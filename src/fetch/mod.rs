@@ -423,6 +423,10 @@ pub fn fetch_text(url: &str, limit: u64, cancel: &AtomicBool) -> Result<String, 
     Ok(String::from_utf8_lossy(&buf).into_owned())
 }
 
+/// Buffer in front of a file or memfd: it gathers TFTP's small blocks into fewer writes, and is
+/// no bigger than an HTTP read so that those go straight through without another copy.
+pub const SINK_BUFFER: usize = 64 * 1024;
+
 /// An anonymous in-memory file (memfd) to receive a kernel or initrd.
 pub fn memfd(name: &str) -> io::Result<File> {
     let fd = nix::sys::memfd::memfd_create(name, nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
@@ -440,7 +444,7 @@ pub fn fetch_to_memfd(
 ) -> Result<File, FetchError> {
     let first = urls.first().cloned().unwrap_or_default();
     let file = memfd(name).map_err(|source| FetchError::Store { url: first, source })?;
-    let mut writer = io::BufWriter::with_capacity(256 * 1024, &file);
+    let mut writer = io::BufWriter::with_capacity(SINK_BUFFER, &file);
     for (i, url) in urls.iter().enumerate() {
         if i > 0 {
             // Pad to 4 bytes so the next cpio segment starts aligned.
