@@ -15,7 +15,11 @@
 //!   `poweroff` → [`Action::PowerOff`]; `shell` → [`Action::Exit`] (kboot's prompt stands in
 //!   for iPXE's shell); `sanboot` with no URI → [`Action::LocalBoot`].
 //! - `sanboot URI` (iSCSI, AoE, HTTP SAN) → an entry with no kernel and a warning holding
-//!   `kboot.sanboot=URI`, until kboot boots SAN roots itself.
+//!   `kboot.sanboot=URI`: kexec cannot start a disk's own boot loader.
+//! - `sanhook URI` then `kernel`/`initrd`/`boot` → that kernel with the iSCSI disk as its
+//!   diskless root (docs/diskless.md): CHAP from `username`/`password` (and the `reverse-`
+//!   pair), the initiator from `initiator-iqn`; `sanunhook` forgets the disk. Other SAN kinds
+//!   are warned about and left out.
 //! - An item whose path comes back to its own menu (a "refresh" or a settings toggle) is left
 //!   out; one that comes back to an enclosing menu ("back") becomes [`Action::Exit`].
 //!
@@ -39,7 +43,7 @@ use std::rc::Rc;
 
 use crate::cmdline;
 use crate::config::include::{Fetcher, ParseContext, MAX_INCLUDE_DEPTH};
-use crate::config::model::Action;
+use crate::config::model::{Action, Diskless};
 use crate::config::{Entry, Menu};
 use crate::fetch::url::resolve;
 
@@ -198,6 +202,8 @@ struct State {
     unknown: HashSet<String>,
     kernel: Option<Image>,
     initrds: Vec<Image>,
+    /// The SAN disk attached by `sanhook` (a root for the target, not something kboot boots).
+    san: Option<String>,
     menus: HashMap<String, MenuDraft>,
     frames: Vec<Frame>,
     /// `choose` sites (script, line) of the enclosing menus, outermost first.
@@ -217,6 +223,7 @@ impl State {
             unknown: HashSet::new(),
             kernel: None,
             initrds: Vec::new(),
+            san: None,
             menus: HashMap::new(),
             frames: Vec::new(),
             ancestors: Vec::new(),
@@ -243,6 +250,8 @@ enum Outcome {
         kernel: String,
         initrds: Vec<String>,
         args: Vec<String>,
+        /// The disk `sanhook` attached, as the target's diskless root.
+        root: Option<Diskless>,
     },
     Menu(Box<MenuOutcome>),
     Chain(String),
@@ -611,6 +620,29 @@ fn is_outside_setting(name: &str) -> bool {
 }
 
 /// A variable name without its scope (`net0/`, `net0.dhcp/`) and its type (`:hexhyp`).
+/// The URIs of a `sanboot`/`sanhook` line, after its options.
+fn san_uris(rest: &[String]) -> &[String] {
+    let mut i = 0;
+    while i < rest.len() {
+        match rest[i].as_str() {
+            "--drive" | "-d" | "--filename" | "-f" | "--label" | "-l" | "--uuid" | "-u"
+            | "--extra" | "-e" => i += 2,
+            a if a.starts_with('-') => i += 1,
+            _ => break,
+        }
+    }
+    &rest[i.min(rest.len())..]
+}
+
+/// A kernel booted with a SAN disk attached: the disk is the target's diskless root, whose
+/// rendering brings its own `ip=`/`BOOTIF=`.
+fn set_root(e: &mut Entry, root: Option<Diskless>) {
+    if let Some(root) = root {
+        e.diskless = Some(root);
+        e.handoff = crate::config::model::Handoff::Off;
+    }
+}
+
 fn split_name(raw: &str) -> (&str, &str) {
     let (name, ty) = raw.split_once(':').unwrap_or((raw, ""));
     let name = name.rsplit('/').next().unwrap_or(name);
@@ -1117,16 +1149,8 @@ impl Interp<'_, '_> {
                 }
             }
             "sanboot" => {
-                let mut i = 0;
-                while i < rest.len() {
-                    match rest[i].as_str() {
-                        "--drive" | "-d" | "--filename" | "-f" | "--label" | "-l" | "--uuid"
-                        | "-u" => i += 2,
-                        a if a.starts_with('-') => i += 1,
-                        _ => break,
-                    }
-                }
-                match rest.get(i) {
+                let uris = san_uris(rest);
+                match uris.first() {
                     None => Flow::End(Outcome::LocalBoot),
                     Some(uri) => {
                         self.warn(format!(
@@ -1136,8 +1160,26 @@ impl Interp<'_, '_> {
                     }
                 }
             }
-            "sanhook" | "sanunhook" => {
-                self.warn(format!("{at}: {cmd} is not supported; ignored"));
+            "sanhook" => {
+                let uris = san_uris(rest);
+                match uris.first() {
+                    None => {
+                        self.warn(format!("{at}: sanhook without a URI fails"));
+                        Flow::Status(false)
+                    }
+                    Some(uri) => {
+                        if uris.len() > 1 {
+                            self.warn(format!(
+                                "{at}: sanhook with several URIs (multipath): the target gets the first"
+                            ));
+                        }
+                        st.san = Some(uri.to_string());
+                        Flow::Status(true)
+                    }
+                }
+            }
+            "sanunhook" => {
+                st.san = None;
                 Flow::Status(true)
             }
             "exit" => {
@@ -1404,10 +1446,61 @@ impl Interp<'_, '_> {
             .filter(|a| cmdline::param_key(a) != "initrd")
             .cloned()
             .collect();
+        let root = match st.san.clone() {
+            Some(uri) => self.san_root(st, &uri),
+            None => None,
+        };
         Some(Outcome::Boot {
             kernel: k.url.clone(),
             initrds: st.initrds.iter().map(|i| i.url.clone()).collect(),
             args,
+            root,
+        })
+    }
+
+    /// The disk a `sanhook` attached, as the diskless root of the kernel booted after it: the
+    /// iSCSI URI (RFC 4173, as iPXE writes it) with the CHAP settings (`username`, `password`,
+    /// `reverse-username`, `reverse-password`) and `initiator-iqn`. Other SAN kinds have no
+    /// rendering for the target's initramfs: warned, and the kernel boots without them.
+    fn san_root(&mut self, st: &State, uri: &str) -> Option<Diskless> {
+        let Some(path) = uri.strip_prefix("iscsi:") else {
+            self.warn(format!(
+                "sanhook {}: kboot hands only iSCSI disks to the target's initramfs; the kernel boots without it",
+                snippet(uri)
+            ));
+            return None;
+        };
+        let get = |this: &Self, name: &str| this.lookup(st, name).filter(|v| !v.is_empty());
+        let mut creds = Vec::new();
+        if let (Some(u), Some(p)) = (get(self, "username"), get(self, "password")) {
+            creds = vec![u, p];
+            if let (Some(ru), Some(rp)) =
+                (get(self, "reverse-username"), get(self, "reverse-password"))
+            {
+                creds.extend([ru, rp]);
+            }
+        }
+        if creds.iter().any(|c| c.contains([':', '@'])) {
+            self.warn(format!(
+                "sanhook {}: a CHAP name or password holds ':' or '@', which the root path cannot carry; the disk is attached without CHAP",
+                snippet(uri)
+            ));
+            creds.clear();
+        }
+        let root = if creds.is_empty() {
+            uri.to_string()
+        } else {
+            format!("iscsi:{}@{path}", creds.join(":"))
+        };
+        if let Err(e) = crate::cmdline::root::parse_root_uri(&root) {
+            // The error text never holds the password (root.rs masks it).
+            self.warn(format!("sanhook: {e}; the kernel boots without the disk"));
+            return None;
+        }
+        Some(Diskless {
+            root,
+            initiator: get(self, "initiator-iqn"),
+            ..Diskless::default()
         })
     }
 
@@ -1438,10 +1531,12 @@ impl Interp<'_, '_> {
                     kernel,
                     initrds,
                     args,
+                    root,
                 } => {
                     e.kernel = Some(kernel);
                     e.initrds = initrds;
                     e.cmdline = cmdline::join(&args);
+                    set_root(&mut e, root);
                 }
                 Outcome::Menu(sub) => {
                     e.children = self.entries(*sub, depth + 1);
@@ -1507,12 +1602,14 @@ impl Interp<'_, '_> {
                 kernel,
                 initrds,
                 args,
+                root,
             } => {
                 e.id = "boot".into();
                 e.title = format!("{name}: {}", file_name(&kernel));
                 e.kernel = Some(kernel);
                 e.initrds = initrds;
                 e.cmdline = cmdline::join(&args);
+                set_root(&mut e, root);
             }
             Outcome::Chain(url) => {
                 e.id = "chain".into();
@@ -1561,6 +1658,102 @@ mod tests {
         let ctx = ParseContext::default();
         let mut f = |_: &str| -> Result<String, String> { Err("no files".into()) };
         parse(text, "http://10.0.2.2/boot/boot.ipxe", &ctx, &mut f)
+    }
+
+    const SAN: &str = "iscsi:10.0.2.2::3260:1:iqn.2026-11.org.kboot:root";
+
+    #[test]
+    fn sanhook_then_boot_gives_the_kernel_an_iscsi_root() {
+        let m = run(&format!(
+            "#!ipxe\nset initiator-iqn iqn.2026-11.org.kboot:client\nsanhook --drive 0x81 {SAN}\n\
+             kernel vmlinuz console=ttyS0\ninitrd initrd.img\nboot\n"
+        ));
+        let e = &m.entries[0];
+        assert_eq!(e.kernel.as_deref(), Some("http://10.0.2.2/boot/vmlinuz"));
+        let d = e.diskless.as_ref().expect("the hooked disk is the root");
+        assert_eq!(d.root, SAN);
+        assert_eq!(d.initiator.as_deref(), Some("iqn.2026-11.org.kboot:client"));
+        assert_eq!(d.flavor, None, "detected from the initrd at boot");
+        assert_eq!(e.handoff, crate::config::model::Handoff::Off);
+        assert_eq!(e.cmdline, "console=ttyS0");
+        assert!(m.warnings.is_empty(), "{:?}", m.warnings);
+    }
+
+    #[test]
+    fn sanhook_chap_settings_go_into_the_root_path() {
+        let m = run(&format!(
+            "#!ipxe\nset username joe\nset password s3cret\nsanhook {SAN}\nkernel vmlinuz\nboot\n"
+        ));
+        let d = m.entries[0].diskless.as_ref().unwrap();
+        assert_eq!(
+            d.root,
+            "iscsi:joe:s3cret@10.0.2.2::3260:1:iqn.2026-11.org.kboot:root"
+        );
+        let m = run(&format!(
+            "#!ipxe\nset username joe\nset password s3cret\nset reverse-username tgt\n\
+             set reverse-password t0p\nsanhook {SAN}\nkernel vmlinuz\nboot\n"
+        ));
+        let d = m.entries[0].diskless.as_ref().unwrap();
+        assert!(
+            d.root.starts_with("iscsi:joe:s3cret:tgt:t0p@10.0.2.2:"),
+            "{}",
+            d.root
+        );
+        // A name the root path cannot carry: no CHAP, and a warning without the password.
+        let m = run(&format!(
+            "#!ipxe\nset username joe\nset password pa:ss\nsanhook {SAN}\nkernel vmlinuz\nboot\n"
+        ));
+        assert_eq!(m.entries[0].diskless.as_ref().unwrap().root, SAN);
+        assert!(
+            m.warnings.iter().any(|w| w.contains("without CHAP")),
+            "{:?}",
+            m.warnings
+        );
+        assert!(
+            !m.warnings.iter().any(|w| w.contains("pa:ss")),
+            "{:?}",
+            m.warnings
+        );
+    }
+
+    #[test]
+    fn sanhook_in_a_menu_item_and_sanunhook() {
+        let m = run(&format!(
+            "#!ipxe\nmenu Boot\nitem san Diskless\nitem plain Plain\nchoose t && goto ${{t}}\n\
+             :san\nsanhook {SAN}\nkernel vmlinuz\nboot\n\
+             :plain\nsanhook {SAN}\nsanunhook\nkernel vmlinuz\nboot\n"
+        ));
+        let san = m.entries.iter().find(|e| e.id == "san").unwrap();
+        assert_eq!(san.diskless.as_ref().unwrap().root, SAN);
+        let plain = m.entries.iter().find(|e| e.id == "plain").unwrap();
+        assert_eq!(plain.diskless, None);
+        assert_eq!(plain.handoff, crate::config::model::Handoff::Default);
+    }
+
+    #[test]
+    fn other_or_broken_san_disks_are_warned_and_left_out() {
+        for (uri, warning) in [
+            ("http://10.0.2.2/disk.img", "only iSCSI"),
+            ("aoe:e0.1", "only iSCSI"),
+            ("iscsi:10.0.2.2::notaport::iqn.x", "sanhook"),
+            ("iscsi:", "sanhook"),
+        ] {
+            let m = run(&format!("#!ipxe\nsanhook {uri}\nkernel vmlinuz\nboot\n"));
+            let e = &m.entries[0];
+            assert_eq!(e.kernel.as_deref(), Some("http://10.0.2.2/boot/vmlinuz"));
+            assert_eq!(e.diskless, None, "{uri}");
+            assert!(
+                m.warnings.iter().any(|w| w.contains(warning)),
+                "{uri}: {:?}",
+                m.warnings
+            );
+        }
+        let m = run("#!ipxe\nsanhook\nkernel vmlinuz\nboot\n");
+        assert!(
+            m.warnings.iter().any(|w| w.contains("without a URI")),
+            "{:?}",
+            m.warnings
+        );
     }
 
     #[test]
