@@ -251,7 +251,7 @@ enum Outcome {
         initrds: Vec<String>,
         args: Vec<String>,
         /// The disk `sanhook` attached, as the target's diskless root.
-        root: Option<Diskless>,
+        root: Option<Box<Diskless>>,
     },
     Menu(Box<MenuOutcome>),
     Chain(String),
@@ -636,9 +636,9 @@ fn san_uris(rest: &[String]) -> &[String] {
 
 /// A kernel booted with a SAN disk attached: the disk is the target's diskless root, whose
 /// rendering brings its own `ip=`/`BOOTIF=`.
-fn set_root(e: &mut Entry, root: Option<Diskless>) {
+fn set_root(e: &mut Entry, root: Option<Box<Diskless>>) {
     if let Some(root) = root {
-        e.diskless = Some(root);
+        e.diskless = Some(*root);
         e.handoff = crate::config::model::Handoff::Off;
     }
 }
@@ -1462,7 +1462,7 @@ impl Interp<'_, '_> {
     /// iSCSI URI (RFC 4173, as iPXE writes it) with the CHAP settings (`username`, `password`,
     /// `reverse-username`, `reverse-password`) and `initiator-iqn`. Other SAN kinds have no
     /// rendering for the target's initramfs: warned, and the kernel boots without them.
-    fn san_root(&mut self, st: &State, uri: &str) -> Option<Diskless> {
+    fn san_root(&mut self, st: &State, uri: &str) -> Option<Box<Diskless>> {
         let Some(path) = uri.strip_prefix("iscsi:") else {
             self.warn(format!(
                 "sanhook {}: kboot hands only iSCSI disks to the target's initramfs; the kernel boots without it",
@@ -1497,11 +1497,11 @@ impl Interp<'_, '_> {
             self.warn(format!("sanhook: {e}; the kernel boots without the disk"));
             return None;
         }
-        Some(Diskless {
+        Some(Box::new(Diskless {
             root,
             initiator: get(self, "initiator-iqn"),
             ..Diskless::default()
-        })
+        }))
     }
 
     /// The entries of a menu at nesting `depth` (0 = top).
