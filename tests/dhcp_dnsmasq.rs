@@ -5,31 +5,16 @@
 //! no packet reaches the host's networks. Namespaces and dnsmasq are removed by a Drop
 //! guard even when an assertion fails.
 
+#[path = "support/netns.rs"]
+mod netns;
+use netns::{in_netns, output, sh};
 use std::fs::File;
 use std::net::Ipv4Addr;
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 const DNSMASQ: &str = "/usr/sbin/dnsmasq";
-
-fn sh(args: &[&str]) {
-    let out = Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .unwrap_or_else(|e| panic!("running {args:?} failed: {e}"));
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn output(args: &[&str]) -> String {
-    let out = Command::new(args[0]).args(&args[1..]).output().unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// Everything the test created; removed on drop.
 struct Lab {
@@ -133,21 +118,6 @@ impl Drop for Lab {
             .output();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-/// Run `f` on a fresh thread that has joined the network namespace `ns` (setns affects only
-/// the calling thread).
-fn in_netns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let path = Path::new("/var/run/netns").join(ns);
-    std::thread::spawn(move || {
-        let fd = File::open(&path).unwrap_or_else(|e| panic!("opening {path:?}: {e}"));
-        // SAFETY: setns on an fd we own; affects only this thread.
-        let rc = unsafe { libc::setns(fd.as_raw_fd(), libc::CLONE_NEWNET) };
-        assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
-        f()
-    })
-    .join()
-    .expect("the test thread panicked")
 }
 
 #[test]

@@ -5,9 +5,11 @@
 //! packet reaches the host's networks. Namespaces, dnsmasq processes and temporary
 //! directories are removed by a Drop guard even when an assertion fails.
 
+#[path = "support/netns.rs"]
+mod netns;
+use netns::{in_netns, sh};
 use std::fs::File;
 use std::net::Ipv4Addr;
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -18,18 +20,6 @@ use kboot::net::Lease;
 
 const DNSMASQ: &str = "/usr/sbin/dnsmasq";
 const CLIENT_MAC: &str = "02:00:00:00:00:77";
-
-fn sh(args: &[&str]) {
-    let out = Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .unwrap_or_else(|e| panic!("running {args:?} failed: {e}"));
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// Tests in this file run one at a time: on a loaded 2-core machine, parallel labs can delay
 /// a second server's DHCPOFFER past the client's 300 ms offer window.
@@ -289,20 +279,6 @@ impl Drop for Lab {
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-/// Run `f` on a fresh thread that has joined the network namespace `ns`.
-fn in_netns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let path = Path::new("/var/run/netns").join(ns);
-    std::thread::spawn(move || {
-        let fd = File::open(&path).unwrap_or_else(|e| panic!("opening {path:?}: {e}"));
-        // SAFETY: setns on an fd we own; affects only this thread.
-        let rc = unsafe { libc::setns(fd.as_raw_fd(), libc::CLONE_NEWNET) };
-        assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
-        f()
-    })
-    .join()
-    .expect("the test thread panicked")
 }
 
 const RESERVED: &str = "--dhcp-host=02:00:00:00:00:77,192.0.2.77";

@@ -5,12 +5,14 @@
 //! Every case must end with identical bytes. The async-tftp server serves generated content
 //! from memory (`/gen/<size>`: nothing to clean up) and, once, a real temp directory.
 
+#[path = "support/netns.rs"]
+mod netns;
+use netns::{in_netns, sh};
 #[path = "support/udp_proxy.rs"]
 mod udp_proxy;
 
 use std::fs::File;
 use std::net::SocketAddr;
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
@@ -379,31 +381,6 @@ impl Drop for DnsmasqLab {
         }
         let _ = std::fs::remove_file(&self.log);
     }
-}
-
-fn sh(args: &[&str]) {
-    let out = Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .unwrap_or_else(|e| panic!("running {args:?} failed: {e}"));
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn in_netns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let path = Path::new("/var/run/netns").join(ns);
-    std::thread::spawn(move || {
-        let fd = File::open(&path).unwrap_or_else(|e| panic!("opening {path:?}: {e}"));
-        // SAFETY: setns on an fd we own; it affects only this thread.
-        let rc = unsafe { libc::setns(fd.as_raw_fd(), libc::CLONE_NEWNET) };
-        assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
-        f()
-    })
-    .join()
-    .expect("the netns thread panicked")
 }
 
 #[test]
