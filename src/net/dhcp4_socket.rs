@@ -3,10 +3,9 @@
 //! This works on an interface without an address because the client sets the BROADCAST
 //! flag, so servers broadcast their replies (QEMU's user-net DHCP and dnsmasq both do).
 
-use std::io::ErrorKind;
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
 use std::os::fd::AsRawFd;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use nix::sys::socket::{self, sockopt, AddressFamily, SockFlag, SockType, SockaddrIn};
 
@@ -76,32 +75,12 @@ impl DhcpSocket {
         buf: &mut [u8],
         deadline: Instant,
     ) -> Result<Option<usize>, SocketError> {
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Ok(None);
-            }
-            let rerr = |err| SocketError::Recv {
+        super::udp::recv_from_port_until(&self.sock, buf, 67, deadline).map_err(|err| {
+            SocketError::Recv {
                 iface: self.iface.clone(),
                 err,
-            };
-            self.sock
-                .set_read_timeout(Some(left.max(Duration::from_millis(1))))
-                .map_err(rerr)?;
-            match self.sock.recv_from(buf) {
-                Ok((n, from)) if from.port() == 67 => return Ok(Some(n)),
-                Ok(_) => continue,
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
-                    ) =>
-                {
-                    continue
-                }
-                Err(e) => return Err(rerr(e)),
             }
-        }
+        })
     }
 }
 

@@ -4,10 +4,9 @@
 //! The interface needs a usable link-local address first (the source of every DHCPv6
 //! message); [`super::slaac::V6Netlink::wait_link_local`] waits for it.
 
-use std::io::ErrorKind;
 use std::net::{Ipv6Addr, SocketAddrV6, UdpSocket};
 use std::os::fd::AsRawFd;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use nix::sys::socket::{self, sockopt, AddressFamily, SockFlag, SockType, SockaddrIn6};
 
@@ -95,32 +94,12 @@ impl Dhcp6Socket {
         buf: &mut [u8],
         deadline: Instant,
     ) -> Result<Option<usize>, SocketError> {
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Ok(None);
-            }
-            let rerr = |err| SocketError::Recv {
+        super::udp::recv_from_port_until(&self.sock, buf, SERVER_PORT, deadline).map_err(|err| {
+            SocketError::Recv {
                 iface: self.iface.clone(),
                 err,
-            };
-            self.sock
-                .set_read_timeout(Some(left.max(Duration::from_millis(1))))
-                .map_err(rerr)?;
-            match self.sock.recv_from(buf) {
-                Ok((n, from)) if from.port() == SERVER_PORT => return Ok(Some(n)),
-                Ok(_) => continue,
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
-                    ) =>
-                {
-                    continue
-                }
-                Err(e) => return Err(rerr(e)),
             }
-        }
+        })
     }
 }
 

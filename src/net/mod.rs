@@ -11,6 +11,7 @@ pub mod link;
 pub mod resolv;
 pub mod slaac;
 pub mod static_ip;
+mod udp;
 
 use serde::{Deserialize, Serialize};
 use std::net::{Ipv4Addr, Ipv6Addr};
