@@ -2,6 +2,7 @@
 //! keeps the menu alive whatever happens.
 
 pub mod args;
+pub mod clock;
 pub mod console;
 pub mod mounts;
 pub mod power;

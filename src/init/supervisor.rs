@@ -78,6 +78,9 @@ pub fn run(args: KernelArgs, mode: Mode, started: Instant) -> ! {
             .and_then(|u| u.split_whitespace().next().map(|s| format!("{s} s")))
             .unwrap_or_else(|| "unknown".into())
     ));
+    if mode == Mode::Pid1 {
+        super::clock::warn_if_implausible(&mut |l| shared.log(l));
+    }
 
     spawn_guarded("discovery", shared.clone(), {
         let args = args.clone();
@@ -352,6 +355,8 @@ fn bring_up_network(
         Ok(lease) => {
             s.send(UiEvent::NetStatus(lease_summary(&lease)));
             *s.lease.lock().unwrap_or_else(|p| p.into_inner()) = Some(lease.clone());
+            // Before any HTTPS: the clock must be right for certificates.
+            super::clock::sync_after_network(args, Some(&lease), &mut |l| s.log(l));
             if lease.server_id.is_some() {
                 spawn_guarded("dhcp-renew", s.clone(), move |s| {
                     let mut log = |line: String| s.log(line);
