@@ -145,6 +145,8 @@ pub fn main() -> ExitCode {
 
 fn run(command: Command) -> Result<(), String> {
     let cancel = AtomicBool::new(false);
+    // http_proxy, https_proxy, no_proxy ... as curl reads them.
+    crate::fetch::proxy::set_default(crate::fetch::proxy::ProxySettings::from_env());
     match command {
         Command::Fetch {
             url,

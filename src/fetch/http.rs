@@ -55,6 +55,21 @@ pub fn download(
     if Path::new(SYSTEM_EXTRA_CA).exists() {
         cas.push(PathBuf::from(SYSTEM_EXTRA_CA));
     }
+    // No proxy named for this fetch: the process default (kboot.proxy=, or the environment).
+    let with_default;
+    let opts = match opts.proxy {
+        None => match super::proxy::default_for(url) {
+            Some(p) => {
+                with_default = FetchOptions {
+                    proxy: Some(p),
+                    ..opts.clone()
+                };
+                &with_default
+            }
+            None => opts,
+        },
+        Some(_) => opts,
+    };
     let client = Client::new(opts, &cas)?;
     client.download(url, sink, opts.max_size, report, cancel)
 }
@@ -81,10 +96,7 @@ impl Client {
         let connect_timeout = opts.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
         let idle_timeout = opts.idle_timeout.unwrap_or(DEFAULT_IDLE_TIMEOUT);
         let proxy = match opts.proxy.as_deref().filter(|p| !p.is_empty()) {
-            Some(p) => Some(ureq::Proxy::new(p).map_err(|e| FetchError::Proxy {
-                proxy: p.to_string(),
-                reason: e.to_string(),
-            })?),
+            Some(p) => Some(proxy_of(p)?),
             None => None,
         };
         let config = Agent::config_builder()
@@ -636,6 +648,25 @@ impl Transport for TlsTransport {
     fn is_tls(&self) -> bool {
         true
     }
+}
+
+/// An HTTP proxy (`http://[user:password@]host[:port]`; no scheme means http).
+fn proxy_of(p: &str) -> Result<ureq::Proxy, FetchError> {
+    let err = |reason: String| FetchError::Proxy {
+        proxy: crate::cmdline::secrets::mask_value(p),
+        reason,
+    };
+    let with_scheme = if p.contains("://") {
+        p.to_string()
+    } else {
+        format!("http://{p}")
+    };
+    if !with_scheme.starts_with("http://") {
+        return Err(err(
+            "only http:// proxies are supported (HTTPS goes through them with CONNECT)".into(),
+        ));
+    }
+    ureq::Proxy::new(&with_scheme).map_err(|e| err(e.to_string()))
 }
 
 /// The reason a TLS connection failed, for a person at a boot prompt.

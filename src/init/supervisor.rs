@@ -649,10 +649,13 @@ fn start_boot(spec: BootSpec, s: &Arc<Shared>) {
     });
 }
 
-/// How a target's kernel and initrds are fetched: the entry's checksums on top of the defaults.
-fn boot_fetch_options(spec: &BootSpec, _s: &Shared) -> FetchOptions {
+/// How a target's kernel and initrds are fetched: the entry's checksums and the menu's
+/// `proxy=` (else kboot.proxy=, the process default) on top of the defaults.
+fn boot_fetch_options(spec: &BootSpec, s: &Shared) -> FetchOptions {
+    let menu = s.menu.lock().unwrap_or_else(|p| p.into_inner());
     FetchOptions {
         sha256_by_url: spec.sha256.clone(),
+        proxy: menu.as_ref().and_then(|(m, _)| m.proxy.clone()),
         ..FetchOptions::default()
     }
 }
@@ -817,5 +820,32 @@ mod tests {
         assert!(!hands_over_address("quiet ip=dhcp", &l));
         assert!(!hands_over_address("quiet", &l));
         assert!(!hands_over_address("ip=10.0.2.150:::", &l));
+    }
+
+    #[test]
+    fn boot_fetches_use_the_menu_proxy() {
+        let (events, _rx) = mpsc::channel();
+        let s = Shared {
+            mode: Mode::Host,
+            events,
+            menu: Mutex::new(None),
+            lease: Mutex::new(None),
+            cancel: AtomicBool::new(false),
+            busy: AtomicBool::new(false),
+            disk_entries: Mutex::new(Vec::new()),
+            timeout_override: None,
+            stop_renew: AtomicBool::new(false),
+        };
+        let spec = BootSpec::default();
+        assert_eq!(boot_fetch_options(&spec, &s).proxy, None);
+        let menu = Menu {
+            proxy: Some("http://192.0.2.9:3128".into()),
+            ..Menu::default()
+        };
+        *s.menu.lock().unwrap() = Some((menu, "http://192.0.2.1/kboot.conf".into()));
+        assert_eq!(
+            boot_fetch_options(&spec, &s).proxy.as_deref(),
+            Some("http://192.0.2.9:3128")
+        );
     }
 }
