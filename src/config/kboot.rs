@@ -18,7 +18,8 @@
 //! - Global keys: `default`, `timeout` (whole seconds), `message` (kept as written in
 //!   [`Menu::message`]), `initrd` (comma-separated list allowed) and `root`, which apply to
 //!   entries without their own. `ip`, `netmask`, `gateway`, `dns`, `tftp_server` (the Xbox 360
-//!   loader's keys) go to [`Menu::network`]. Globals apply wherever they appear in the file;
+//!   loader's keys) go to [`Menu::network`]; `proxy` (an `http://` proxy for the menu's
+//!   kernels and initrds) to [`Menu::proxy`]. Globals apply wherever they appear in the file;
 //!   a repeated global takes its last value.
 //! - Any other key is an entry label: the first word of the value is the kernel, `initrd=`
 //!   (comma lists, repeatable, in order), `root=` and `dtb=` are pulled out, and the command
