@@ -49,6 +49,11 @@ pub fn sync_after_network(args: &KernelArgs, lease: Option<&Lease>, log: &mut dy
         Ok(answer) => {
             let old = clock::now_unix_nanos();
             let new = old.saturating_add(answer.sample.offset_nanos);
+            if let Some(refusal) = implausible_answer(&answer.server.to_string(), new) {
+                log(refusal);
+                warn_if_implausible(log);
+                return;
+            }
             match clock::set_unix_nanos(new) {
                 Ok(()) => log(set_message(&answer.server.to_string(), new, old)),
                 Err(e) => {
@@ -62,6 +67,19 @@ pub fn sync_after_network(args: &KernelArgs, lease: Option<&Lease>, log: &mut dy
             warn_if_implausible(log);
         }
     }
+}
+
+/// When an NTP server's time is itself before [`clock::PLAUSIBLE_FLOOR`], the sentence
+/// refusing it: a broken server must not turn a right clock into a wrong one.
+pub fn implausible_answer(server: &str, server_unix_nanos: i64) -> Option<String> {
+    let secs = server_unix_nanos.div_euclid(1_000_000_000);
+    (secs < clock::PLAUSIBLE_FLOOR).then(|| {
+        format!(
+            "the NTP server {server} says {}, which is before this kboot was built: the clock \
+             is left as it is; check that server",
+            clock::format_utc(secs)
+        )
+    })
 }
 
 /// "clock set from 192.0.2.1:123: 2026-06-01 00:00:00.000 UTC (was 2001-01-01 12:00:00.000
@@ -101,6 +119,22 @@ mod tests {
             vec!["192.0.2.1", "192.0.2.2"]
         );
         assert!(servers(&KernelArgs::default(), None).is_empty());
+    }
+
+    #[test]
+    fn a_server_time_before_the_floor_is_refused() {
+        assert_eq!(
+            implausible_answer("192.0.2.1:123", 978_350_400_000_000_000).as_deref(),
+            Some(
+                "the NTP server 192.0.2.1:123 says 2001-01-01 12:00:00 UTC, which is before \
+                 this kboot was built: the clock is left as it is; check that server"
+            )
+        );
+        assert_eq!(
+            implausible_answer("s", clock::PLAUSIBLE_FLOOR * 1_000_000_000),
+            None
+        );
+        assert!(implausible_answer("s", -1).is_some());
     }
 
     #[test]
