@@ -871,3 +871,65 @@ fn https_expired_certificate_shows_the_clock() {
         "{msg}"
     );
 }
+
+/// A tunnelling proxy: answers CONNECT host:port by connecting there and copying both ways.
+/// Returns its URL and the CONNECT targets seen.
+fn tunnel_proxy() -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut client) = stream else { continue };
+            let log = log.clone();
+            thread::spawn(move || {
+                let Some(req) = read_request(&client) else {
+                    return;
+                };
+                let Some(target) = req.line.strip_prefix("CONNECT ") else {
+                    return;
+                };
+                let target = target.split_whitespace().next().unwrap_or_default();
+                log.lock().unwrap().push(target.to_string());
+                let Ok(mut upstream) = TcpStream::connect(target) else {
+                    let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n");
+                    return;
+                };
+                let _ = client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
+                let _ = client.set_read_timeout(None);
+                let (mut c2, mut u2) = (client.try_clone().unwrap(), upstream.try_clone().unwrap());
+                let up = thread::spawn(move || {
+                    let _ = std::io::copy(&mut c2, &mut u2);
+                    let _ = u2.shutdown(Shutdown::Write);
+                });
+                let _ = std::io::copy(&mut upstream, &mut client);
+                let _ = client.shutdown(Shutdown::Write);
+                let _ = up.join();
+            });
+        }
+    });
+    (format!("http://127.0.0.1:{port}"), seen)
+}
+
+#[test]
+fn https_goes_through_an_http_proxy_with_connect() {
+    let pki = make_pki(false);
+    let body = Arc::new(data(150_000));
+    let base = serve_tls(&pki, body.clone());
+    let (proxy, seen) = tunnel_proxy();
+    let dir = tmpdir("tls-proxy");
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, &pki.ca_pem).unwrap();
+    let o = FetchOptions {
+        extra_ca: vec![ca],
+        proxy: Some(proxy),
+        ..opts()
+    };
+    let out = get_with(format!("{base}/vmlinuz"), o);
+    assert_eq!(out.result.unwrap(), body.len() as u64);
+    assert!(out.body == *body);
+    let target = base.trim_start_matches("https://").to_string();
+    assert_eq!(*seen.lock().unwrap(), vec![target]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
