@@ -70,6 +70,7 @@ fn pid1_sets_the_clock_from_kboot_ntp_before_discovery() {
         BOOT,
     );
     let line = line.lines().last().unwrap_or_default().to_string();
+    eprintln!("guest: {line}");
     assert!(line.contains("(was "), "{line}");
     assert!(!line.contains("(was 2030"), "{line}");
     // Discovery comes after the clock (HTTPS configs need it).
