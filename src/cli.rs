@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -95,6 +95,23 @@ pub enum Command {
     /// Print the command-line parameters kboot would append for a diskless root (iSCSI, NBD,
     /// NFS) in the target's initramfs flavour.
     Cmdline(Box<crate::cli_cmdline::CmdlineArgs>),
+    /// Ask an NTP server for the time (SNTP, RFC 4330) and print it with this machine's offset;
+    /// with --set, set the clock from it (root).
+    Sntp {
+        /// Host name or address, optionally with :port (`[v6]:port`); several are asked in
+        /// turn until one answers.
+        #[arg(required = true)]
+        server: Vec<String>,
+        /// Set the system clock from the answer.
+        #[arg(long)]
+        set: bool,
+        /// Seconds to wait for each answer.
+        #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
+        timeout: f64,
+        /// Requests per server.
+        #[arg(long, default_value_t = 3)]
+        tries: u32,
+    },
     /// Run the boot menu on this terminal (no network set-up, no reboot): to try kboot on a host.
     Loader {
         /// Config URL (as kboot.config= would give it).
@@ -128,6 +145,8 @@ pub fn main() -> ExitCode {
 
 fn run(command: Command) -> Result<(), String> {
     let cancel = AtomicBool::new(false);
+    // http_proxy, https_proxy, no_proxy ... as curl reads them.
+    crate::fetch::proxy::set_default(crate::fetch::proxy::ProxySettings::from_env());
     match command {
         Command::Fetch {
             url,
@@ -297,6 +316,12 @@ fn run(command: Command) -> Result<(), String> {
                 .map_err(|e| format!("cannot write {}: {e}", output.display()))?;
             Ok(())
         }
+        Command::Sntp {
+            server,
+            set,
+            timeout,
+            tries,
+        } => sntp(&server, set, timeout, tries),
         Command::Cmdline(args) => crate::cli_cmdline::run(*args),
         Command::Loader { config, no_menu } => {
             let args = crate::init::args::KernelArgs {
@@ -307,6 +332,56 @@ fn run(command: Command) -> Result<(), String> {
             crate::init::supervisor::run(args, crate::init::supervisor::Mode::Host, Instant::now())
         }
     }
+}
+
+/// `kboot sntp`: print the server's time and our offset; with `set`, set the clock.
+fn sntp(servers: &[String], set: bool, timeout: f64, tries: u32) -> Result<(), String> {
+    use crate::clock::format_utc_millis;
+    use crate::net::sntp::{query, QueryOptions};
+    let timeout = Duration::try_from_secs_f64(timeout)
+        .ok()
+        .filter(|t| !t.is_zero() && *t <= Duration::from_secs(60))
+        .ok_or_else(|| {
+            format!("--timeout {timeout} is not a number of seconds between 0 and 60")
+        })?;
+    let tries = tries.clamp(1, 100);
+    let opts = QueryOptions {
+        timeout,
+        tries,
+        // The tries decide; the total is only a safety net (twice their sum).
+        total: timeout * tries * servers.len().max(1) as u32 * 2,
+    };
+    let answer = query(servers, &opts).map_err(|e| e.to_string())?;
+    let s = answer.sample;
+    let ours = crate::clock::now_unix_nanos();
+    let server_now = ours.saturating_add(s.offset_nanos);
+    println!(
+        "server       {} (NTP version {}, stratum {})",
+        answer.server, s.reply.version, s.reply.stratum
+    );
+    println!("server time  {}", format_utc_millis(server_now));
+    println!("our clock    {}", format_utc_millis(ours));
+    let direction = match s.offset_nanos {
+        0 => "the clocks agree",
+        o if o > 0 => "this machine is behind",
+        _ => "this machine is ahead",
+    };
+    println!(
+        "offset       {:+.6} s ({direction}; round trip {:.3} ms)",
+        s.offset_nanos as f64 / 1e9,
+        s.delay_nanos as f64 / 1e6
+    );
+    if set {
+        let old = crate::clock::now_unix_nanos();
+        let new = old.saturating_add(s.offset_nanos);
+        let server = answer.server.to_string();
+        if let Some(refusal) = crate::init::clock::implausible_answer(&server, new) {
+            return Err(refusal);
+        }
+        crate::clock::set_unix_nanos(new).map_err(|e| e.to_string())?;
+        println!("{}", crate::init::clock::set_message(&server, new, old));
+    }
+    Ok(())
 }
 
 /// A URL stays as it is; a local path becomes a file:// URL.

@@ -6,6 +6,7 @@
 pub mod boot;
 pub mod cli;
 pub mod cli_cmdline;
+pub mod clock;
 pub mod cmdline;
 pub mod config;
 pub mod discovery;

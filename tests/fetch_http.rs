@@ -556,6 +556,122 @@ fn http_proxy_is_used() {
     assert!(matches!(err, FetchError::Proxy { .. }), "{err}");
 }
 
+/// A CONNECT proxy answering every tunnelled request with `body`; records the request lines.
+fn connect_proxy(body: Arc<Vec<u8>>) -> (String, Arc<Mutex<Vec<String>>>) {
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let seen = lines.clone();
+    let (url, _) = serve(move |req, s| {
+        seen.lock().unwrap().push(req.line.clone());
+        if !req.line.starts_with("CONNECT ") {
+            return;
+        }
+        let _ = s.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
+        if let Some(inner) = read_request(s) {
+            seen.lock().unwrap().push(inner.line);
+            let _ = s.write_all(head("200 OK", body.len(), "").as_bytes());
+            let _ = s.write_all(&body);
+        }
+    });
+    (url, lines)
+}
+
+/// Run the kboot CLI with exactly the proxy variables given.
+fn kboot_cli(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kboot"));
+    for v in [
+        "http_proxy",
+        "HTTP_PROXY",
+        "https_proxy",
+        "HTTPS_PROXY",
+        "all_proxy",
+        "ALL_PROXY",
+        "no_proxy",
+        "NO_PROXY",
+    ] {
+        c.env_remove(v);
+    }
+    c.envs(env.iter().copied())
+        .args(args)
+        .output()
+        .expect("run kboot")
+}
+
+#[test]
+fn cli_fetch_follows_http_proxy_and_no_proxy_from_the_environment() {
+    let via_proxy = Arc::new(data(5_000));
+    let (proxy, lines) = connect_proxy(via_proxy.clone());
+    let direct = Arc::new(data(7_000));
+    let (origin, origin_hits) = serve(ranged(direct.clone(), None));
+    let dir = tmpdir("proxy-env");
+    let out = dir.join("out");
+    let out_s = out.to_str().unwrap();
+
+    // http_proxy: nothing listens on port 9, only the proxy can answer.
+    let o = kboot_cli(
+        &["fetch", "http://127.0.0.1:9/via/env", "-o", out_s],
+        &[("http_proxy", &proxy)],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read(&out).unwrap(), *via_proxy);
+    {
+        let l = lines.lock().unwrap();
+        assert_eq!(l.len(), 2, "{l:?}");
+        assert!(l[0].starts_with("CONNECT 127.0.0.1:9 "), "{l:?}");
+        assert!(l[1].starts_with("GET /via/env "), "{l:?}");
+    }
+
+    // NO_PROXY names the host: straight to the origin, the proxy sees nothing.
+    let o = kboot_cli(
+        &["fetch", &format!("{origin}/direct"), "-o", out_s],
+        &[
+            ("HTTP_PROXY", &proxy),
+            ("NO_PROXY", "localhost, 127.0.0.0/8"),
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read(&out).unwrap(), *direct);
+    assert_eq!(origin_hits.load(Ordering::SeqCst), 1);
+    assert_eq!(lines.lock().unwrap().len(), 2, "the proxy was not used");
+
+    // https_proxy is for https URLs only: this http fetch goes direct.
+    let o = kboot_cli(
+        &["fetch", &format!("{origin}/direct"), "-o", out_s],
+        &[("https_proxy", "http://127.0.0.1:9")],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(origin_hits.load(Ordering::SeqCst), 2);
+
+    // A proxy kboot cannot use is a clear error naming it (password masked).
+    let o = kboot_cli(
+        &["fetch", &format!("{origin}/direct"), "-o", out_s],
+        &[("http_proxy", "socks5://user:hunter2@127.0.0.1:1080")],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("cannot use the proxy socks5://user:***@127.0.0.1:1080: only http:// proxies are supported"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn kboot_conf_proxy_is_on_the_menu() {
+    let dir = tmpdir("proxy-conf");
+    let conf = dir.join("kboot.conf");
+    std::fs::write(
+        &conf,
+        "proxy=http://192.0.2.9:3128\nlinux='http://192.0.2.1/vmlinuz quiet'\n",
+    )
+    .unwrap();
+    let o = kboot_cli(&["menu", conf.to_str().unwrap(), "--json"], &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let menu: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(menu["proxy"], "http://192.0.2.9:3128");
+    assert_eq!(menu["entries"][0]["kernel"], "http://192.0.2.1/vmlinuz");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 // ---- python3 -m http.server ---------------------------------------------------------------
 
 struct Kill(Child);
@@ -754,4 +870,66 @@ fn https_expired_certificate_shows_the_clock() {
         ),
         "{msg}"
     );
+}
+
+/// A tunnelling proxy: answers CONNECT host:port by connecting there and copying both ways.
+/// Returns its URL and the CONNECT targets seen.
+fn tunnel_proxy() -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut client) = stream else { continue };
+            let log = log.clone();
+            thread::spawn(move || {
+                let Some(req) = read_request(&client) else {
+                    return;
+                };
+                let Some(target) = req.line.strip_prefix("CONNECT ") else {
+                    return;
+                };
+                let target = target.split_whitespace().next().unwrap_or_default();
+                log.lock().unwrap().push(target.to_string());
+                let Ok(mut upstream) = TcpStream::connect(target) else {
+                    let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n");
+                    return;
+                };
+                let _ = client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
+                let _ = client.set_read_timeout(None);
+                let (mut c2, mut u2) = (client.try_clone().unwrap(), upstream.try_clone().unwrap());
+                let up = thread::spawn(move || {
+                    let _ = std::io::copy(&mut c2, &mut u2);
+                    let _ = u2.shutdown(Shutdown::Write);
+                });
+                let _ = std::io::copy(&mut upstream, &mut client);
+                let _ = client.shutdown(Shutdown::Write);
+                let _ = up.join();
+            });
+        }
+    });
+    (format!("http://127.0.0.1:{port}"), seen)
+}
+
+#[test]
+fn https_goes_through_an_http_proxy_with_connect() {
+    let pki = make_pki(false);
+    let body = Arc::new(data(150_000));
+    let base = serve_tls(&pki, body.clone());
+    let (proxy, seen) = tunnel_proxy();
+    let dir = tmpdir("tls-proxy");
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, &pki.ca_pem).unwrap();
+    let o = FetchOptions {
+        extra_ca: vec![ca],
+        proxy: Some(proxy),
+        ..opts()
+    };
+    let out = get_with(format!("{base}/vmlinuz"), o);
+    assert_eq!(out.result.unwrap(), body.len() as u64);
+    assert!(out.body == *body);
+    let target = base.trim_start_matches("https://").to_string();
+    assert_eq!(*seen.lock().unwrap(), vec![target]);
+    std::fs::remove_dir_all(&dir).unwrap();
 }

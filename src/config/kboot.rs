@@ -18,7 +18,8 @@
 //! - Global keys: `default`, `timeout` (whole seconds), `message` (kept as written in
 //!   [`Menu::message`]), `initrd` (comma-separated list allowed) and `root`, which apply to
 //!   entries without their own. `ip`, `netmask`, `gateway`, `dns`, `tftp_server` (the Xbox 360
-//!   loader's keys) go to [`Menu::network`]. Globals apply wherever they appear in the file;
+//!   loader's keys) go to [`Menu::network`]; `proxy` (an `http://` proxy for the menu's
+//!   kernels and initrds) to [`Menu::proxy`]. Globals apply wherever they appear in the file;
 //!   a repeated global takes its last value.
 //! - Any other key is an entry label: the first word of the value is the kernel, `initrd=`
 //!   (comma lists, repeatable, in order), `root=` and `dtb=` are pulled out, and the command
@@ -233,12 +234,43 @@ impl Parser<'_> {
                 ),
             },
             "message" => self.menu.message = (!value.is_empty()).then(|| value.to_string()),
+            "proxy" => self.proxy(n, value),
             "initrd" => self.global_initrd = Some((n, value.to_string())),
             "root" => self.global_root = Some(value.to_string()),
             k if NETWORK_KEYS.contains(&k) => {
                 self.menu.network.push((k.to_string(), value.to_string()))
             }
             label => self.entry(n, label, value),
+        }
+    }
+
+    /// `proxy=http://host:port`: an HTTP proxy for the menu's kernels and initrds.
+    fn proxy(&mut self, n: usize, value: &str) {
+        if value.is_empty() {
+            self.menu.proxy = None;
+            return;
+        }
+        let with_scheme = if value.contains("://") {
+            value.to_string()
+        } else {
+            format!("http://{value}")
+        };
+        match url::Url::parse(&with_scheme) {
+            Ok(u)
+                if u.scheme() == "http"
+                    && u.host_str().is_some_and(|h| !h.is_empty())
+                    && matches!(u.path(), "" | "/")
+                    && u.query().is_none() =>
+            {
+                self.menu.proxy = Some(with_scheme)
+            }
+            _ => self.warn(
+                n,
+                format!(
+                    "proxy '{}' is not an HTTP proxy such as http://192.0.2.9:3128; line skipped",
+                    snippet(&cmdline::secrets::mask_value(value))
+                ),
+            ),
         }
     }
 
@@ -524,6 +556,43 @@ mod tests {
 
     fn p(text: &str) -> Menu {
         parse(text, Some(BASE))
+    }
+
+    #[test]
+    fn proxy_is_a_global_http_proxy() {
+        let m = p("proxy=http://192.0.2.9:3128\nlinux=vmlinuz\n");
+        assert_eq!(m.proxy.as_deref(), Some("http://192.0.2.9:3128"));
+        assert_eq!(m.entries.len(), 1);
+        assert!(m.warnings.is_empty(), "{:?}", m.warnings);
+        let m = p("linux=vmlinuz\nproxy='proxy.example:8080/'\n");
+        assert_eq!(m.proxy.as_deref(), Some("http://proxy.example:8080/"));
+        let m = p("proxy=http://user:pw@192.0.2.9:3128\n");
+        assert_eq!(m.proxy.as_deref(), Some("http://user:pw@192.0.2.9:3128"));
+        // The last one wins; empty removes it.
+        assert_eq!(p("proxy=a:1\nproxy=\n").proxy, None);
+    }
+
+    #[test]
+    fn a_proxy_that_is_not_an_http_proxy_is_a_warning() {
+        for bad in [
+            "socks5://192.0.2.9:1080",
+            "https://192.0.2.9:3128",
+            "http://192.0.2.9:3128/vmlinuz",
+            "http://:3128",
+            "vmlinuz quiet",
+            "http://u:secret@[::1:3128",
+        ] {
+            let m = p(&format!("proxy='{bad}'\n"));
+            assert_eq!(m.proxy, None, "{bad}");
+            assert_eq!(m.warnings.len(), 1, "{bad}");
+            assert!(
+                m.warnings[0].starts_with("kboot.conf line 1: proxy '"),
+                "{:?}",
+                m.warnings
+            );
+            assert!(!m.warnings[0].contains("secret"), "{:?}", m.warnings);
+            assert!(m.entries.is_empty(), "{bad}: not an entry either");
+        }
     }
 
     const EXAMPLE: &str = r#"message=/etc/kboot.msg        # optional

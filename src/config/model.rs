@@ -16,6 +16,10 @@ pub struct Menu {
     /// Network settings a config asks for (kboot.conf `ip=`, `netmask=`, `gateway=`, `dns=`,
     /// `tftp_server=`, the Xbox 360 loader's keys), as `(key, value)` in file order.
     pub network: Vec<(String, String)>,
+    /// HTTP proxy for this menu's kernels and initrds (kboot.conf `proxy=`), e.g.
+    /// `http://192.0.2.9:3128`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
     /// Problems found while parsing ("kboot.conf line 4: ..."), shown in the log pane.
     #[serde(skip)]
     pub warnings: Vec<String>,

@@ -17,7 +17,7 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{CertificateError, ClientConfig, ClientConnection, RootCertStore, StreamOwned};
@@ -55,6 +55,21 @@ pub fn download(
     if Path::new(SYSTEM_EXTRA_CA).exists() {
         cas.push(PathBuf::from(SYSTEM_EXTRA_CA));
     }
+    // No proxy named for this fetch: the process default (kboot.proxy=, or the environment).
+    let with_default;
+    let opts = match opts.proxy {
+        None => match super::proxy::default_for(url) {
+            Some(p) => {
+                with_default = FetchOptions {
+                    proxy: Some(p),
+                    ..opts.clone()
+                };
+                &with_default
+            }
+            None => opts,
+        },
+        Some(_) => opts,
+    };
     let client = Client::new(opts, &cas)?;
     client.download(url, sink, opts.max_size, report, cancel)
 }
@@ -81,10 +96,7 @@ impl Client {
         let connect_timeout = opts.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
         let idle_timeout = opts.idle_timeout.unwrap_or(DEFAULT_IDLE_TIMEOUT);
         let proxy = match opts.proxy.as_deref().filter(|p| !p.is_empty()) {
-            Some(p) => Some(ureq::Proxy::new(p).map_err(|e| FetchError::Proxy {
-                proxy: p.to_string(),
-                reason: e.to_string(),
-            })?),
+            Some(p) => Some(proxy_of(p)?),
             None => None,
         };
         let config = Agent::config_builder()
@@ -641,6 +653,25 @@ impl Transport for TlsTransport {
     }
 }
 
+/// An HTTP proxy (`http://[user:password@]host[:port]`; no scheme means http).
+fn proxy_of(p: &str) -> Result<ureq::Proxy, FetchError> {
+    let err = |reason: String| FetchError::Proxy {
+        proxy: crate::cmdline::secrets::mask_value(p),
+        reason,
+    };
+    let with_scheme = if p.contains("://") {
+        p.to_string()
+    } else {
+        format!("http://{p}")
+    };
+    if !with_scheme.starts_with("http://") {
+        return Err(err(
+            "only http:// proxies are supported (HTTPS goes through them with CONNECT)".into(),
+        ));
+    }
+    ureq::Proxy::new(&with_scheme).map_err(|e| err(e.to_string()))
+}
+
 /// The reason a TLS connection failed, for a person at a boot prompt.
 fn describe_tls(err: &rustls::Error) -> String {
     match err {
@@ -668,33 +699,22 @@ fn describe_tls(err: &rustls::Error) -> String {
     }
 }
 
-/// "is the clock right? it says 1970-01-01"
+/// "is the clock right? it says 1970-01-01 00:00:00 UTC", plus what to do when the clock is
+/// plainly wrong (before [`crate::clock::PLAUSIBLE_FLOOR`]).
 fn clock_hint() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    format!("is the clock right? it says {}", format_date(secs))
+    clock_hint_at(crate::clock::now_unix_nanos().div_euclid(1_000_000_000))
 }
 
-/// Unix seconds -> `YYYY-MM-DD HH:MM:SS UTC` (Howard Hinnant's civil-from-days).
-fn format_date(unix: u64) -> String {
-    let days = (unix / 86_400) as i64;
-    let tod = unix % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
-        tod / 3600,
-        tod / 60 % 60,
-        tod % 60
-    )
+fn clock_hint_at(unix: i64) -> String {
+    let says = crate::clock::format_utc(unix);
+    if unix < crate::clock::PLAUSIBLE_FLOOR {
+        format!(
+            "is the clock right? it says {says}, before this kboot was built; {}",
+            crate::clock::CLOCK_ADVICE
+        )
+    } else {
+        format!("is the clock right? it says {says}")
+    }
 }
 
 // ---- Content-Length overrun detection -----------------------------------------------------
@@ -775,10 +795,16 @@ mod tests {
     }
 
     #[test]
-    fn dates() {
-        assert_eq!(format_date(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(format_date(951_782_400), "2000-02-29 00:00:00 UTC");
-        assert_eq!(format_date(1_700_000_000), "2023-11-14 22:13:20 UTC");
+    fn the_clock_hint_gives_advice_only_for_a_plainly_wrong_clock() {
+        assert_eq!(
+            clock_hint_at(1_800_000_000),
+            "is the clock right? it says 2027-01-15 08:00:00 UTC"
+        );
+        assert_eq!(
+            clock_hint_at(978_350_400),
+            "is the clock right? it says 2001-01-01 12:00:00 UTC, before this kboot was built; \
+             give the machine an NTP server (DHCP option 42 or kboot.ntp=) or set its RTC"
+        );
     }
 
     #[test]

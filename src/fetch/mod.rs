@@ -8,6 +8,7 @@ pub mod http;
 pub mod integrity;
 pub mod local;
 pub mod nfs;
+pub mod proxy;
 pub mod tftp;
 pub mod url;
 

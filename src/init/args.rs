@@ -21,6 +21,10 @@ pub struct KernelArgs {
     /// `ip=` in the kernel's own syntax (`ip=client:server:gw:mask:host:iface:off:dns0:dns1`,
     /// or `ip=dhcp`): a static address instead of DHCP.
     pub ip: Option<String>,
+    /// `kboot.ntp=<host or address>[:port][,...]`: NTP servers, asked before DHCP option 42's.
+    pub ntp: Vec<String>,
+    /// `kboot.proxy=URL`: HTTP proxy for every http/https fetch (configs, kernels, initrds).
+    pub proxy: Option<String>,
 }
 
 impl KernelArgs {
@@ -43,6 +47,13 @@ impl KernelArgs {
                 }
                 ("console", Some(v)) if !v.is_empty() => args.consoles.push(v),
                 ("ip", Some(v)) if !v.is_empty() => args.ip = Some(v),
+                ("kboot.ntp", Some(v)) => args.ntp.extend(
+                    v.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string),
+                ),
+                ("kboot.proxy", Some(v)) if !v.is_empty() => args.proxy = Some(v),
                 _ => {}
             }
         }
@@ -89,8 +100,21 @@ mod tests {
     }
 
     #[test]
+    fn ntp_servers_and_proxy() {
+        let a = KernelArgs::parse(
+            "kboot.ntp=192.0.2.1,ntp.example:1123 kboot.ntp=[2001:db8::1]:123,, \
+             kboot.proxy=http://192.0.2.9:3128",
+        );
+        assert_eq!(
+            a.ntp,
+            vec!["192.0.2.1", "ntp.example:1123", "[2001:db8::1]:123"]
+        );
+        assert_eq!(a.proxy.as_deref(), Some("http://192.0.2.9:3128"));
+    }
+
+    #[test]
     fn malformed_values_are_dropped() {
-        let a = KernelArgs::parse("kboot.config= kboot.timeout=soon kboot.net");
+        let a = KernelArgs::parse("kboot.config= kboot.timeout=soon kboot.net kboot.ntp= kboot.proxy= kboot.ntp kboot.proxy");
         assert_eq!(a, KernelArgs::default());
     }
 }

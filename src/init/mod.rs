@@ -2,6 +2,7 @@
 //! keeps the menu alive whatever happens.
 
 pub mod args;
+pub mod clock;
 pub mod console;
 pub mod mounts;
 pub mod payload;
@@ -22,5 +23,8 @@ pub fn run_as_pid1() -> ! {
     let cmdline = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
     console::quiet_kernel(&cmdline);
     let args = args::KernelArgs::parse(&cmdline);
+    if let Some(proxy) = &args.proxy {
+        crate::fetch::proxy::set_default(crate::fetch::proxy::ProxySettings::all(proxy));
+    }
     supervisor::run(args, supervisor::Mode::Pid1, started)
 }

@@ -84,6 +84,9 @@ pub fn run(args: KernelArgs, mode: Mode, started: Instant) -> ! {
             .and_then(|u| u.split_whitespace().next().map(|s| format!("{s} s")))
             .unwrap_or_else(|| "unknown".into())
     ));
+    if mode == Mode::Pid1 {
+        super::clock::warn_if_implausible(&mut |l| shared.log(l));
+    }
 
     spawn_guarded("discovery", shared.clone(), {
         let args = args.clone();
@@ -358,6 +361,8 @@ fn bring_up_network(
         Ok(lease) => {
             s.send(UiEvent::NetStatus(lease_summary(&lease)));
             *s.lease.lock().unwrap_or_else(|p| p.into_inner()) = Some(lease.clone());
+            // Before any HTTPS: the clock must be right for certificates.
+            super::clock::sync_after_network(args, Some(&lease), &mut |l| s.log(l));
             if lease.server_id.is_some() {
                 spawn_guarded("dhcp-renew", s.clone(), move |s| {
                     let mut log = |line: String| s.log(line);
@@ -765,10 +770,13 @@ fn start_boot(spec: BootSpec, s: &Arc<Shared>) {
     });
 }
 
-/// How a target's kernel and initrds are fetched: the entry's checksums on top of the defaults.
-fn boot_fetch_options(spec: &BootSpec, _s: &Shared) -> FetchOptions {
+/// How a target's kernel and initrds are fetched: the entry's checksums and the menu's
+/// `proxy=` (else kboot.proxy=, the process default) on top of the defaults.
+fn boot_fetch_options(spec: &BootSpec, s: &Shared) -> FetchOptions {
+    let menu = s.menu.lock().unwrap_or_else(|p| p.into_inner());
     FetchOptions {
         sha256_by_url: spec.sha256.clone(),
+        proxy: menu.as_ref().and_then(|(m, _)| m.proxy.clone()),
         ..FetchOptions::default()
     }
 }
@@ -939,5 +947,32 @@ mod tests {
         assert!(!hands_over_address("quiet ip=dhcp", &l));
         assert!(!hands_over_address("quiet", &l));
         assert!(!hands_over_address("ip=10.0.2.150:::", &l));
+    }
+
+    #[test]
+    fn boot_fetches_use_the_menu_proxy() {
+        let (events, _rx) = mpsc::channel();
+        let s = Shared {
+            mode: Mode::Host,
+            events,
+            menu: Mutex::new(None),
+            lease: Mutex::new(None),
+            cancel: AtomicBool::new(false),
+            busy: AtomicBool::new(false),
+            disk_entries: Mutex::new(Vec::new()),
+            timeout_override: None,
+            stop_renew: AtomicBool::new(false),
+        };
+        let spec = BootSpec::default();
+        assert_eq!(boot_fetch_options(&spec, &s).proxy, None);
+        let menu = Menu {
+            proxy: Some("http://192.0.2.9:3128".into()),
+            ..Menu::default()
+        };
+        *s.menu.lock().unwrap() = Some((menu, "http://192.0.2.1/kboot.conf".into()));
+        assert_eq!(
+            boot_fetch_options(&spec, &s).proxy.as_deref(),
+            Some("http://192.0.2.9:3128")
+        );
     }
 }

@@ -10,6 +10,7 @@ pub mod dhcp6_socket;
 pub mod link;
 pub mod resolv;
 pub mod slaac;
+pub mod sntp;
 pub mod static_ip;
 mod udp;
 
