@@ -51,6 +51,21 @@ struct Shared {
 }
 
 impl Shared {
+    fn new(mode: Mode, events: Sender<UiEvent>, timeout_override: Option<u64>) -> Shared {
+        Shared {
+            mode,
+            events,
+            menu: Mutex::new(None),
+            lease: Mutex::new(None),
+            cancel: AtomicBool::new(false),
+            busy: AtomicBool::new(false),
+            disk_entries: Mutex::new(Vec::new()),
+            timeout_override,
+            stop_renew: AtomicBool::new(false),
+            prefetch: Mutex::new(None),
+        }
+    }
+
     fn send(&self, ev: UiEvent) {
         let _ = self.events.send(ev);
     }
@@ -63,18 +78,7 @@ impl Shared {
 pub fn run(args: KernelArgs, mode: Mode, started: Instant) -> ! {
     let (ev_tx, ev_rx) = mpsc::channel::<UiEvent>();
     let (cmd_tx, cmd_rx) = mpsc::channel::<UiCommand>();
-    let shared = Arc::new(Shared {
-        mode,
-        events: ev_tx,
-        menu: Mutex::new(None),
-        lease: Mutex::new(None),
-        cancel: AtomicBool::new(false),
-        busy: AtomicBool::new(false),
-        disk_entries: Mutex::new(Vec::new()),
-        timeout_override: args.timeout_s,
-        stop_renew: AtomicBool::new(false),
-        prefetch: Mutex::new(None),
-    });
+    let shared = Arc::new(Shared::new(mode, ev_tx, args.timeout_s));
     shared.log(format!(
         "kboot {} started ({} ms after /init, uptime {})",
         env!("CARGO_PKG_VERSION"),
@@ -952,17 +956,7 @@ mod tests {
     #[test]
     fn boot_fetches_use_the_menu_proxy() {
         let (events, _rx) = mpsc::channel();
-        let s = Shared {
-            mode: Mode::Host,
-            events,
-            menu: Mutex::new(None),
-            lease: Mutex::new(None),
-            cancel: AtomicBool::new(false),
-            busy: AtomicBool::new(false),
-            disk_entries: Mutex::new(Vec::new()),
-            timeout_override: None,
-            stop_renew: AtomicBool::new(false),
-        };
+        let s = Shared::new(Mode::Host, events, None);
         let spec = BootSpec::default();
         assert_eq!(boot_fetch_options(&spec, &s).proxy, None);
         let menu = Menu {
