@@ -199,10 +199,23 @@ pub struct QemuNbd {
     pub name: String,
 }
 
+/// NBD's registered port: dracut's `root=nbd:<server>:<export name>` connects there.
+pub const NBD_PORT: u16 = 10809;
+
 impl QemuNbd {
     pub fn start(test: &str, image: &Path, name: &str) -> QemuNbd {
+        Self::start_on(test, image, name, free_tcp_port())
+    }
+
+    /// [`QemuNbd::start`] on a given port (e.g. [`NBD_PORT`]); panics when it is busy.
+    pub fn start_on(test: &str, image: &Path, name: &str, port: u16) -> QemuNbd {
         require(QEMU_NBD, "qemu-utils");
-        let port = free_tcp_port();
+        if let Err(e) = TcpListener::bind(("127.0.0.1", port)) {
+            panic!(
+                "127.0.0.1:{port} is busy ({e}): this test needs that port for its qemu-nbd; \
+                 stop whatever listens there (ss -ltnp 'sport = :{port}')"
+            );
+        }
         let log = scratch(test, "qemu-nbd.log");
         let (out, err) = log_files(&log);
         let mut child = Command::new(QEMU_NBD)
