@@ -3,20 +3,24 @@
 //! network-legacy, made by `qemu/build-dracut`) over TFTP. The entries have `kboot.root=` and no
 //! `kboot.flavor=`: kboot must detect dracut in the fetched initrd and render dracut's
 //! parameters (`ip=` in dracut's field order, `ifname=bootnet:<mac>`, `rd.neednet=1`,
-//! `nameserver=`, `root=nbd:...` / `netroot=iscsi:...`). dracut then brings up the NIC it
-//! renamed to `bootnet` from those parameters alone (no DHCP of its own), attaches the root from
-//! a disk server the test runs on the host's loopback (10.0.2.2 for the guest) and switches to
-//! it; the root's /sbin/init (examples/root_init.rs) prints where / came from and
+//! `nameserver=`, `root=nbd:...` / `netroot=iscsi:...` / `root=nfs:...`). dracut then renames
+//! the NIC with that MAC to `bootnet`, configures it statically from `ip=...:none`, attaches the
+//! root from a disk server the test runs on the host's loopback (10.0.2.2 for the guest) and
+//! switches to it; the root's /sbin/init (examples/root_init.rs) prints where / came from and
 //! /proc/cmdline.
 //!
-//! Needs `qemu/build`, `qemu/build-diskless` (the root image, tgt, qemu-utils) and
+//! Needs `qemu/build`, `qemu/build-diskless` (the root image, tgt, qemu-utils, nfs-ganesha) and
 //! `qemu/build-dracut`. NBD uses qemu-nbd on 127.0.0.1:10809 (dracut's `root=nbd:` takes an
-//! export name only with the default port), iSCSI tgtd on 127.0.0.1:3260: run it as
-//! `flock /tmp/kboot-qemu-diskless.lock cargo test --test qemu_diskless_dracut`.
+//! export name only with the default port), iSCSI a relay on 127.0.0.1:3260 to tgtd, NFS
+//! NFS-Ganesha (and, when no rpcbind runs, a portmapper on 127.0.0.1:111/udp) as in
+//! tests/qemu_diskless.rs. Runs as root. Another diskless test on this machine wants the same
+//! ports: run it as `flock /tmp/kboot-qemu-diskless.lock cargo test --test qemu_diskless_dracut`.
 
 mod common;
 
-use common::servers::{free_tcp_port, IscsiPortalRelay, QemuNbd, Tgtd, ISCSI_PORT, NBD_PORT};
+use common::servers::{
+    free_tcp_port, Ganesha, IscsiPortalRelay, QemuNbd, Tgtd, ISCSI_PORT, NBD_PORT,
+};
 use common::{Guest, GuestOptions};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -226,4 +230,36 @@ fn iscsi_root_through_a_detected_dracut_initramfs() {
     );
     drop(relay);
     drop(tgtd);
+}
+
+#[test]
+fn nfs_root_through_a_detected_dracut_initramfs() {
+    let (_, image) = built();
+    assert_detected_as_dracut();
+    let nfs = Ganesha::start("dracut-nfs", &image);
+    // dracut's nfsroot mounts with `mount -t nfs -o <options>,nolock <server>:<path>`; with the
+    // NFS and MOUNT ports in the options, mount.nfs needs no portmapper answer.
+    let options = format!(
+        "vers=3,tcp,port={},mountport={},mountproto=tcp",
+        nfs.port, nfs.mount_port
+    );
+    let root = format!("nfs:10.0.2.2:{}:{options}", nfs.export.display());
+    let folder = Folder::new("nfs", &conf("nfs", &format!("kboot.root={root}")));
+    let mut g = boot("dracut-nfs", &folder.0);
+    let line = hello(&mut g);
+    assert!(
+        line.contains(&format!("10.0.2.2:{}", nfs.export.display())) && line.contains("(nfs)"),
+        "root not on our NFS export: {line}"
+    );
+    let cmdline = root_cmdline(&mut g);
+    assert_dracut_handoff(&cmdline);
+    assert!(
+        cmdline.contains(&format!("root={root}")),
+        "'root={root}' missing from {cmdline}"
+    );
+    eprintln!(
+        "dracut nfs: root init at {:.1} s; target cmdline: {cmdline}",
+        g.seconds()
+    );
+    drop(nfs);
 }

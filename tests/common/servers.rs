@@ -363,6 +363,8 @@ pub struct Ganesha {
     /// The exported directory, as the client names it.
     pub export: PathBuf,
     pub port: u16,
+    /// The MOUNT protocol's port.
+    pub mount_port: u16,
 }
 
 impl Ganesha {
@@ -455,6 +457,7 @@ impl Ganesha {
             pid,
             export,
             port,
+            mount_port,
         }
     }
 }
