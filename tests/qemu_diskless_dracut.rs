@@ -105,8 +105,8 @@ fn conf(name: &str, args: &str) -> String {
 
 /// Wait for the root init's marker; returns its line (which names the root device).
 fn hello(g: &mut Guest) -> String {
-    let text = g.wait_for(HELLO, ROOT);
-    let line = text.lines().last().unwrap_or_default().to_string();
+    // The whole line: serial output arrives in pieces.
+    let line = format!("{HELLO}{}", g.line_after(HELLO, ROOT));
     assert!(
         line.contains("marker=kboot-diskless-root"),
         "not our root image: {line}"
@@ -182,26 +182,47 @@ fn nbd_root_through_a_detected_dracut_initramfs() {
 const INITIATOR: &str = "iqn.2026-11.test.kboot:dracut-client";
 const TARGET: &str = "iqn.2026-11.test.kboot:root";
 
+/// The CHAP account the iSCSI test's tgtd requires (tgt wants 12 to 16 characters).
+const CHAP_USER: &str = "kbootclient";
+const CHAP_PASSWORD: &str = "s3cret-dracut1";
+
 #[test]
-fn iscsi_root_through_a_detected_dracut_initramfs() {
+fn iscsi_chap_root_through_a_detected_dracut_initramfs() {
     let (_, image) = built();
     assert_detected_as_dracut();
     // dracut discovers (SendTargets) before it logs in, and logs in to the node it found at the
     // portal it asked: tgtd (on a port of its own) answers with its socket's 127.0.0.1, so the
     // relay on 3260 turns that into the 10.0.2.2 the guest uses. See IscsiPortalRelay.
     let tgtd = Tgtd::start_on("dracut-iscsi", &image, TARGET, free_tcp_port());
+    // With an incoming account bound to the target, tgtd lets no one log in without CHAP.
+    tgtd.adm(&[
+        "--op",
+        "new",
+        "--mode",
+        "account",
+        "--user",
+        CHAP_USER,
+        "--password",
+        CHAP_PASSWORD,
+    ]);
+    tgtd.adm(&[
+        "--op", "bind", "--mode", "account", "--tid", "1", "--user", CHAP_USER,
+    ]);
     let portal = format!("10.0.2.2:{ISCSI_PORT},1");
     let relay = IscsiPortalRelay::start(ISCSI_PORT, tgtd.port, &portal);
-    // An RFC 4173 root path with LUN 1 (tgtd's LUN 0 is its controller) and no kboot.rootfs=:
-    // the whole LUN is the filesystem, and kboot names it the way udev's path_id does in
-    // dracut (root=/dev/disk/by-path/ip-<server>:<port>-iscsi-<target>-lun-<n>), beside
-    // netroot=iscsi:... and rd.iscsi.initiator= for dracut's iscsiroot.
+    // An RFC 4173 root path with CHAP credentials and LUN 1 (tgtd's LUN 0 is its controller),
+    // and no kboot.rootfs=: the whole LUN is the filesystem. kboot renders netroot=iscsi:...
+    // (without the credentials), rd.iscsi.initiator= and the LUN's name as udev's path_id gives
+    // it in dracut (root=/dev/disk/by-path/ip-<server>:<port>-iscsi-<target>-lun-<n>), and puts
+    // rd.iscsi.username/password into /etc/cmdline.d/ of a cpio segment it appends to the
+    // (zstd) initrd: dracut's getarg reads them from there.
     let folder = Folder::new(
         "iscsi",
         &conf(
             "iscsi",
             &format!(
-                "kboot.root=iscsi:10.0.2.2::{ISCSI_PORT}:1:{TARGET} kboot.initiator={INITIATOR}"
+                "kboot.root=iscsi:{CHAP_USER}:{CHAP_PASSWORD}@10.0.2.2::{ISCSI_PORT}:1:{TARGET} \
+                 kboot.initiator={INITIATOR}"
             ),
         ),
     );
@@ -224,6 +245,14 @@ fn iscsi_root_through_a_detected_dracut_initramfs() {
     ] {
         assert!(cmdline.contains(&p), "'{p}' missing from {cmdline}");
     }
+    assert!(
+        !cmdline.contains(CHAP_PASSWORD) && !cmdline.contains(CHAP_USER),
+        "CHAP credentials on the target's command line: {cmdline}"
+    );
+    assert!(
+        !g.plain_output().contains(CHAP_PASSWORD),
+        "the CHAP password was printed on the console"
+    );
     eprintln!(
         "dracut iscsi: root init at {:.1} s; target cmdline: {cmdline}",
         g.seconds()
