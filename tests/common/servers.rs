@@ -87,6 +87,8 @@ fn stop(child: &mut Child, files: &[&Path], log: &Path, what: &str) {
 /// to initiators connecting from 127.0.0.1 (QEMU's user network makes the guest one of them).
 pub struct Tgtd {
     child: Child,
+    /// The port tgtd listens on (127.0.0.1).
+    pub port: u16,
     control: u32,
     image: PathBuf,
     log: PathBuf,
@@ -95,12 +97,17 @@ pub struct Tgtd {
 
 impl Tgtd {
     pub fn start(test: &str, image: &Path, iqn: &str) -> Tgtd {
+        Self::start_on(test, image, iqn, ISCSI_PORT)
+    }
+
+    /// [`Tgtd::start`] listening on 127.0.0.1:`port` instead of 3260.
+    pub fn start_on(test: &str, image: &Path, iqn: &str, port: u16) -> Tgtd {
         require(TGTD, "tgt");
         require(TGTADM, "tgt");
-        if let Err(e) = TcpListener::bind(("127.0.0.1", ISCSI_PORT)) {
+        if let Err(e) = TcpListener::bind(("127.0.0.1", port)) {
             panic!(
-                "127.0.0.1:{ISCSI_PORT} is busy ({e}): the iSCSI test needs that port for its own \
-                 tgtd; stop whatever listens there (ss -ltnp 'sport = :{ISCSI_PORT}')"
+                "127.0.0.1:{port} is busy ({e}): the iSCSI test needs that port for its own \
+                 tgtd; stop whatever listens there (ss -ltnp 'sport = :{port}')"
             );
         }
         let copy = scratch(test, "lun.img");
@@ -112,15 +119,16 @@ impl Tgtd {
         let (out, err) = log_files(&log);
         let mut child = Command::new(TGTD)
             .args(["-f", "-C", &control.to_string()])
-            .args(["--iscsi", &format!("portal=127.0.0.1:{ISCSI_PORT}")])
+            .args(["--iscsi", &format!("portal=127.0.0.1:{port}")])
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
             .spawn()
             .expect("start tgtd");
-        wait_listening(&mut child, ISCSI_PORT, "tgtd", &log);
+        wait_listening(&mut child, port, "tgtd", &log);
         let t = Tgtd {
             child,
+            port,
             control,
             image: copy,
             log,
@@ -199,10 +207,23 @@ pub struct QemuNbd {
     pub name: String,
 }
 
+/// NBD's registered port: dracut's `root=nbd:<server>:<export name>` connects there.
+pub const NBD_PORT: u16 = 10809;
+
 impl QemuNbd {
     pub fn start(test: &str, image: &Path, name: &str) -> QemuNbd {
+        Self::start_on(test, image, name, free_tcp_port())
+    }
+
+    /// [`QemuNbd::start`] on a given port (e.g. [`NBD_PORT`]); panics when it is busy.
+    pub fn start_on(test: &str, image: &Path, name: &str, port: u16) -> QemuNbd {
         require(QEMU_NBD, "qemu-utils");
-        let port = free_tcp_port();
+        if let Err(e) = TcpListener::bind(("127.0.0.1", port)) {
+            panic!(
+                "127.0.0.1:{port} is busy ({e}): this test needs that port for its qemu-nbd; \
+                 stop whatever listens there (ss -ltnp 'sport = :{port}')"
+            );
+        }
         let log = scratch(test, "qemu-nbd.log");
         let (out, err) = log_files(&log);
         let mut child = Command::new(QEMU_NBD)
@@ -342,6 +363,8 @@ pub struct Ganesha {
     /// The exported directory, as the client names it.
     pub export: PathBuf,
     pub port: u16,
+    /// The MOUNT protocol's port.
+    pub mount_port: u16,
 }
 
 impl Ganesha {
@@ -434,6 +457,7 @@ impl Ganesha {
             pid,
             export,
             port,
+            mount_port,
         }
     }
 }
@@ -461,5 +485,133 @@ impl Drop for Ganesha {
             }
         }
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A TCP relay from 127.0.0.1:`listen` to an iSCSI target on 127.0.0.1:`target` that rewrites
+/// the portal in SendTargets answers: a target names the address its socket has (tgtd answers
+/// `TargetAddress=127.0.0.1:<port>,1`), but the guest behind QEMU's user network reaches the
+/// host as 10.0.2.2. An initiator that discovers before it logs in (dracut's iscsiroot runs
+/// `iscsiadm -m discovery` and then logs in to the node it found *at the portal it asked*)
+/// needs the address it used. Every other byte passes unchanged; PDUs are read by their
+/// header's lengths, so header or data digests must not be negotiated (open-iscsi's default).
+pub struct IscsiPortalRelay {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    conns: std::sync::Arc<std::sync::Mutex<Vec<TcpStream>>>,
+    /// How many Text responses had a TargetAddress rewritten.
+    pub rewritten: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl IscsiPortalRelay {
+    /// Relay 127.0.0.1:`listen` to 127.0.0.1:`target`, advertising `portal` (`10.0.2.2:3260,1`).
+    pub fn start(listen: u16, target: u16, portal: &str) -> IscsiPortalRelay {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        use std::sync::{Arc, Mutex};
+        let listener = match TcpListener::bind(("127.0.0.1", listen)) {
+            Ok(l) => l,
+            Err(e) => panic!(
+                "127.0.0.1:{listen} is busy ({e}): the iSCSI test relays that port to its tgtd; \
+                 stop whatever listens there (ss -ltnp 'sport = :{listen}')"
+            ),
+        };
+        listener.set_nonblocking(true).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let conns: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+        let rewritten = Arc::new(AtomicUsize::new(0));
+        let (flag, list, count) = (stop.clone(), conns.clone(), rewritten.clone());
+        let portal = portal.to_string();
+        let thread = std::thread::spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                let client = match listener.accept() {
+                    Ok((c, _)) => c,
+                    Err(_) => {
+                        std::thread::sleep(Duration::from_millis(50));
+                        continue;
+                    }
+                };
+                let _ = client.set_nonblocking(false);
+                let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else {
+                    continue;
+                };
+                {
+                    let mut l = list.lock().unwrap();
+                    l.push(client.try_clone().unwrap());
+                    l.push(server.try_clone().unwrap());
+                }
+                let (mut c_in, mut s_out) =
+                    (client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut c_in, &mut s_out);
+                    let _ = s_out.shutdown(std::net::Shutdown::Write);
+                });
+                let (portal, count) = (portal.clone(), count.clone());
+                std::thread::spawn(move || {
+                    let _ = relay_answers(server, client, &portal, &count);
+                });
+            }
+        });
+        IscsiPortalRelay {
+            stop,
+            thread: Some(thread),
+            conns,
+            rewritten,
+        }
+    }
+}
+
+impl Drop for IscsiPortalRelay {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        for c in self.conns.lock().unwrap().drain(..) {
+            let _ = c.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+/// Copy the target's PDUs to the initiator, rewriting `TargetAddress=` in Text responses.
+fn relay_answers(
+    mut from: TcpStream,
+    mut to: TcpStream,
+    portal: &str,
+    count: &std::sync::atomic::AtomicUsize,
+) -> std::io::Result<()> {
+    use std::io::{Read, Write};
+    const TEXT_RESPONSE: u8 = 0x24;
+    loop {
+        let mut bhs = [0u8; 48];
+        from.read_exact(&mut bhs)?;
+        let ahs = usize::from(bhs[4]) * 4;
+        let len = usize::from(bhs[5]) << 16 | usize::from(bhs[6]) << 8 | usize::from(bhs[7]);
+        let mut rest = vec![0u8; ahs + len.div_ceil(4) * 4];
+        from.read_exact(&mut rest)?;
+        if bhs[0] & 0x3f == TEXT_RESPONSE {
+            let data = &rest[ahs..ahs + len];
+            let mut changed = false;
+            let mut out = Vec::new();
+            for pair in data.split(|b| *b == 0).filter(|p| !p.is_empty()) {
+                if pair.starts_with(b"TargetAddress=") {
+                    out.extend_from_slice(format!("TargetAddress={portal}").as_bytes());
+                    changed = true;
+                } else {
+                    out.extend_from_slice(pair);
+                }
+                out.push(0);
+            }
+            if changed {
+                count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let n = out.len();
+                bhs[5..8].copy_from_slice(&(n as u32).to_be_bytes()[1..]);
+                out.resize(n.div_ceil(4) * 4, 0);
+                let mut pdu = rest[..ahs].to_vec();
+                pdu.extend_from_slice(&out);
+                rest = pdu;
+            }
+        }
+        to.write_all(&bhs)?;
+        to.write_all(&rest)?;
     }
 }
