@@ -450,6 +450,6 @@ fn template_with_an_injected_driver() {
         collect(Flavor::Kernel, &inject, &modules, &[], fetch)
             .unwrap_err()
             .to_string(),
-        "the entry has no initramfs to add files or modules to: give it an initrd= (kboot.inject= and kboot.modules= need one)"
+        "kboot.inject= and kboot.modules= need an initramfs to add to: give the entry an initrd= (and no kboot.flavor=kernel)"
     );
 }

@@ -62,7 +62,7 @@ pub enum InjectError {
     BadModules(String),
     #[error("{0} is written twice into the initramfs: give each kboot.inject= its own path")]
     Duplicate(String),
-    #[error("the entry has no initramfs to add files or modules to: give it an initrd= (kboot.inject= and kboot.modules= need one)")]
+    #[error("kboot.inject= and kboot.modules= need an initramfs to add to: give the entry an initrd= (and no kboot.flavor=kernel)")]
     NoInitramfs,
     #[error("the module {name} is injected compressed as {path}: end the path with {name}.ko so that kboot unpacks it (the target's insmod may not read compressed modules)")]
     Compressed { name: String, path: String },
