@@ -184,7 +184,10 @@ pub fn prepare(path: &str, data: Vec<u8>) -> Result<Vec<u8>, InjectError> {
     let Some(kind) = Compression::sniff(&data) else {
         return Ok(data);
     };
-    let mut out = Bounded(Vec::new());
+    let mut out = Bounded {
+        data: Vec::new(),
+        over: false,
+    };
     let res: std::io::Result<()> = match kind {
         Compression::Gzip => {
             let mut dec = flate2::read::GzDecoder::new(&data[..]);
@@ -201,23 +204,26 @@ pub fn prepare(path: &str, data: Vec<u8>) -> Result<Vec<u8>, InjectError> {
             other.name()
         ))),
     };
-    match res {
-        Ok(()) => Ok(out.0),
-        Err(_) if out.0.len() as u64 > MAX_FILE => Err(InjectError::TooBig(format!("/{path}"))),
-        Err(e) => Err(InjectError::Unpack(format!("/{path}"), e.to_string())),
+    if out.over {
+        return Err(InjectError::TooBig(format!("/{path}")));
     }
+    res.map(|()| out.data)
+        .map_err(|e| InjectError::Unpack(format!("/{path}"), e.to_string()))
 }
 
 /// A `Vec` that refuses to grow past [`MAX_FILE`] (decompression bombs).
-struct Bounded(Vec<u8>);
+struct Bounded {
+    data: Vec<u8>,
+    over: bool,
+}
 
 impl std::io::Write for Bounded {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if (self.0.len() + buf.len()) as u64 > MAX_FILE {
-            self.0.resize(MAX_FILE as usize + 1, 0);
+        if (self.data.len() + buf.len()) as u64 > MAX_FILE {
+            self.over = true;
             return Err(std::io::Error::other("too big"));
         }
-        self.0.extend_from_slice(buf);
+        self.data.extend_from_slice(buf);
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
