@@ -1,7 +1,8 @@
 //! The /sbin/init of the diskless tests' network root (an ext4 image that `qemu/build-diskless`
 //! makes and the tests export over iSCSI, NBD or NFS). It proves that the target's own initramfs
 //! attached the root over the network and switched to it: it prints which device (or NFS export)
-//! is mounted on / and the kernel command line, then powers the machine off.
+//! is mounted on /, the kernel command line and the loaded modules, then powers the machine
+//! off.
 //!
 //! Built as a static musl binary; unlike demo_init it runs from a real root filesystem, where
 //! the initramfs has usually moved /proc, /sys and /dev over already.
@@ -46,6 +47,13 @@ fn main() {
         marker.trim()
     );
     let _ = writeln!(out, "KBOOT-ROOT: cmdline: {}", cmdline.trim());
+    // The loaded modules (first field of each /proc/modules line), for kboot.modules= tests.
+    let modules = std::fs::read_to_string("/proc/modules").unwrap_or_default();
+    let names: Vec<&str> = modules
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let _ = writeln!(out, "KBOOT-ROOT: modules: {}", names.join(" "));
     let _ = writeln!(out, "KBOOT-ROOT: powering off");
     let _ = out.flush();
     std::thread::sleep(std::time::Duration::from_millis(200));

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! kboot cmdline --root URI --flavor dracut|initramfs-tools|kernel [--lease JSON | --ip ...] [--initrd FILE]
+//!               [--inject [MODE:]/PATH=FILE]... [--modules NAME,...] [--cpio SEGMENT]
 //! ```
 //! stdout gets the command line (secrets masked); stderr gets the detected flavour and the
 //! names of the files kboot would inject into the initramfs.
@@ -10,8 +11,8 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
 use crate::cmdline::flavor::{render_with, Flavor, RenderOptions};
+use crate::cmdline::inject;
 use crate::cmdline::root::{parse_root_uri, RootSource};
-use crate::cmdline::secrets;
 use crate::net::Lease;
 
 /// Arguments of `kboot cmdline`.
@@ -66,9 +67,17 @@ pub struct CmdlineArgs {
     /// initramfs file.
     #[arg(long)]
     pub secrets_on_cmdline: bool,
-    /// Write the cpio segment with the injected files here (append it to the initrd,
-    /// 4-byte aligned).
-    #[arg(long)]
+    /// Add a file to the target's initramfs: [MODE:]/PATH=FILE, FILE being a local file
+    /// (the kboot.conf key kboot.inject= takes a URL there). Repeatable.
+    #[arg(long, value_name = "[MODE:]/PATH=FILE")]
+    pub inject: Vec<String>,
+    /// Kernel modules the target's initramfs loads before it attaches the root, comma
+    /// separated: from an injected NAME.ko, else from the initrd. Repeatable.
+    #[arg(long, value_name = "NAME[,NAME...]")]
+    pub modules: Vec<String>,
+    /// Write the cpio segment with the files for the initramfs (secrets, --inject files,
+    /// module hooks) here; append it to the initrd, 4-byte aligned.
+    #[arg(long, visible_alias = "cpio")]
     pub secrets_cpio: Option<PathBuf>,
 }
 
@@ -86,26 +95,50 @@ pub fn run(args: CmdlineArgs) -> Result<(), String> {
     } else if args.initiator.is_some() || args.rootfs.is_some() {
         return Err("--initiator and --rootfs apply to iSCSI roots only".into());
     }
+    let mut injects = Vec::new();
+    for v in &args.inject {
+        injects.push(inject::parse_inject(v).map_err(|e| format!("--inject: {e}"))?);
+    }
+    let mut modules = Vec::new();
+    for v in &args.modules {
+        modules.extend(inject::parse_modules(v).map_err(|e| format!("--modules: {e}"))?);
+    }
     let flavor = choose_flavor(&args)?;
     let opts = RenderOptions {
         uuid: args.uuid.as_deref(),
         secrets_on_cmdline: args.secrets_on_cmdline,
     };
     let rendered = render_with(&root, flavor, &lease, &opts).map_err(|e| e.to_string())?;
+    let files = inject::collect(flavor, &injects, &modules, &rendered.secrets, read_local)
+        .map_err(|e| e.to_string())?;
     println!("{}", rendered.masked);
-    if !rendered.secrets.is_empty() {
-        let names: Vec<&str> = rendered.secrets.iter().map(|(p, _)| p.as_str()).collect();
+    if !files.is_empty() {
+        let names: Vec<String> = files.iter().map(|f| format!("/{}", f.path)).collect();
         eprintln!(
-            "secrets go into the initramfs as an appended cpio segment: /{}",
-            names.join(", /")
+            "the initramfs gets an appended cpio segment with: {}",
+            names.join(", ")
         );
     }
     if let Some(path) = &args.secrets_cpio {
-        let seg = secrets::cpio_segment(&rendered.secrets).map_err(|e| e.to_string())?;
+        let seg = inject::segment(&files).map_err(|e| e.to_string())?;
         write_private(path, &seg)?;
         eprintln!("wrote the cpio segment to {}", path.display());
     }
     Ok(())
+}
+
+/// `--inject`'s FILE, at most as large as kboot injects.
+fn read_local(path: &str) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut data = Vec::new();
+    f.take(inject::MAX_FILE + 1)
+        .read_to_end(&mut data)
+        .map_err(|e| e.to_string())?;
+    if data.len() as u64 > inject::MAX_FILE {
+        return Err("the file is larger than 64 MiB".into());
+    }
+    Ok(data)
 }
 
 /// Write a file readable by its owner only (it holds passwords).
@@ -309,6 +342,76 @@ mod tests {
                 "etc/cmdline.d/90-kboot-secrets.conf"
             ]
         );
+        // Injected files and module hooks join the secrets in the one segment.
+        let ko = dir.join("dummy.ko");
+        std::fs::write(&ko, b"\x7fELF").unwrap();
+        let a = parse(&[
+            "--root",
+            "template:x=${server}",
+            "--flavor",
+            "initramfs-tools",
+            "--ip",
+            "10.0.2.15",
+            "--inject",
+            &format!("/lib/modules/kboot/dummy.ko={}", ko.display()),
+            "--modules",
+            "dummy,nbd",
+            "--cpio",
+            seg.to_str().unwrap(),
+        ])
+        .unwrap();
+        run(a).unwrap();
+        let segs = crate::boot::initrd::segments(&std::fs::read(&seg).unwrap()).unwrap();
+        assert_eq!(
+            segs[0].files,
+            vec![
+                "conf",
+                "conf/conf.d",
+                "conf/conf.d/kboot-modules",
+                "lib/modules",
+                "lib/modules/kboot",
+                "lib/modules/kboot/dummy.ko"
+            ]
+        );
+        let a = parse(&[
+            "--root",
+            "10.0.2.2:/r",
+            "--flavor",
+            "kernel",
+            "--ip",
+            "10.0.2.15",
+            "--modules",
+            "nbd",
+        ])
+        .unwrap();
+        assert!(run(a).unwrap_err().contains("initrd="));
+        let a = parse(&[
+            "--root",
+            "10.0.2.2:/r",
+            "--flavor",
+            "dracut",
+            "--ip",
+            "10.0.2.15",
+            "--inject",
+            "lib/x=y",
+        ])
+        .unwrap();
+        assert!(run(a).unwrap_err().starts_with("--inject: "));
+        let a = parse(&[
+            "--root",
+            "10.0.2.2:/r",
+            "--flavor",
+            "dracut",
+            "--mac",
+            "52:54:00:12:34:56",
+            "--ip",
+            "10.0.2.15",
+            "--inject",
+            "/lib/x=/nonexistent/kboot-test",
+        ])
+        .unwrap();
+        assert!(run(a).unwrap_err().contains("/nonexistent/kboot-test"));
+
         std::fs::write(&initrd, b"\0\0\0\0").unwrap();
         let a = parse(&["--root", "/r", "--initrd", initrd.to_str().unwrap()]).unwrap();
         assert!(choose_flavor(&a).unwrap_err().contains("give --flavor"));

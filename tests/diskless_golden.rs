@@ -377,3 +377,79 @@ fn applied_to_an_entry_and_injected() {
     let segs = kboot::boot::initrd::segments(&initrd[28..]).unwrap();
     assert_eq!(segs[0].files, vec!["etc", "etc/iscsi.initramfs"]);
 }
+
+/// A home-made disk server's root as a template, a driver fetched from the boot server and
+/// the module hooks, exactly as each flavour gets them (docs/diskless.md, section 6).
+#[test]
+fn template_with_an_injected_driver() {
+    use kboot::cmdline::inject::{collect, parse_inject, parse_modules, segment};
+    let root = parse_root_uri("template:rd.myscsi=${server}:${mac_dashed}").unwrap();
+    let inject =
+        [parse_inject("/lib/modules/kboot/my-scsi.ko=tftp://10.0.2.2/my-scsi.ko").unwrap()];
+    let modules = parse_modules("crc32c,my-scsi").unwrap();
+    let fetch = |url: &str| -> Result<Vec<u8>, String> {
+        assert_eq!(url, "tftp://10.0.2.2/my-scsi.ko");
+        Ok(b"\x7fELF my-scsi".to_vec())
+    };
+
+    let r = render(&root, Flavor::InitramfsTools, &lease()).unwrap();
+    assert_eq!(
+        r.args,
+        format!("{TOOLS_NET} rd.myscsi=10.0.2.2:52-54-00-12-34-56")
+    );
+    let files = collect(Flavor::InitramfsTools, &inject, &modules, &r.secrets, fetch).unwrap();
+    let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        vec!["lib/modules/kboot/my-scsi.ko", "conf/conf.d/kboot-modules"]
+    );
+    assert_eq!(
+        String::from_utf8(files[1].data.clone()).unwrap(),
+        "# Written by kboot (kboot.modules=): load kernel modules before the root is attached.\n\
+         # /init sources this file, and open-iscsi sources it again: load what is not loaded yet.\n\
+         [ -d /sys/module/crc32c ] || modprobe crc32c || echo \"kboot: cannot load the module crc32c\" >&2\n\
+         [ -d /sys/module/my_scsi ] || insmod /lib/modules/kboot/my-scsi.ko || echo \"kboot: cannot load the module my_scsi from /lib/modules/kboot/my-scsi.ko\" >&2\n"
+    );
+    let segs = kboot::boot::initrd::segments(&segment(&files).unwrap()).unwrap();
+    assert_eq!(
+        segs[0].files,
+        vec![
+            "conf",
+            "conf/conf.d",
+            "conf/conf.d/kboot-modules",
+            "lib/modules",
+            "lib/modules/kboot",
+            "lib/modules/kboot/my-scsi.ko"
+        ]
+    );
+
+    let r = render(&root, Flavor::Dracut, &lease()).unwrap();
+    let files = collect(Flavor::Dracut, &inject, &modules, &r.secrets, fetch).unwrap();
+    let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        vec![
+            "lib/modules/kboot/my-scsi.ko",
+            "lib/dracut/hooks/pre-udev/40-kboot-modules.sh",
+            "etc/modules-load.d/kboot.conf"
+        ]
+    );
+    assert_eq!(
+        String::from_utf8(files[1].data.clone()).unwrap(),
+        "#!/bin/sh\n\
+         # Written by kboot (kboot.modules=): load kernel modules before udev starts.\n\
+         [ -d /sys/module/crc32c ] || modprobe crc32c || echo \"kboot: cannot load the module crc32c\" >&2\n\
+         [ -d /sys/module/my_scsi ] || insmod /lib/modules/kboot/my-scsi.ko || echo \"kboot: cannot load the module my_scsi from /lib/modules/kboot/my-scsi.ko\" >&2\n"
+    );
+    assert_eq!(
+        String::from_utf8(files[2].data.clone()).unwrap(),
+        "# Written by kboot (kboot.modules=); injected modules are loaded by /lib/dracut/hooks/pre-udev/40-kboot-modules.sh.\ncrc32c\n"
+    );
+
+    assert_eq!(
+        collect(Flavor::Kernel, &inject, &modules, &[], fetch)
+            .unwrap_err()
+            .to_string(),
+        "kboot.inject= and kboot.modules= need an initramfs to add to: give the entry an initrd= (and no kboot.flavor=kernel)"
+    );
+}

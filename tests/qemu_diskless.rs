@@ -6,8 +6,9 @@
 //! iSCSI: tgtd on 127.0.0.1:3260; NBD: qemu-nbd; NFS: NFS-Ganesha (user space: this machine's
 //! kernel has no nfsd) plus a portmapper on 127.0.0.1:111/udp. Runs as root (tgtd, port 111).
 //!
-//! The target parameters are spelled out in the entries for now; the command line kboot gives
-//! the target is asserted from what the root's init prints.
+//! The entries use kboot's diskless keys (kboot.root=, kboot.inject=, kboot.modules=); the
+//! command line kboot gives the target and the modules loaded are asserted from what the root's
+//! init prints.
 //!
 //! Needs `qemu/build` and `qemu/build-diskless` (which installs tgt, open-iscsi, nbd-client,
 //! qemu-utils, nfs-ganesha, nfs-ganesha-vfs, rpcbind and the Debian kernel's modules).
@@ -33,6 +34,7 @@ fn diskless() -> (PathBuf, PathBuf) {
     for p in [
         tftp.join("vmlinuz-debian"),
         tftp.join("initrd-debian.img"),
+        tftp.join("dummy.ko"),
         image.clone(),
     ] {
         assert!(
@@ -45,8 +47,8 @@ fn diskless() -> (PathBuf, PathBuf) {
     (tftp, image)
 }
 
-/// A fresh TFTP folder with the Debian kernel and initramfs (hard links) and `conf` as
-/// kboot.conf; removed on drop.
+/// A fresh TFTP folder with the Debian kernel, initramfs and dummy.ko (hard links) and `conf`
+/// as kboot.conf; removed on drop.
 struct Folder(PathBuf);
 
 impl Folder {
@@ -56,7 +58,7 @@ impl Folder {
             std::env::temp_dir().join(format!("kboot-diskless-{test}-tftp-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        for f in ["vmlinuz-debian", "initrd-debian.img"] {
+        for f in ["vmlinuz-debian", "initrd-debian.img", "dummy.ko"] {
             if std::fs::hard_link(src.join(f), dir.join(f)).is_err() {
                 std::fs::copy(src.join(f), dir.join(f)).unwrap();
             }
@@ -91,6 +93,14 @@ fn boot(name: &str, tftp: &Path) -> Guest {
 /// The command line the root's init printed.
 fn root_cmdline(g: &mut Guest) -> String {
     g.line_after("KBOOT-ROOT: cmdline:", Duration::from_secs(10))
+}
+
+/// The modules loaded when the root's init ran.
+fn root_modules(g: &mut Guest) -> Vec<String> {
+    g.line_after("KBOOT-ROOT: modules:", Duration::from_secs(10))
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
 }
 
 /// The parts of kboot's handoff for QEMU's user network (lease 10.0.2.15/24, router and
@@ -182,8 +192,67 @@ fn nbd_root_through_debian_initramfs_tools_and_nbd_client() {
     {
         assert!(cmdline.contains(p), "'{p}' missing from {cmdline}");
     }
+    // The control for the injection test below: nothing loads dummy by itself.
+    let modules = root_modules(&mut g);
+    assert!(
+        modules.iter().any(|m| m == "nbd") && !modules.iter().any(|m| m == "dummy"),
+        "modules: {modules:?}"
+    );
     eprintln!(
         "nbd: root init at {:.1} s; target cmdline: {cmdline}",
+        g.seconds()
+    );
+    drop(nbd);
+}
+
+#[test]
+fn template_root_with_an_injected_module() {
+    let (_, image) = diskless();
+    let nbd = QemuNbd::start("inject", &image, "root");
+    // A disk server kboot has no renderer for is written by the entry as a template (here
+    // nbd-client's own parameters, with the lease's next-server), and a driver the target's
+    // initramfs lacks is fetched next to the kernel and loaded there before the root is
+    // attached: Debian's dummy.ko, which nothing else loads (see the NBD test).
+    let entry = format!(
+        "vmlinuz-debian initrd=initrd-debian.img rw console=ttyS0 \
+         kboot.root=\"template:nbdroot=${{server}}:{}/{} root=/dev/nbd0 rootfstype=ext4\" \
+         kboot.inject=/lib/modules/kboot/dummy.ko=dummy.ko kboot.modules=dummy",
+        nbd.port, nbd.name
+    );
+    let folder = Folder::new(
+        "inject",
+        &format!("default=inject\ntimeout=0\ninject='{entry}'\n"),
+    );
+    let mut g = boot("inject", &folder.0);
+    let hello = g.wait_for(HELLO, ROOT);
+    let hello = hello.lines().last().unwrap_or_default().to_string();
+    assert!(
+        hello.contains("/dev/nbd0") && hello.contains("(ext4)"),
+        "root not on the NBD device: {hello}"
+    );
+    assert!(
+        hello.contains("marker=kboot-diskless-root"),
+        "not our root image: {hello}"
+    );
+    let cmdline = root_cmdline(&mut g);
+    let nbdroot = format!("nbdroot=10.0.2.2:{}/{}", nbd.port, nbd.name);
+    for p in HANDOFF
+        .iter()
+        .chain(&[nbdroot.as_str(), "root=/dev/nbd0", "rootfstype=ext4"])
+    {
+        assert!(cmdline.contains(p), "'{p}' missing from {cmdline}");
+    }
+    assert!(
+        !cmdline.contains("kboot.") && !cmdline.contains("${"),
+        "kboot's keys or an unexpanded variable reached the target: {cmdline}"
+    );
+    let modules = root_modules(&mut g);
+    assert!(
+        modules.iter().any(|m| m == "dummy"),
+        "dummy is not loaded: {modules:?}"
+    );
+    eprintln!(
+        "inject: root init at {:.1} s with dummy loaded; target cmdline: {cmdline}",
         g.seconds()
     );
     drop(nbd);

@@ -14,8 +14,9 @@ pub struct BootSpec {
     pub initrds: Vec<String>,
     /// The final target command line (the diskless-root parameters are added at boot time).
     pub cmdline: String,
-    /// A diskless root to describe to the target's initramfs.
-    pub diskless: Option<crate::config::model::Diskless>,
+    /// A diskless root to describe to the target's initramfs (boxed: it is large and rarely
+    /// set, and a `BootSpec` travels in UI messages).
+    pub diskless: Option<Box<crate::config::model::Diskless>>,
     /// Expected SHA-256 per URL of `kernel` and `initrds`.
     pub sha256: std::collections::BTreeMap<String, String>,
 }

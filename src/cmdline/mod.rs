@@ -6,6 +6,7 @@
 
 pub mod flavor;
 pub mod handoff;
+pub mod inject;
 pub mod root;
 pub mod secrets;
 
@@ -113,7 +114,7 @@ pub fn entry_to_boot_spec(entry: &Entry, extra: Option<&str>) -> Option<BootSpec
         kernel,
         initrds: entry.initrds.clone(),
         cmdline: append(&entry.cmdline, extra.unwrap_or("")),
-        diskless: entry.diskless.clone(),
+        diskless: entry.diskless.clone().map(Box::new),
         sha256: entry.sha256.clone(),
     })
 }

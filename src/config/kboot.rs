@@ -428,6 +428,26 @@ fn build_entry(
             "kboot.initiator" => {
                 diskless.get_or_insert_with(Diskless::default).initiator = Some(value)
             }
+            // Files and modules for the target's initramfs (src/cmdline/inject.rs).
+            "kboot.inject" => {
+                let bad = |e: String| (line, format!("entry '{}' skipped: {e}", snippet(&label)));
+                let mut i =
+                    cmdline::inject::parse_inject(&value).map_err(|e| bad(e.to_string()))?;
+                i.url = resolve(base, &i.url)
+                    .map_err(|e| bad(format!("bad kboot.inject= location: {e}")))?;
+                diskless
+                    .get_or_insert_with(Diskless::default)
+                    .inject
+                    .push(i)
+            }
+            "kboot.modules" => {
+                let names = cmdline::inject::parse_modules(&value)
+                    .map_err(|e| (line, format!("entry '{}' skipped: {e}", snippet(&label))))?;
+                diskless
+                    .get_or_insert_with(Diskless::default)
+                    .modules
+                    .extend(names)
+            }
             // Per-file SHA-256, checked while streaming.
             "kboot.sha256.kernel" => sha_kernel = Some(value),
             "kboot.sha256.initrd" => sha_initrds = value.split(',').map(str::to_string).collect(),
@@ -439,7 +459,7 @@ fn build_entry(
             return Err((
                 line,
                 format!(
-                    "entry '{}' skipped: kboot.flavor/rootfs/initiator without kboot.root=: add kboot.root=iscsi:... (or nbd:, nfs:, dhcp)",
+                    "entry '{}' skipped: kboot.flavor/rootfs/initiator/inject/modules without kboot.root=: add kboot.root=iscsi:... (or nbd:, nfs:, template:, dhcp)",
                     snippet(&label)
                 ),
             ));
@@ -514,6 +534,60 @@ mod tests {
         assert_eq!((b.root.as_str(), b.flavor.as_deref()), ("dhcp", None));
         assert_eq!(m.entries.len(), 2, "c has no kboot.root=: skipped");
         assert!(m.warnings.iter().any(|w| w.contains("without kboot.root")));
+    }
+
+    #[test]
+    fn inject_and_modules_keys() {
+        let m = p("t='vmlinuz initrd=initrd.img kboot.root=\"template:nbdroot=${server}:10809/root root=/dev/nbd0\" \
+                     kboot.inject=/lib/modules/kboot/dummy.ko=mods/dummy.ko \
+                     kboot.inject=0755:/usr/bin/t=http://h/t?x=1 kboot.modules=dummy kboot.modules=nbd,virtio-net quiet'\n\
+                   bad-mode='vmlinuz kboot.root=nfs:h:/r kboot.inject=999:/x=y'\n\
+                   bad-path='vmlinuz kboot.root=nfs:h:/r kboot.inject=x=y'\n\
+                   no-url='vmlinuz kboot.root=nfs:h:/r kboot.inject=/x'\n\
+                   bad-url='vmlinuz kboot.root=nfs:h:/r kboot.inject=/x=http://[zz/'\n\
+                   bad-mod='vmlinuz kboot.root=nfs:h:/r kboot.modules=a,,b'\n\
+                   no-root='vmlinuz kboot.modules=dummy'\n");
+        assert_eq!(m.entries.len(), 1, "{:?}", m.warnings);
+        let t = &m.entries[0];
+        assert_eq!(t.cmdline, "quiet", "kboot's keys do not reach the target");
+        let d = t.diskless.as_ref().unwrap();
+        assert_eq!(
+            d.root,
+            "template:nbdroot=${server}:10809/root root=/dev/nbd0"
+        );
+        let got: Vec<(&str, &str, u32)> = d
+            .inject
+            .iter()
+            .map(|i| (i.path.as_str(), i.url.as_str(), i.mode))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "lib/modules/kboot/dummy.ko",
+                    "tftp://10.0.2.2/boot/mods/dummy.ko",
+                    0o644
+                ),
+                ("usr/bin/t", "http://h/t?x=1", 0o755),
+            ]
+        );
+        assert_eq!(d.modules, vec!["dummy", "nbd", "virtio-net"]);
+        for (label, what) in [
+            ("bad-mode", "octal"),
+            ("bad-path", "not absolute"),
+            ("no-url", "no '=<URL>'"),
+            ("bad-url", "location"),
+            ("bad-mod", "module names"),
+            ("no-root", "without kboot.root"),
+        ] {
+            assert!(
+                m.warnings
+                    .iter()
+                    .any(|w| w.contains(&format!("entry '{label}' skipped")) && w.contains(what)),
+                "{label}: {:?}",
+                m.warnings
+            );
+        }
     }
 
     #[test]

@@ -79,6 +79,24 @@ pub struct Diskless {
     pub rootfs: Option<String>,
     /// The iSCSI initiator name (else DHCP option 203, else generated).
     pub initiator: Option<String>,
+    /// Files to add to the target's initramfs (kboot.conf `kboot.inject=`), in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inject: Vec<Inject>,
+    /// Kernel modules the target's initramfs loads before it attaches the root (kboot.conf
+    /// `kboot.modules=`), in order: from an injected `<name>.ko`, else from the initrd.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub modules: Vec<String>,
+}
+
+/// One file kboot adds to the target's initramfs (an appended cpio segment).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Inject {
+    /// Path inside the initramfs, relative (no leading `/`), normalised.
+    pub path: String,
+    /// Absolute URL of the content.
+    pub url: String,
+    /// Permission bits (default 0644; 0755 for a file to execute).
+    pub mode: u32,
 }
 
 /// An entry that is not a kernel to boot.

@@ -128,6 +128,15 @@ impl Initramfs {
         Ok(())
     }
 
+    /// Drop the directory member `path` (not what it holds), so that the archive does not
+    /// create or replace it. True when there was one.
+    pub fn remove_dir(&mut self, path: &str) -> bool {
+        match self.members.get(path) {
+            Some((Node::Dir, _)) => self.members.remove(path).is_some(),
+            _ => false,
+        }
+    }
+
     /// The members, sorted so that every directory precedes what it holds.
     pub fn members(&self) -> impl Iterator<Item = (&str, &Node, u32)> {
         self.members.iter().map(|(p, (n, m))| (p.as_str(), n, *m))

@@ -660,11 +660,39 @@ fn diskless_cmdline(
         "diskless root for '{}': {flavor} ({how}): {}",
         spec.title, rendered.masked
     ));
-    if !rendered.secrets.is_empty() {
-        let file = initrd
-            .ok_or("The root's secrets need an initrd to go into, and this entry has none")?;
-        append_cpio(file, &rendered.secrets)
-            .map_err(|e| format!("Cannot add the root's secrets to the initrd: {e}"))?;
+    // Secrets, kboot.inject= files and kboot.modules= hooks: one appended cpio segment.
+    let fetch_small = |url: &str| {
+        s.log(format!("fetching {url} for the target's initramfs"));
+        let opts = FetchOptions {
+            max_size: Some(crate::cmdline::inject::MAX_FILE),
+            ..boot_fetch_options(spec, s)
+        };
+        let mut buf = Vec::new();
+        fetch::fetch(url, &mut buf, &opts, &mut |_| {}, &s.cancel)
+            .map(|_| buf)
+            .map_err(|e| e.to_string())
+    };
+    let files = crate::cmdline::inject::collect(
+        flavor,
+        &d.inject,
+        &d.modules,
+        &rendered.secrets,
+        fetch_small,
+    )
+    .map_err(|e| e.to_string())?;
+    if !files.is_empty() {
+        let file = initrd.ok_or(
+            "The files for the target's initramfs need an initrd to go into, and this entry has none: add initrd= to it",
+        )?;
+        let segment = crate::cmdline::inject::segment(&files).map_err(|e| e.to_string())?;
+        append_cpio(file, &segment)
+            .map_err(|e| format!("Cannot add files to the initrd in memory: {e}"))?;
+        let names: Vec<String> = files.iter().map(|f| format!("/{}", f.path)).collect();
+        s.log(format!(
+            "added to the initrd of '{}': {}",
+            spec.title,
+            names.join(" ")
+        ));
     }
     Ok(flavor::apply(&spec.cmdline, &rendered))
 }
@@ -692,15 +720,14 @@ fn read_initrd_flavor(file: &std::fs::File) -> Option<crate::cmdline::flavor::Fl
     flavor
 }
 
-/// Append a newc segment holding `files` to an initrd memfd (4-byte aligned).
-fn append_cpio(file: &mut std::fs::File, files: &[(String, Vec<u8>)]) -> Result<(), String> {
+/// Append a newc segment to an initrd memfd (4-byte aligned).
+fn append_cpio(file: &mut std::fs::File, segment: &[u8]) -> Result<(), String> {
     use std::io::{Seek, SeekFrom, Write};
-    let segment = crate::cmdline::secrets::cpio_segment(files).map_err(|e| e.to_string())?;
     let end = file.seek(SeekFrom::End(0)).map_err(|e| e.to_string())?;
     let pad = (4 - (end % 4) as usize) % 4;
     file.write_all(&[0u8; 3][..pad])
         .map_err(|e| e.to_string())?;
-    file.write_all(&segment).map_err(|e| e.to_string())
+    file.write_all(segment).map_err(|e| e.to_string())
 }
 
 /// True when the target command line gives the target our leased address (`ip=<client>:...`).

@@ -1006,7 +1006,7 @@ fn spec_of(e: &Entry) -> Option<BootSpec> {
         kernel: e.kernel.clone()?,
         initrds: e.initrds.clone(),
         cmdline: e.cmdline.clone(),
-        diskless: e.diskless.clone(),
+        diskless: e.diskless.clone().map(Box::new),
         sha256: e.sha256.clone(),
     })
 }
