@@ -137,8 +137,8 @@ fn iscsi_root_through_debian_initramfs_tools_and_open_iscsi() {
     );
     let login_at = g.seconds();
     // ... and the root init on the iSCSI disk (a SCSI disk, sd*) prints its marker.
-    let hello = g.wait_for(HELLO, ROOT);
-    let hello = hello.lines().last().unwrap_or_default().to_string();
+    // The whole line: serial output arrives in pieces.
+    let hello = g.line_after(HELLO, ROOT);
     assert!(
         hello.contains("/dev/sd") && hello.contains("(ext4)"),
         "root not on the iSCSI disk: {hello}"
@@ -175,8 +175,8 @@ fn nbd_root_through_debian_initramfs_tools_and_nbd_client() {
     );
     let folder = Folder::new("nbd", &format!("default=nbd\ntimeout=0\nnbd='{entry}'\n"));
     let mut g = boot("nbd", &folder.0);
-    let hello = g.wait_for(HELLO, ROOT);
-    let hello = hello.lines().last().unwrap_or_default().to_string();
+    // The whole line: serial output arrives in pieces.
+    let hello = g.line_after(HELLO, ROOT);
     assert!(
         hello.contains("/dev/nbd0") && hello.contains("(ext4)"),
         "root not on the NBD device: {hello}"
@@ -224,8 +224,8 @@ fn template_root_with_an_injected_module() {
         &format!("default=inject\ntimeout=0\ninject='{entry}'\n"),
     );
     let mut g = boot("inject", &folder.0);
-    let hello = g.wait_for(HELLO, ROOT);
-    let hello = hello.lines().last().unwrap_or_default().to_string();
+    // The whole line: serial output arrives in pieces.
+    let hello = g.line_after(HELLO, ROOT);
     assert!(
         hello.contains("/dev/nbd0") && hello.contains("(ext4)"),
         "root not on the NBD device: {hello}"
@@ -271,8 +271,8 @@ fn nfs_root_through_debian_initramfs_tools_and_klibc_nfsmount() {
     );
     let folder = Folder::new("nfs", &format!("default=nfs\ntimeout=0\nnfs='{entry}'\n"));
     let mut g = boot("nfs", &folder.0);
-    let hello = g.wait_for(HELLO, ROOT);
-    let hello = hello.lines().last().unwrap_or_default().to_string();
+    // The whole line: serial output arrives in pieces.
+    let hello = g.line_after(HELLO, ROOT);
     assert!(
         hello.contains(&format!("10.0.2.2:{}", nfs.export.display())) && hello.contains("(nfs)"),
         "root not on our NFS export: {hello}"
