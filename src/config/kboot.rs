@@ -428,6 +428,25 @@ fn build_entry(
             "kboot.initiator" => {
                 diskless.get_or_insert_with(Diskless::default).initiator = Some(value)
             }
+            "kboot.secrets" => {
+                let on_cmdline = match value.as_str() {
+                    "initramfs" => false,
+                    "cmdline" => true,
+                    other => {
+                        return Err((
+                            line,
+                            format!(
+                                "entry '{}' skipped: kboot.secrets='{}' is neither 'initramfs' nor 'cmdline'",
+                                snippet(&label),
+                                snippet(other)
+                            ),
+                        ))
+                    }
+                };
+                diskless
+                    .get_or_insert_with(Diskless::default)
+                    .secrets_on_cmdline = on_cmdline
+            }
             // Files and modules for the target's initramfs (src/cmdline/inject.rs).
             "kboot.inject" => {
                 let bad = |e: String| (line, format!("entry '{}' skipped: {e}", snippet(&label)));
@@ -459,7 +478,7 @@ fn build_entry(
             return Err((
                 line,
                 format!(
-                    "entry '{}' skipped: kboot.flavor/rootfs/initiator/inject/modules without kboot.root=: add kboot.root=iscsi:... (or nbd:, nfs:, template:, dhcp)",
+                    "entry '{}' skipped: kboot.flavor/rootfs/initiator/inject/modules/secrets without kboot.root=: add kboot.root=iscsi:... (or nbd:, nfs:, template:, dhcp)",
                     snippet(&label)
                 ),
             ));
@@ -533,6 +552,32 @@ mod tests {
         let b = m.entries[1].diskless.as_ref().unwrap();
         assert_eq!((b.root.as_str(), b.flavor.as_deref()), ("dhcp", None));
         assert_eq!(m.entries.len(), 2, "c has no kboot.root=: skipped");
+        assert!(m.warnings.iter().any(|w| w.contains("without kboot.root")));
+    }
+
+    #[test]
+    fn kboot_secrets_says_where_chap_credentials_go() {
+        let m = p(
+            "a='vmlinuz kboot.root=iscsi:u:p@10.0.2.2::::iqn.x:r kboot.secrets=cmdline'\n\
+                   b='vmlinuz kboot.root=iscsi:u:p@10.0.2.2::::iqn.x:r kboot.secrets=initramfs'\n\
+                   c='vmlinuz kboot.root=iscsi:u:p@10.0.2.2::::iqn.x:r'\n\
+                   d='vmlinuz kboot.root=iscsi:u:p@10.0.2.2::::iqn.x:r kboot.secrets=screen'\n\
+                   e='vmlinuz kboot.secrets=cmdline'\n",
+        );
+        let on_cmdline: Vec<bool> = m
+            .entries
+            .iter()
+            .map(|e| e.diskless.as_ref().unwrap().secrets_on_cmdline)
+            .collect();
+        assert_eq!(on_cmdline, [true, false, false], "{:?}", m.warnings);
+        assert!(
+            m.entries.iter().all(|e| e.cmdline.is_empty()),
+            "keys stay kboot's"
+        );
+        assert!(m
+            .warnings
+            .iter()
+            .any(|w| w.contains("neither 'initramfs' nor 'cmdline'")));
         assert!(m.warnings.iter().any(|w| w.contains("without kboot.root")));
     }
 

@@ -86,6 +86,10 @@ pub struct Diskless {
     /// `kboot.modules=`), in order: from an injected `<name>.ko`, else from the initrd.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub modules: Vec<String>,
+    /// CHAP credentials on the target's command line (kboot.conf `kboot.secrets=cmdline`)
+    /// instead of in a file in its initramfs (the default, `kboot.secrets=initramfs`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub secrets_on_cmdline: bool,
 }
 
 /// One file kboot adds to the target's initramfs (an appended cpio segment).

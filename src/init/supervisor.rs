@@ -653,7 +653,7 @@ fn diskless_cmdline(
     let uuid = crate::config::load::machine_uuid();
     let opts = RenderOptions {
         uuid: uuid.as_deref(),
-        secrets_on_cmdline: false,
+        secrets_on_cmdline: d.secrets_on_cmdline,
     };
     let rendered = flavor::render_with(&root, flavor, &lease, &opts).map_err(|e| e.to_string())?;
     s.log(format!(
