@@ -438,8 +438,13 @@ fn template_with_an_injected_driver() {
         String::from_utf8(files[1].data.clone()).unwrap(),
         "#!/bin/sh\n\
          # Written by kboot (kboot.modules=): load kernel modules before udev starts.\n\
+         kboot_insmod() {\n    \
+         if command -v insmod >/dev/null 2>&1; then insmod \"$@\"; return; fi\n    \
+         kmod=$(command -v kmod) || return 1\n    \
+         ln -sf \"$kmod\" /tmp/insmod && /tmp/insmod \"$@\"\n\
+         }\n\
          [ -d /sys/module/crc32c ] || modprobe crc32c || echo \"kboot: cannot load the module crc32c\" >&2\n\
-         [ -d /sys/module/my_scsi ] || insmod /lib/modules/kboot/my-scsi.ko || echo \"kboot: cannot load the module my_scsi from /lib/modules/kboot/my-scsi.ko\" >&2\n"
+         [ -d /sys/module/my_scsi ] || kboot_insmod /lib/modules/kboot/my-scsi.ko || echo \"kboot: cannot load the module my_scsi from /lib/modules/kboot/my-scsi.ko\" >&2\n"
     );
     assert_eq!(
         String::from_utf8(files[2].data.clone()).unwrap(),

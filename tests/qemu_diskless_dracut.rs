@@ -67,6 +67,14 @@ impl Folder {
                 std::fs::copy(src.join(f), dir.join(f)).unwrap();
             }
         }
+        // Debian's dummy.ko, which the image lacks, for kboot.inject= (made by build-diskless).
+        let dummy = common::repo().join("out/x86_64/diskless/dummy.ko");
+        assert!(
+            dummy.exists(),
+            "{} is missing: run qemu/build-diskless",
+            dummy.display()
+        );
+        std::fs::copy(&dummy, dir.join("dummy.ko")).unwrap();
         std::fs::write(dir.join("kboot.conf"), conf).unwrap();
         Folder(dir)
     }
@@ -159,7 +167,16 @@ fn nbd_root_through_a_detected_dracut_initramfs() {
     assert_detected_as_dracut();
     let nbd = QemuNbd::start_on("dracut-nbd", &image, "root", NBD_PORT);
     // An export name: dracut's nbdroot.sh runs `nbd-client <server> -name root` (port 10809).
-    let folder = Folder::new("nbd", &conf("nbd", "kboot.root=nbd:10.0.2.2:root:ext4"));
+    // And a module the image lacks, injected and loaded by kboot's dracut hook (the image has
+    // kmod's modprobe but no insmod).
+    let folder = Folder::new(
+        "nbd",
+        &conf(
+            "nbd",
+            "kboot.root=nbd:10.0.2.2:root:ext4 \
+             kboot.inject=/lib/modules/kboot/dummy.ko=dummy.ko kboot.modules=dummy",
+        ),
+    );
     let mut g = boot("dracut-nbd", &folder.0);
     let line = hello(&mut g);
     assert!(
@@ -171,6 +188,11 @@ fn nbd_root_through_a_detected_dracut_initramfs() {
     assert!(
         cmdline.contains("root=nbd:10.0.2.2:root:ext4"),
         "'root=nbd:10.0.2.2:root:ext4' missing from {cmdline}"
+    );
+    let modules = g.line_after("KBOOT-ROOT: modules:", Duration::from_secs(10));
+    assert!(
+        modules.split_whitespace().any(|m| m == "dummy"),
+        "the injected dummy module is not loaded: {modules}"
     );
     eprintln!(
         "dracut nbd: root init at {:.1} s; target cmdline: {cmdline}",

@@ -41,6 +41,13 @@ pub const MAX_MODULE_NAME: usize = 55;
 pub const TOOLS_HOOK: &str = "conf/conf.d/kboot-modules";
 /// The dracut hook (sourced by dracut's `source_hook pre-udev`).
 pub const DRACUT_HOOK: &str = "lib/dracut/hooks/pre-udev/40-kboot-modules.sh";
+/// The dracut hook's `insmod`: the image's own, else kmod called as insmod (kmod picks its
+/// command from the name it is called by).
+const DRACUT_INSMOD: &str = "kboot_insmod() {\n\
+    \x20   if command -v insmod >/dev/null 2>&1; then insmod \"$@\"; return; fi\n\
+    \x20   kmod=$(command -v kmod) || return 1\n\
+    \x20   ln -sf \"$kmod\" /tmp/insmod && /tmp/insmod \"$@\"\n\
+    }\n";
 /// systemd's modules-load.d entry.
 pub const MODULES_LOAD: &str = "etc/modules-load.d/kboot.conf";
 /// Directories that are symlinks into /usr in merged-/usr initramfs images and exist in every
@@ -281,11 +288,18 @@ pub fn module_hooks(
         return Ok(Vec::new());
     }
     let sources = module_sources(injected, modules)?;
+    // dracut images made without its kernel-modules module have kmod's modprobe but no
+    // insmod (Debian 12's dracut 059 with -m "base network ..."): the dracut hook brings a
+    // function that calls kmod under that name.
+    let insmod = match flavor {
+        Flavor::Dracut => "kboot_insmod",
+        _ => "insmod",
+    };
     let mut lines = Vec::new();
     for (name, path) in &sources {
         lines.push(match path {
             Some(p) => format!(
-                "[ -d /sys/module/{name} ] || insmod /{p} || echo \"kboot: cannot load the module {name} from /{p}\" >&2"
+                "[ -d /sys/module/{name} ] || {insmod} /{p} || echo \"kboot: cannot load the module {name} from /{p}\" >&2"
             ),
             None => format!(
                 "[ -d /sys/module/{name} ] || modprobe {name} || echo \"kboot: cannot load the module {name}\" >&2"
@@ -313,6 +327,7 @@ pub fn module_hooks(
                 data: format!(
                     "#!/bin/sh\n\
                      # Written by kboot (kboot.modules=): load kernel modules before udev starts.\n\
+                     {DRACUT_INSMOD}\
                      {body}\n"
                 )
                 .into_bytes(),
