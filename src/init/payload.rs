@@ -75,6 +75,11 @@ pub struct PayloadKey {
 }
 
 impl PayloadKey {
+    /// The initrd URLs, in order.
+    pub fn initrds(&self) -> &[String] {
+        &self.initrds
+    }
+
     pub fn of(spec: &BootSpec) -> Self {
         PayloadKey {
             kernel: spec.kernel.clone(),

@@ -548,18 +548,7 @@ fn prefetch_work(
             });
             if let (Some(d), Some(initrd)) = (&spec.diskless, &payload.initrd) {
                 if d.flavor.is_none() {
-                    let flavor = read_initrd_flavor(initrd).map_or_else(
-                        || "neither dracut nor initramfs-tools: set kboot.flavor=".to_string(),
-                        |f| f.to_string(),
-                    );
-                    let _ = events.send(UiEvent::Log(format!(
-                        "initrd of '{}': {flavor}",
-                        spec.title
-                    )));
-                    let _ = events.send(UiEvent::Detected {
-                        entry: entry_id.to_string(),
-                        flavor,
-                    });
+                    report_flavor(entry_id, &spec.title, Ok(initrd), events);
                 }
             }
             events.send(UiEvent::Log(format!(
@@ -697,6 +686,59 @@ fn diskless_cmdline(
     Ok(flavor::apply(&spec.cmdline, &rendered))
 }
 
+/// Tell the menu (the entry's details) and the log what the initrd of an entry is.
+fn report_flavor(
+    entry_id: &str,
+    title: &str,
+    initrd: Result<&std::fs::File, String>,
+    events: &Sender<UiEvent>,
+) {
+    let flavor = match initrd {
+        Ok(file) => match read_initrd_flavor(file) {
+            Some(f) => format!("{f} (detected in the initrd)"),
+            None => "neither dracut nor initramfs-tools: set kboot.flavor=".to_string(),
+        },
+        Err(e) => format!("not known: {e}"),
+    };
+    let _ = events.send(UiEvent::Log(format!("initrd of '{title}': {flavor}")));
+    let _ = events.send(UiEvent::Detected {
+        entry: entry_id.to_string(),
+        flavor,
+    });
+}
+
+/// The details of a diskless entry asked what its initrd is: fetch it into memory, look, and
+/// let it go. A boot that starts meanwhile stops this (it has the network to itself).
+fn inspect_initrd(
+    entry: &str,
+    initrds: Vec<String>,
+    sha256: std::collections::BTreeMap<String, String>,
+    s: &Shared,
+) {
+    let early = s
+        .prefetch
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+        .is_some_and(|p| p.key().initrds() == initrds.as_slice());
+    if early {
+        return; // the early download of the default entry reports it when it is done
+    }
+    let spec = BootSpec {
+        initrds,
+        sha256,
+        ..BootSpec::default()
+    };
+    let opts = boot_fetch_options(&spec, s);
+    let result = fetch::fetch_to_memfd("initrd", &spec.initrds, &opts, &mut |_| {}, &s.busy);
+    let result = match &result {
+        Ok(file) => Ok(file),
+        Err(fetch::FetchError::Cancelled { .. }) => Err("a boot started first".to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    report_flavor(entry, entry, result, &s.events);
+}
+
 /// Detect the initramfs flavour of a fetched initrd (a memfd) without copying it.
 fn read_initrd_flavor(file: &std::fs::File) -> Option<crate::cmdline::flavor::Flavor> {
     let len = std::num::NonZeroUsize::new(file.metadata().ok()?.len() as usize)?;
@@ -775,6 +817,13 @@ fn handle_commands(commands: Receiver<UiCommand>, s: &Arc<Shared>) {
                 });
             }
             UiCommand::Cancel => s.cancel.store(true, Ordering::Relaxed),
+            UiCommand::Inspect {
+                entry,
+                initrds,
+                sha256,
+            } => spawn_guarded("inspect", s.clone(), move |s| {
+                inspect_initrd(&entry, initrds, sha256, &s)
+            }),
             UiCommand::Reboot | UiCommand::PowerOff if s.mode == Mode::Host => s.send(
                 UiEvent::Error("Reboot and power off are disabled on a host".into()),
             ),
@@ -978,6 +1027,44 @@ mod tests {
         assert!(!hands_over_address("quiet ip=dhcp", &l));
         assert!(!hands_over_address("quiet", &l));
         assert!(!hands_over_address("ip=10.0.2.150:::", &l));
+    }
+
+    #[test]
+    fn inspecting_an_initrd_reports_its_flavour_or_why_not() {
+        let dir = std::env::temp_dir().join(format!("kboot-inspect-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cpio = crate::cmdline::secrets::cpio_segment(&[(
+            "scripts/functions".to_string(),
+            b"# initramfs-tools".to_vec(),
+        )])
+        .unwrap();
+        std::fs::write(dir.join("initrd.img"), cpio).unwrap();
+        let (events, rx) = mpsc::channel();
+        let s = Shared::new(Mode::Host, events, None);
+        let detected = |url: String| {
+            inspect_initrd("e1", vec![url], Default::default(), &s);
+            rx.try_iter()
+                .find_map(|ev| match ev {
+                    UiEvent::Detected { entry, flavor } => Some((entry, flavor)),
+                    _ => None,
+                })
+                .expect("no Detected event")
+        };
+        let url = format!("file://{}", dir.join("initrd.img").display());
+        assert_eq!(
+            detected(url),
+            (
+                "e1".to_string(),
+                "initramfs-tools (detected in the initrd)".to_string()
+            )
+        );
+        let (_, missing) = detected(format!("file://{}", dir.join("gone.img").display()));
+        assert!(missing.starts_with("not known: "), "{missing}");
+        // A boot has the network to itself: the inspection stops.
+        s.busy.store(true, Ordering::SeqCst);
+        let url = format!("file://{}", dir.join("initrd.img").display());
+        assert_eq!(detected(url).1, "not known: a boot started first");
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]

@@ -241,6 +241,8 @@ pub struct App {
     preload: Option<Preload>,
     /// Initramfs flavours detected in entries' initrds, by entry id.
     detected: std::collections::BTreeMap<String, String>,
+    /// Entries whose initrd is being looked into (asked by opening their details).
+    inspecting: std::collections::BTreeSet<String>,
 }
 
 /// How far the early download of the default entry got.
@@ -283,6 +285,7 @@ impl App {
             history_draft: String::new(),
             preload: None,
             detected: std::collections::BTreeMap::new(),
+            inspecting: std::collections::BTreeSet::new(),
         }
     }
 
@@ -316,9 +319,39 @@ impl App {
         self.countdown().and(self.preload)
     }
 
-    /// The initramfs flavour detected in this entry's initrd, if it was fetched already.
+    /// What is known of the initramfs flavour in this entry's initrd: the detection result,
+    /// or that it is being looked for.
     pub fn detected_flavor(&self, entry_id: &str) -> Option<&str> {
-        self.detected.get(entry_id).map(String::as_str)
+        match self.detected.get(entry_id) {
+            Some(found) => Some(found),
+            None if self.inspecting.contains(entry_id) => {
+                Some("looking inside the initrd (the details update when it is fetched)")
+            }
+            None => None,
+        }
+    }
+
+    /// Open the selected item's details; a diskless entry whose flavour is left to detection
+    /// asks the supervisor to look inside its initrd (once).
+    fn open_details(&mut self) -> Option<UiCommand> {
+        self.overlay = Some(Overlay::Details);
+        let Some(Item::Entry(e)) = self.selected_item() else {
+            return None;
+        };
+        let wanted = e.diskless.as_ref().is_some_and(|d| d.flavor.is_none())
+            && !e.initrds.is_empty()
+            && !self.detected.contains_key(&e.id)
+            && !self.inspecting.contains(&e.id);
+        if !wanted {
+            return None;
+        }
+        let cmd = UiCommand::Inspect {
+            entry: e.id.clone(),
+            initrds: e.initrds.clone(),
+            sha256: e.sha256.clone(),
+        };
+        self.inspecting.insert(e.id.clone());
+        Some(cmd)
     }
 
     pub fn mode(&self) -> &Mode {
@@ -515,6 +548,7 @@ impl App {
                 self.preload = Some(Preload { bytes, total, done })
             }
             UiEvent::Detected { entry, flavor } => {
+                self.inspecting.remove(&entry);
                 self.detected.insert(entry, one_line(&flavor));
             }
         }
@@ -874,7 +908,7 @@ impl App {
         match key.code {
             KeyCode::Esc | KeyCode::Left => self.go_back(),
             KeyCode::Enter | KeyCode::Right => return self.activate(key.code == KeyCode::Enter),
-            KeyCode::F(2) => self.overlay = Some(Overlay::Details),
+            KeyCode::F(2) => return self.open_details(),
             KeyCode::Char('e') if plain => self.edit_selected(),
             KeyCode::Char('c') if plain => self.open_prompt(),
             KeyCode::Char('?') if plain => self.overlay = Some(Overlay::Help),
@@ -892,7 +926,7 @@ impl App {
             // `i` shows details unless an entry here claims it as its hotkey (Debian's
             // "^Install"); F2 always does.
             KeyCode::Char(c) if plain && !self.select_hotkey(c) && c.eq_ignore_ascii_case(&'i') => {
-                self.overlay = Some(Overlay::Details);
+                return self.open_details();
             }
             _ => {}
         }
@@ -1617,6 +1651,47 @@ mod tests {
         assert_eq!(app.selected(), 1);
         app.on_key(key(KeyCode::F(2)));
         assert_eq!(app.overlay(), Some(Overlay::Details));
+    }
+
+    #[test]
+    fn details_of_a_diskless_entry_ask_once_what_its_initrd_is() {
+        let (mut app, _) = with_menu();
+        let mut m = sample_menu();
+        m.entries[1].initrds = vec!["tftp://10.0.2.2/initrd.img".into()];
+        m.entries[1].diskless = Some(crate::config::model::Diskless {
+            root: "nbd:10.0.2.2:root".into(),
+            ..Default::default()
+        });
+        app.on_event(UiEvent::Menu {
+            source: "x".into(),
+            menu: m,
+        });
+        // Not diskless: no question.
+        assert_eq!(app.on_key(key(KeyCode::F(2))), None);
+        app.on_key(key(KeyCode::Esc));
+        app.on_key(key(KeyCode::Down));
+        let id = match app.on_key(key(KeyCode::Char('i'))) {
+            Some(UiCommand::Inspect { entry, initrds, .. }) => {
+                assert_eq!(initrds, vec!["tftp://10.0.2.2/initrd.img".to_string()]);
+                entry
+            }
+            other => panic!("{other:?}"),
+        };
+        assert!(app
+            .detected_flavor(&id)
+            .is_some_and(|t| t.contains("looking")));
+        app.on_key(key(KeyCode::Esc));
+        assert_eq!(app.on_key(key(KeyCode::F(2))), None, "asked already");
+        app.on_key(key(KeyCode::Esc));
+        app.on_event(UiEvent::Detected {
+            entry: id.clone(),
+            flavor: "dracut (detected in the initrd)".into(),
+        });
+        assert_eq!(
+            app.detected_flavor(&id),
+            Some("dracut (detected in the initrd)")
+        );
+        assert_eq!(app.on_key(key(KeyCode::F(2))), None, "known now");
     }
 
     fn filter_menu() -> App {

@@ -34,7 +34,8 @@ pub enum UiEvent {
         total: Option<u64>,
         done: bool,
     },
-    /// The initramfs flavour found in an entry's initrd (by its id), for the entry's details.
+    /// What is known of the initramfs flavour in an entry's initrd (by its id), shown as it is
+    /// in the entry's details ("initramfs-tools (detected in the initrd)").
     Detected { entry: String, flavor: String },
     /// The last Boot/Prompt command finished without leaving kboot (for example the prompt
     /// loaded a new menu): leave the progress screen.
@@ -53,6 +54,13 @@ pub enum UiCommand {
     PowerOff,
     /// Stop the running fetch.
     Cancel,
+    /// Look inside an entry's initrds for its initramfs flavour (answered by
+    /// [`UiEvent::Detected`]); the details of a diskless entry ask for it.
+    Inspect {
+        entry: String,
+        initrds: Vec<String>,
+        sha256: std::collections::BTreeMap<String, String>,
+    },
 }
 
 /// Run the menu on every console named in [`RunOptions::consoles`] at once (stdin/stdout when

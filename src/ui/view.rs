@@ -432,7 +432,7 @@ fn entry_details(e: &Entry, detected: Option<&str>, width: usize) -> Vec<Line<'s
             field(&mut out, "Diskless root", &c(&root), width);
             let flavor = match (&d.flavor, detected) {
                 (Some(f), _) => f.clone(),
-                (None, Some(found)) => format!("{found} (detected in the initrd)"),
+                (None, Some(found)) => found.to_string(),
                 (None, None) => "detected in the initrd when it is fetched".to_string(),
             };
             field(&mut out, "Initramfs", &c(&flavor), width);
@@ -1432,7 +1432,7 @@ mod tests {
         assert!(text.contains("Diskless root"), "{text}");
         assert!(!text.contains("s3cret"), "the password leaked: {text}");
         assert!(text.contains("detected in the initrd"), "{text}");
-        let text: String = entry_details(&e, Some("initramfs-tools"), 70)
+        let text: String = entry_details(&e, Some("initramfs-tools (detected in the initrd)"), 70)
             .iter()
             .flat_map(|l| l.spans.iter().map(|s| s.content.to_string()))
             .collect();
