@@ -1,9 +1,14 @@
 //! End to end in QEMU: the target kernel and initrd come over HTTP from a server on the host
-//! (10.0.2.2 is the host's loopback), and over TFTP from atftpd on the host with RFC 7440
-//! windowsize negotiated. Needs `qemu/build` to have run (the README's test command does it).
+//! (10.0.2.2 is the host's loopback), over TFTP from atftpd on the host with RFC 7440
+//! windowsize negotiated, and over NFS (`nfs://`, mounted read-only through the guest kernel's
+//! NFS client) from NFS-Ganesha on the host. Needs `qemu/build` to have run (the README's test
+//! command does it); the NFS test also needs the packages `qemu/build-diskless` installs
+//! (nfs-ganesha, nfs-ganesha-vfs, rpcbind), root (a portmapper on 127.0.0.1:111), and no other
+//! NFS test at the same time: `flock /tmp/kboot-qemu-diskless.lock cargo test --test qemu_fetch nfs`.
 
 mod common;
 
+use common::servers::Ganesha;
 use common::{tftp_folder, Guest, GuestOptions};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -128,4 +133,36 @@ fn kernel_and_initrd_over_tftp_from_atftpd_with_windowsize() {
         log.contains("Serving /bzImage-kboot") && log.contains("windowsize option -> 16"),
         "atftpd did not negotiate windowsize 16 for the kernel: {log}"
     );
+}
+
+#[test]
+fn kernel_and_initrd_over_nfs_from_ganesha_with_sha256_checked() {
+    // The export holds the files one folder down: kboot finds where the export ends by
+    // itself (it tries <export>/boot first, then <export>, NFSv3 then NFSv4 for each). The
+    // guest kernel asks the portmapper (10.0.2.2:111, over TCP) for the MOUNT and NFS ports.
+    let files = tftp_folder("nfs-files", "unused.conf", "");
+    let boot = files.join("boot");
+    std::fs::create_dir_all(&boot).unwrap();
+    for f in ["bzImage-kboot", "demo-initrd.cpio.gz"] {
+        std::fs::rename(files.join(f), boot.join(f)).unwrap();
+    }
+    let good = sha256_hex(&boot.join("bzImage-kboot"));
+    let nfs = Ganesha::export("qemu-fetch-nfs", files);
+    let base = format!("nfs://10.0.2.2{}/boot", nfs.export.display());
+    let conf = format!(
+        "default=nfs\ntimeout=0\n\
+         nfs='{base}/bzImage-kboot initrd={base}/demo-initrd.cpio.gz console=ttyS0 kboot_test=nfs kboot.sha256.kernel={good}'\n"
+    );
+    let dir = tftp_folder("nfs", "kboot.conf", &conf);
+    let mut g = guest("nfs", &dir);
+    let cmdline = g.target_cmdline(BOOT);
+    assert!(
+        cmdline.contains("kboot_test=nfs"),
+        "target cmdline: {cmdline}"
+    );
+    assert!(
+        !cmdline.contains("kboot.sha256"),
+        "kboot's keys leaked: {cmdline}"
+    );
+    drop(nfs);
 }

@@ -252,13 +252,15 @@ impl Drop for QemuNbd {
     }
 }
 
-/// A minimal portmapper (RPC program 100000 version 2, UDP) on 127.0.0.1:111 that answers
-/// GETPORT from a fixed table: enough for klibc's nfsmount, which asks for MOUNT and NFS over
-/// UDP and would otherwise wait minutes for an answer (QEMU's user network drops the ICMP
-/// "port unreachable"). A real rpcbind can only be restricted to loopback for UDP, not TCP.
+/// A minimal portmapper (RPC program 100000 version 2, UDP and TCP) on 127.0.0.1:111 that
+/// answers GETPORT from a fixed table: enough for klibc's nfsmount, which asks for MOUNT and NFS
+/// over UDP and would otherwise wait minutes for an answer (QEMU's user network drops the ICMP
+/// "port unreachable"), and for the kernel's own NFS client (kboot's `nfs://`), which asks over
+/// TCP when it mounts over TCP. A real rpcbind can only be restricted to loopback for UDP, not
+/// TCP.
 pub struct Portmapper {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl Portmapper {
@@ -273,22 +275,81 @@ impl Portmapper {
         };
         sock.set_read_timeout(Some(Duration::from_millis(200)))
             .unwrap();
+        let listener = match TcpListener::bind("127.0.0.1:111") {
+            Ok(l) => l,
+            Err(e) => panic!(
+                "127.0.0.1:111/tcp is busy or needs root ({e}): the NFS test answers portmapper \
+                 queries there"
+            ),
+        };
+        listener.set_nonblocking(true).unwrap();
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::spawn(move || {
+        let table = std::sync::Arc::new(table);
+        let (flag, udp_table) = (stop.clone(), table.clone());
+        let udp = std::thread::spawn(move || {
             let mut buf = [0u8; 1024];
             while !flag.load(std::sync::atomic::Ordering::Relaxed) {
                 let Ok((n, peer)) = sock.recv_from(&mut buf) else {
                     continue;
                 };
-                if let Some(reply) = portmap_reply(&buf[..n], &table) {
+                if let Some(reply) = portmap_reply(&buf[..n], &udp_table) {
                     let _ = sock.send_to(&reply, peer);
+                }
+            }
+        });
+        let flag = stop.clone();
+        let tcp = std::thread::spawn(move || {
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((conn, _)) => {
+                        let table = table.clone();
+                        std::thread::spawn(move || portmap_tcp(conn, &table));
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(50)),
                 }
             }
         });
         Portmapper {
             stop,
-            thread: Some(thread),
+            threads: vec![udp, tcp],
+        }
+    }
+}
+
+/// Serve one TCP connection to the portmapper: RPC record marking (RFC 5531 section 11), one
+/// reply per call, until the client closes or stays silent for 10 s.
+fn portmap_tcp(mut conn: TcpStream, table: &[(u32, u16)]) {
+    use std::io::{Read, Write};
+    let _ = conn.set_nonblocking(false);
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
+    loop {
+        let mut call = Vec::new();
+        loop {
+            let mut mark = [0u8; 4];
+            if conn.read_exact(&mut mark).is_err() {
+                return;
+            }
+            let mark = u32::from_be_bytes(mark);
+            let len = (mark & 0x7fff_ffff) as usize;
+            if len > 64 * 1024 {
+                return;
+            }
+            let start = call.len();
+            call.resize(start + len, 0);
+            if conn.read_exact(&mut call[start..]).is_err() {
+                return;
+            }
+            if mark & 0x8000_0000 != 0 {
+                break;
+            }
+        }
+        let Some(reply) = portmap_reply(&call, table) else {
+            return;
+        };
+        let mut record = (0x8000_0000 | reply.len() as u32).to_be_bytes().to_vec();
+        record.extend_from_slice(&reply);
+        if conn.write_all(&record).is_err() {
+            return;
         }
     }
 }
@@ -296,7 +357,7 @@ impl Portmapper {
 impl Drop for Portmapper {
     fn drop(&mut self) {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
+        for t in self.threads.drain(..) {
             let _ = t.join();
         }
     }
@@ -345,9 +406,9 @@ pub const RPCBIND: &str = "/usr/sbin/rpcbind";
 pub const RPCBIND_SOCK: &str = "/run/rpcbind.sock";
 
 /// A user-space NFSv3 server: NFS-Ganesha (Debian `nfs-ganesha`, `nfs-ganesha-vfs`) exporting a
-/// private copy of the root image's files, NFS and MOUNT on 127.0.0.1 at free ports, plus a
-/// [`Portmapper`] on 127.0.0.1:111/udp naming them. The kernel's own nfsd is not needed (this
-/// machine's kernel has none).
+/// private copy of the root image's files (or a folder of the test's), NFS and MOUNT on 127.0.0.1
+/// at free ports, plus a [`Portmapper`] on 127.0.0.1:111/udp naming them. The kernel's own nfsd
+/// is not needed (this machine's kernel has none).
 ///
 /// Ganesha refuses to start unless it can register with an rpcbind through /run/rpcbind.sock;
 /// when none runs, one is started in a network namespace of its own (`unshare -n`), so it
@@ -368,7 +429,28 @@ pub struct Ganesha {
 }
 
 impl Ganesha {
+    /// Export a private copy of the files of the ext4 `image` (the diskless root).
     pub fn start(test: &str, image: &Path) -> Ganesha {
+        // The root's files, copied out of the ext4 image without mounting it.
+        let dir = scratch(test, "nfsroot");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = Command::new("debugfs")
+            .args(["-R", &format!("rdump / {}", dir.display())])
+            .arg(image)
+            .output()
+            .expect("run debugfs (e2fsprogs)");
+        assert!(out.status.success(), "debugfs rdump failed: {out:?}");
+        assert!(
+            dir.join("sbin/init").exists(),
+            "no sbin/init in {}",
+            dir.display()
+        );
+        Ganesha::export(test, dir)
+    }
+
+    /// Export the folder `dir` as it is; it is removed on drop.
+    pub fn export(test: &str, dir: PathBuf) -> Ganesha {
         require(GANESHA, "nfs-ganesha");
         require(RPCBIND, "rpcbind");
         let rpcbind = if std::os::unix::net::UnixStream::connect(RPCBIND_SOCK).is_ok() {
@@ -391,22 +473,7 @@ impl Ganesha {
             }
             Some(c)
         };
-        // The root's files, copied out of the ext4 image without mounting it.
-        let dir = scratch(test, "nfsroot");
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let out = Command::new("debugfs")
-            .args(["-R", &format!("rdump / {}", dir.display())])
-            .arg(image)
-            .output()
-            .expect("run debugfs (e2fsprogs)");
-        assert!(out.status.success(), "debugfs rdump failed: {out:?}");
         let export = dir.canonicalize().unwrap();
-        assert!(
-            export.join("sbin/init").exists(),
-            "no sbin/init in {}",
-            export.display()
-        );
         let port = free_tcp_port();
         let mount_port = free_tcp_port();
         let conf = scratch(test, "ganesha.conf");
