@@ -84,7 +84,9 @@ fn kernel_and_initrd_from_an_iso9660_image_by_label() {
     std::fs::copy(&initrd, staging.join("boot/initrd.gz")).unwrap();
     let image = dir.join("cd.iso");
     run(Command::new("xorriso")
-        .args(["-as", "mkisofs", "-quiet", "-R", "-J", "-V", "KBOOTISO", "-o"])
+        .args([
+            "-as", "mkisofs", "-quiet", "-R", "-J", "-V", "KBOOTISO", "-o",
+        ])
         .arg(&image)
         .arg(&staging));
     boot_from_disk("iso", &image, &dir, "KBOOTISO");

@@ -2,6 +2,7 @@
 
 pub mod initrd;
 pub mod kexec;
+pub mod memory;
 
 /// Everything needed to boot one target: what the menu, the editor or the prompt produced.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

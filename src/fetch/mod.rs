@@ -44,6 +44,8 @@ pub enum FetchError {
     Nfs(#[from] nfs::NfsError),
     #[error("{url} is larger than the memory available for it ({available_mib} MiB): add RAM or use a smaller initrd")]
     TooLargeForMemory { url: String, available_mib: u64 },
+    #[error("the machine ran out of memory while downloading {url} (kernel and initrd together do not fit): add RAM or use a smaller initrd")]
+    OutOfMemory { url: String },
     #[error("cannot read {path}: {source}")]
     File { path: String, source: io::Error },
     #[error("{scheme} locations are not supported yet ({url}): use tftp://, http://, https://, nfs://, file:// or a device path such as sda1:/boot/vmlinuz")]
@@ -445,7 +447,16 @@ pub fn fetch_to_memfd(
 ) -> Result<File, FetchError> {
     let first = urls.first().cloned().unwrap_or_default();
     let file = memfd(name).map_err(|source| FetchError::Store { url: first, source })?;
-    let mut writer = io::BufWriter::with_capacity(SINK_BUFFER, &file);
+    // Bounded by free memory (the default): watch it while writing, so that parallel
+    // downloads (kernel and initrd, each allowed what was free when it started) stop with an
+    // error before the machine runs out (PID 1 cannot be OOM-killed: the kernel would panic).
+    let free = || {
+        std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|t| mem_available(&t))
+    };
+    let guard = MemoryGuard::new(&file, opts.max_size.is_none().then_some(free));
+    let mut writer = io::BufWriter::with_capacity(SINK_BUFFER, guard);
     for (i, url) in urls.iter().enumerate() {
         if i > 0 {
             // Pad to 4 bytes so the next cpio segment starts aligned.
@@ -457,14 +468,75 @@ pub fn fetch_to_memfd(
             let pad = (4 - (len % 4) as usize) % 4;
             writer.write_all(&[0u8; 3][..pad]).map_err(store)?;
         }
-        fetch(url, &mut writer, opts, progress, cancel)?;
+        fetch(url, &mut writer, opts, progress, cancel).map_err(|e| out_of_memory(e, url))?;
     }
-    writer.flush().map_err(|source| FetchError::Store {
-        url: first_or(urls),
-        source,
-    })?;
+    writer
+        .flush()
+        .map_err(|source| FetchError::Store {
+            url: first_or(urls),
+            source,
+        })
+        .map_err(|e| out_of_memory(e, &first_or(urls)))?;
     drop(writer);
     Ok(file)
+}
+
+/// A [`MemoryGuard`] stop, as the sentence for a file too big for the memory.
+fn out_of_memory(e: FetchError, url: &str) -> FetchError {
+    match e {
+        FetchError::Store { source, .. }
+        | FetchError::Tftp(tftp::TftpError::Write { source, .. })
+            if source.kind() == io::ErrorKind::OutOfMemory =>
+        {
+            FetchError::OutOfMemory {
+                url: url.to_string(),
+            }
+        }
+        other => other,
+    }
+}
+
+/// Writes to a memfd, and every [`MemoryGuard::EVERY`] bytes asks how much memory is still
+/// free: below half of [`MEMORY_RESERVE`] the write fails (ErrorKind::OutOfMemory).
+struct MemoryGuard<'a, F: Fn() -> Option<u64>> {
+    file: &'a File,
+    free: Option<F>,
+    since_check: u64,
+}
+
+impl<'a, F: Fn() -> Option<u64>> MemoryGuard<'a, F> {
+    const EVERY: u64 = 4 << 20;
+
+    fn new(file: &'a File, free: Option<F>) -> Self {
+        MemoryGuard {
+            file,
+            free,
+            since_check: 0,
+        }
+    }
+}
+
+impl<F: Fn() -> Option<u64>> Write for MemoryGuard<'_, F> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if let Some(free) = &self.free {
+            if self.since_check >= Self::EVERY {
+                self.since_check = 0;
+                if free().is_some_and(|f| f < MEMORY_RESERVE / 2) {
+                    return Err(io::Error::new(
+                        io::ErrorKind::OutOfMemory,
+                        "the machine is running out of memory",
+                    ));
+                }
+            }
+        }
+        let n = self.file.write(buf)?;
+        self.since_check += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 fn first_or(urls: &[String]) -> String {
@@ -476,11 +548,11 @@ trait StreamPositionHint {
     fn stream_position_hint(&mut self) -> io::Result<u64>;
 }
 
-impl StreamPositionHint for io::BufWriter<&File> {
+impl<F: Fn() -> Option<u64>> StreamPositionHint for io::BufWriter<MemoryGuard<'_, F>> {
     fn stream_position_hint(&mut self) -> io::Result<u64> {
         self.flush()?;
         use std::io::Seek;
-        let mut f: &File = self.get_ref();
+        let mut f: &File = self.get_ref().file;
         f.stream_position()
     }
 }
@@ -488,6 +560,44 @@ impl StreamPositionHint for io::BufWriter<&File> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_memory_guard_stops_writes_when_memory_runs_low() {
+        use std::cell::Cell;
+        let file = memfd("guard").unwrap();
+        let free = Cell::new(1u64 << 30);
+        let mut guard = MemoryGuard::new(&file, Some(|| Some(free.get())));
+        let chunk = vec![0u8; 1 << 20];
+        for _ in 0..8 {
+            guard.write_all(&chunk).unwrap();
+        }
+        free.set(MEMORY_RESERVE / 2 - 1);
+        // The next check (at most EVERY bytes later) refuses.
+        let mut refused = None;
+        for i in 0..8 {
+            if let Err(e) = guard.write_all(&chunk) {
+                refused = Some((i, e.kind()));
+                break;
+            }
+        }
+        let (i, kind) = refused.expect("never refused");
+        assert!(i < 5, "checked every 4 MiB");
+        assert_eq!(kind, io::ErrorKind::OutOfMemory);
+        // The sentence the user reads.
+        let e = out_of_memory(
+            FetchError::Store {
+                url: "u".into(),
+                source: io::Error::from(kind),
+            },
+            "http://h/initrd",
+        );
+        assert!(matches!(e, FetchError::OutOfMemory { .. }), "{e}");
+        // Unbounded (an explicit max_size): no checks.
+        let mut guard = MemoryGuard::new(&file, None::<fn() -> Option<u64>>);
+        for _ in 0..8 {
+            guard.write_all(&chunk).unwrap();
+        }
+    }
 
     #[test]
     fn percent_decoding() {
