@@ -17,14 +17,8 @@ fn guest(name: &str, tftp: &std::path::Path, append: &str) -> Guest {
     Guest::start(
         name,
         &GuestOptions {
-            tftp,
             append,
-            memory_mb: 512,
-            bootfile: "kboot.conf",
-            nics: &[],
-            netdev: "",
-            initrd: None,
-            disk: None,
+            ..GuestOptions::serving(tftp)
         },
     )
 }
@@ -160,14 +154,10 @@ fn a_local_config_with_network_keys_configures_a_static_address() {
     let mut g = Guest::start(
         "static",
         &GuestOptions {
-            tftp: &dir,
             append: "kboot.config=file:///etc/kboot.conf",
-            memory_mb: 512,
             bootfile: "none",
-            nics: &[],
-            netdev: "",
             initrd: Some(&extra),
-            disk: None,
+            ..GuestOptions::serving(&dir)
         },
     );
     let cmdline = g.target_cmdline(BOOT);

@@ -54,14 +54,8 @@ fn pid1_sets_the_clock_from_kboot_ntp_before_discovery() {
     let mut g = Guest::start(
         "clock",
         &GuestOptions {
-            tftp: &dir,
             append: &append,
-            memory_mb: 512,
-            bootfile: "kboot.conf",
-            nics: &[],
-            netdev: "",
-            initrd: None,
-            disk: None,
+            ..GuestOptions::serving(&dir)
         },
     );
     // The silent server costs one try (1 s), then the good one answers.

@@ -35,14 +35,8 @@ fn boot_from_disk(name: &str, image: &Path, dir: &Path, label: &str) {
     let mut g = Guest::start(
         name,
         &GuestOptions {
-            tftp: dir,
-            append: "",
-            memory_mb: 512,
-            bootfile: "kboot.conf",
-            nics: &[],
-            netdev: "",
-            initrd: None,
             disk: Some(image),
+            ..GuestOptions::serving(dir)
         },
     );
     let cmdline = g.target_cmdline(BOOT);

@@ -25,14 +25,8 @@ fn the_mac_specific_pxelinux_config_boots_with_ipappend_3() {
     let mut g = Guest::start(
         "pxe-mac",
         &GuestOptions {
-            tftp: &dir,
-            append: "",
-            memory_mb: 512,
             bootfile: "pxelinux.0",
-            nics: &[],
-            netdev: "",
-            initrd: None,
-            disk: None,
+            ..GuestOptions::serving(&dir)
         },
     );
     let cmdline = g.target_cmdline(BOOT);
@@ -60,17 +54,11 @@ fn with_two_nics_the_one_with_a_dhcp_server_is_used() {
     let mut g = Guest::start(
         "two-nics",
         &GuestOptions {
-            tftp: &dir,
-            append: "",
-            memory_mb: 512,
-            bootfile: "kboot.conf",
             nics: &[
                 "virtio-net-pci,addr=0x3,mac=52:54:00:00:00:01",
                 "virtio-net-pci,netdev=n0,addr=0x4,mac=52:54:00:12:34:56",
             ],
-            netdev: "",
-            initrd: None,
-            disk: None,
+            ..GuestOptions::serving(&dir)
         },
     );
     let cmdline = g.target_cmdline(BOOT);

@@ -78,14 +78,9 @@ fn boot(name: &str, tftp: &Path) -> Guest {
     Guest::start(
         name,
         &GuestOptions {
-            tftp,
             append: "kboot.config=tftp://10.0.2.2/kboot.conf",
             memory_mb: 1024,
-            bootfile: "kboot.conf",
-            nics: &[],
-            netdev: "",
-            initrd: None,
-            disk: None,
+            ..GuestOptions::serving(tftp)
         },
     )
 }

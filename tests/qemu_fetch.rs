@@ -19,14 +19,7 @@ fn guest(name: &str, dir: &std::path::Path) -> Guest {
     Guest::start(
         name,
         &GuestOptions {
-            tftp: dir,
-            append: "",
-            memory_mb: 512,
-            bootfile: "kboot.conf",
-            nics: &[],
-            netdev: "",
-            initrd: None,
-            disk: None,
+            ..GuestOptions::serving(dir)
         },
     )
 }

@@ -21,14 +21,9 @@ fn a_payload_over_half_of_the_ram_is_refused_with_a_sentence() {
     let mut g = Guest::start(
         "memory",
         &GuestOptions {
-            tftp: &dir,
             append: "kboot.menu=off kboot.disks=off",
             memory_mb: 256,
-            bootfile: "kboot.conf",
-            nics: &[],
-            netdev: "",
-            initrd: None,
-            disk: None,
+            ..GuestOptions::serving(&dir)
         },
     );
     let line = g.line_after("kboot: error: ", Duration::from_secs(180));

@@ -37,14 +37,9 @@ fn pxelinux_submenu_hotkey_and_edit_over_the_serial_line() {
     let mut g = Guest::start(
         "pxe-submenu",
         &GuestOptions {
-            tftp: &dir,
             append: "kboot.config=tftp://10.0.2.2/pxelinux.cfg/default",
-            memory_mb: 512,
             bootfile: "pxelinux.0",
-            nics: &[],
-            netdev: "",
-            initrd: None,
-            disk: None,
+            ..GuestOptions::serving(&dir)
         },
     );
     g.wait_for("Tools and rescue", MENU);
@@ -102,14 +97,9 @@ fn a_config_on_a_local_disk_shows_up_and_boots() {
     let mut g = Guest::start(
         "disk",
         &GuestOptions {
-            tftp: &dir,
-            append: "",
-            memory_mb: 512,
             bootfile: "none",
-            nics: &[],
-            netdev: "",
-            initrd: None,
             disk: Some(&image),
+            ..GuestOptions::serving(&dir)
         },
     );
     // The network has no config (an error dialog says so); the disk's menu is there anyway.

@@ -141,14 +141,7 @@ fn guest(name: &str, dir: &Path) -> Guest {
     Guest::start(
         name,
         &GuestOptions {
-            tftp: dir,
-            append: "",
-            memory_mb: 512,
-            bootfile: "kboot.conf",
-            nics: &[],
-            netdev: "",
-            initrd: None,
-            disk: None,
+            ..GuestOptions::serving(dir)
         },
     )
 }

@@ -9,21 +9,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use common::atftpd::{start, write_file};
+use common::atftpd::{content, start, write_file};
 use kboot::fetch::tftp::{download, TftpError, TftpOptions};
-
-/// Deterministic pseudo-random bytes.
-fn content(len: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
-}
 
 /// Downloads into memory, checking the progress reports.
 fn fetch(server: SocketAddr, path: &str, opts: &TftpOptions) -> Result<Vec<u8>, TftpError> {

@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use common::atftpd::{free_port, write_file};
+use common::atftpd::{content, free_port, write_file};
 use kboot::fetch::tftp::{download, TftpError, TftpOptions};
 
 fn in_tftpd() -> PathBuf {
@@ -87,19 +87,6 @@ fn fetch(server: SocketAddr, path: &str, opts: &TftpOptions) -> Result<Vec<u8>, 
     )?;
     assert_eq!(n, out.len() as u64);
     Ok(out)
-}
-
-/// Deterministic pseudo-random bytes.
-fn content(len: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
 }
 
 #[test]

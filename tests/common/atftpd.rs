@@ -40,6 +40,19 @@ impl Drop for Server {
     }
 }
 
+/// Deterministic pseudo-random bytes (the same for a seed every time), for served files.
+pub fn content(len: usize, seed: u32) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
 /// A free UDP port on loopback (racy, but good enough for a test).
 pub fn free_port() -> u16 {
     let s = UdpSocket::bind("127.0.0.1:0").expect("bind an ephemeral port");

@@ -59,6 +59,23 @@ pub struct GuestOptions<'a> {
     pub disk: Option<&'a Path>,
 }
 
+impl<'a> GuestOptions<'a> {
+    /// The usual guest: 512 MiB, one virtio NIC on QEMU's user network serving `tftp` with
+    /// `kboot.conf` as DHCP's boot file, nothing appended, no extra initrd or disk.
+    pub fn serving(tftp: &'a Path) -> Self {
+        GuestOptions {
+            tftp,
+            append: "",
+            memory_mb: 512,
+            bootfile: "kboot.conf",
+            nics: &[],
+            netdev: "",
+            initrd: None,
+            disk: None,
+        }
+    }
+}
+
 /// A running QEMU guest whose serial line is our pipe.
 pub struct Guest {
     child: Child,
