@@ -436,6 +436,21 @@ fn entry_details(e: &Entry, detected: Option<&str>, width: usize) -> Vec<Line<'s
                 (None, None) => "detected in the initrd when it is fetched".to_string(),
             };
             field(&mut out, "Initramfs", &c(&flavor), width);
+            for (i, f) in d.inject.iter().enumerate() {
+                let text = format!("/{} <- {}", f.path, f.url);
+                field(
+                    &mut out,
+                    if i == 0 { "Injected" } else { "" },
+                    &c(&text),
+                    width,
+                );
+            }
+            if !d.modules.is_empty() {
+                field(&mut out, "Modules", &c(&d.modules.join(", ")), width);
+            }
+            if d.secrets_on_cmdline {
+                field(&mut out, "Secrets", "on the command line", width);
+            }
         }
     }
     if let Some(k) = e.hotkey {
@@ -1432,6 +1447,15 @@ mod tests {
         assert!(text.contains("Diskless root"), "{text}");
         assert!(!text.contains("s3cret"), "the password leaked: {text}");
         assert!(text.contains("detected in the initrd"), "{text}");
+        let mut e = e;
+        if let Some(d) = e.diskless.as_mut() {
+            d.inject.push(crate::config::model::Inject {
+                path: "lib/modules/kboot/dummy.ko".into(),
+                url: "tftp://10.0.2.2/dummy.ko".into(),
+                mode: 0o644,
+            });
+            d.modules = vec!["dummy".into(), "nbd".into()];
+        }
         let text: String = entry_details(&e, Some("initramfs-tools (detected in the initrd)"), 70)
             .iter()
             .flat_map(|l| l.spans.iter().map(|s| s.content.to_string()))
@@ -1440,6 +1464,11 @@ mod tests {
             text.contains("initramfs-tools (detected in the initrd)"),
             "{text}"
         );
+        assert!(
+            text.contains("/lib/modules/kboot/dummy.ko <- tftp://10.0.2.2/dummy.ko"),
+            "{text}"
+        );
+        assert!(text.contains("dummy, nbd"), "{text}");
     }
 
     #[test]
