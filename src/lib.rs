@@ -13,5 +13,6 @@ pub mod discovery;
 pub mod fetch;
 pub mod image;
 pub mod init;
+pub mod meminfo;
 pub mod net;
 pub mod ui;

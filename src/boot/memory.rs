@@ -70,22 +70,6 @@ pub fn check(
     Ok(())
 }
 
-/// `MemTotal` and `MemAvailable` from /proc/meminfo, in bytes.
-pub fn meminfo() -> Option<(u64, u64)> {
-    parse_meminfo(&std::fs::read_to_string("/proc/meminfo").ok()?)
-}
-
-fn parse_meminfo(text: &str) -> Option<(u64, u64)> {
-    let field = |name: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
-            .and_then(|v| v.trim().strip_suffix("kB"))
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(|kb| kb.saturating_mul(1024))
-    };
-    Some((field("MemTotal")?, field("MemAvailable")?))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,15 +146,5 @@ mod tests {
         };
         assert!(e.to_string().contains("half of this machine's 290 MiB"));
         assert!(e.to_string().contains("more RAM"));
-    }
-
-    #[test]
-    fn meminfo_parsing() {
-        let text = "MemTotal:         483080 kB\nMemFree:          400000 kB\nMemAvailable:     450000 kB\n";
-        assert_eq!(parse_meminfo(text), Some((483080 * 1024, 450000 * 1024)));
-        assert_eq!(parse_meminfo("MemTotal: 5 kB\n"), None);
-        assert_eq!(parse_meminfo("MemTotal: x kB\nMemAvailable: 1 kB\n"), None);
-        assert_eq!(parse_meminfo(""), None);
-        assert!(meminfo().is_some(), "this Linux has /proc/meminfo");
     }
 }

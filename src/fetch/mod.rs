@@ -315,20 +315,8 @@ pub const MEMORY_RESERVE: u64 = 64 << 20;
 /// The default size limit: MemAvailable minus [`MEMORY_RESERVE`] (at least 1 MiB), or `None`
 /// when /proc/meminfo cannot be read.
 pub fn memory_limit() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let available = mem_available(&text)?;
+    let available = crate::meminfo::available()?;
     Some(available.saturating_sub(MEMORY_RESERVE).max(1 << 20))
-}
-
-/// MemAvailable from the text of /proc/meminfo, in bytes.
-pub fn mem_available(meminfo: &str) -> Option<u64> {
-    let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let mut words = line.split_whitespace().skip(1);
-    let n: u64 = words.next()?.parse().ok()?;
-    match words.next() {
-        Some("kB") | None => n.checked_mul(1024),
-        Some(_) => None,
-    }
 }
 
 enum CopyError {
@@ -450,12 +438,8 @@ pub fn fetch_to_memfd(
     // Bounded by free memory (the default): watch it while writing, so that parallel
     // downloads (kernel and initrd, each allowed what was free when it started) stop with an
     // error before the machine runs out (PID 1 cannot be OOM-killed: the kernel would panic).
-    let free = || {
-        std::fs::read_to_string("/proc/meminfo")
-            .ok()
-            .and_then(|t| mem_available(&t))
-    };
-    let guard = MemoryGuard::new(&file, opts.max_size.is_none().then_some(free));
+    let free = opts.max_size.is_none().then_some(crate::meminfo::available);
+    let guard = MemoryGuard::new(&file, free);
     let mut writer = io::BufWriter::with_capacity(SINK_BUFFER, guard);
     for (i, url) in urls.iter().enumerate() {
         if i > 0 {
@@ -676,16 +660,7 @@ mod tests {
     }
 
     #[test]
-    fn mem_available_parsing() {
-        let text = "MemTotal:        8000000 kB\nMemFree:  100 kB\nMemAvailable:    2097152 kB\n";
-        assert_eq!(mem_available(text), Some(2 << 30));
-        assert_eq!(mem_available("MemTotal: 5 kB\n"), None);
-        assert_eq!(mem_available("MemAvailable: x kB\n"), None);
-        assert_eq!(mem_available("MemAvailable: 5 MB\n"), None);
-        assert_eq!(
-            mem_available("MemAvailable: 18446744073709551615 kB\n"),
-            None
-        );
+    fn the_memory_limit_leaves_a_reserve() {
         let limit = memory_limit().expect("/proc/meminfo is readable here");
         assert!(limit >= 1 << 20);
     }

@@ -690,7 +690,7 @@ fn diskless_cmdline(
 /// obscurely or the kernel would panic out of memory.
 fn check_memory(kernel: &std::fs::File, initrd: Option<&std::fs::File>) -> Result<(), String> {
     use std::os::unix::fs::FileExt;
-    let Some((total, available)) = crate::boot::memory::meminfo() else {
+    let Some((total, available)) = crate::meminfo::total_and_available() else {
         return Ok(()); // no /proc: let the kernel decide
     };
     let mut header = vec![0u8; 0x270];
