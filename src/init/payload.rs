@@ -20,6 +20,9 @@ use std::time::{Duration, Instant};
 pub struct Payload {
     pub kernel: File,
     pub initrd: Option<File>,
+    /// The initramfs flavour found in `initrd` when it was already looked for (the early
+    /// download does, for a diskless entry), so that the boot does not read it again.
+    pub initrd_flavor: Option<crate::cmdline::flavor::Flavor>,
 }
 
 /// Download a target's kernel and initrds at the same time, each into its own memfd. The first
@@ -52,7 +55,11 @@ pub fn fetch_payload(
         Some(Err(_)) => return Err("internal error while fetching the initrd (a bug)".into()),
     };
     match (kernel, initrd) {
-        (Ok(kernel), Ok(initrd)) => Ok(Payload { kernel, initrd }),
+        (Ok(kernel), Ok(initrd)) => Ok(Payload {
+            kernel,
+            initrd,
+            initrd_flavor: None,
+        }),
         (Err(e), Ok(_)) | (Ok(_), Err(e)) => Err(e.to_string()),
         (Err(k), Err(i)) => {
             let first = if matches!(k, fetch::FetchError::Cancelled { .. }) {
@@ -294,6 +301,7 @@ mod tests {
             Ok(Payload {
                 kernel: memfd_with(b"kernel"),
                 initrd: Some(memfd_with(b"initrd")),
+                initrd_flavor: None,
             })
         });
         let Outcome::Ready(mut payload) = p.wait(&AtomicBool::new(false)) else {
@@ -316,6 +324,7 @@ mod tests {
             Ok(Payload {
                 kernel: memfd_with(b"k"),
                 initrd: None,
+                initrd_flavor: None,
             })
         });
         assert!(!p.is_done());

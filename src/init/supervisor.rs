@@ -480,11 +480,7 @@ fn prefetch_default(menu: &Menu, s: &Shared) {
         return; // the same files are on their way already (or nothing to do)
     }
     if let Some(old) = slot.take() {
-        s.log(format!(
-            "discarding the early download of '{}'",
-            old.title()
-        ));
-        old.discard(Duration::from_secs(3));
+        discard_early(old, s);
     }
     let Some((entry_id, spec)) = spec else {
         return;
@@ -532,7 +528,16 @@ fn prefetch_work(
             });
         }
     };
-    let result = fetch_payload(spec, opts, &flags.cancel, &progress);
+    let mut result = fetch_payload(spec, opts, &flags.cancel, &progress);
+    if let Ok(payload) = &mut result {
+        // Look inside a diskless entry's initrd now, for its details and for the boot.
+        if let (Some(d), Some(initrd)) = (&spec.diskless, &payload.initrd) {
+            if d.flavor.is_none() {
+                payload.initrd_flavor = read_initrd_flavor(initrd);
+                report_flavor(entry_id, &spec.title, Ok(payload.initrd_flavor), events);
+            }
+        }
+    }
     let _ = match &result {
         Ok(payload) => {
             let bytes = [Some(&payload.kernel), payload.initrd.as_ref()]
@@ -546,11 +551,6 @@ fn prefetch_work(
                 total: Some(bytes),
                 done: true,
             });
-            if let (Some(d), Some(initrd)) = (&spec.diskless, &payload.initrd) {
-                if d.flavor.is_none() {
-                    report_flavor(entry_id, &spec.title, Ok(initrd), events);
-                }
-            }
             events.send(UiEvent::Log(format!(
                 "'{}' is downloaded ({} bytes in {:.1} s)",
                 spec.title,
@@ -596,6 +596,7 @@ fn diskless_cmdline(
     spec: &BootSpec,
     d: &crate::config::model::Diskless,
     initrd: Option<&mut std::fs::File>,
+    detected: Option<crate::cmdline::flavor::Flavor>,
     s: &Shared,
 ) -> Result<String, String> {
     use crate::cmdline::flavor::{self, Flavor, RenderOptions};
@@ -628,7 +629,7 @@ fn diskless_cmdline(
         Some(f) => (f.parse::<Flavor>().map_err(|e| e.to_string())?, "configured"),
         None => match initrd.as_deref() {
             None => (Flavor::Kernel, "no initrd"),
-            Some(file) => match read_initrd_flavor(file) {
+            Some(file) => match detected.or_else(|| read_initrd_flavor(file)) {
                 Some(f) => (f, "detected in the initrd"),
                 None => {
                     return Err(format!(
@@ -711,14 +712,12 @@ fn check_memory(kernel: &std::fs::File, initrd: Option<&std::fs::File>) -> Resul
 fn report_flavor(
     entry_id: &str,
     title: &str,
-    initrd: Result<&std::fs::File, String>,
+    detected: Result<Option<crate::cmdline::flavor::Flavor>, String>,
     events: &Sender<UiEvent>,
 ) {
-    let flavor = match initrd {
-        Ok(file) => match read_initrd_flavor(file) {
-            Some(f) => format!("{f} (detected in the initrd)"),
-            None => "neither dracut nor initramfs-tools: set kboot.flavor=".to_string(),
-        },
+    let flavor = match detected {
+        Ok(Some(f)) => format!("{f} (detected in the initrd)"),
+        Ok(None) => "neither dracut nor initramfs-tools: set kboot.flavor=".to_string(),
         Err(e) => format!("not known: {e}"),
     };
     let _ = events.send(UiEvent::Log(format!("initrd of '{title}': {flavor}")));
@@ -753,7 +752,7 @@ fn inspect_initrd(
     let opts = boot_fetch_options(&spec, s);
     let result = fetch::fetch_to_memfd("initrd", &spec.initrds, &opts, &mut |_| {}, &s.busy);
     let result = match &result {
-        Ok(file) => Ok(file),
+        Ok(file) => Ok(read_initrd_flavor(file)),
         Err(fetch::FetchError::Cancelled { .. }) => Err("a boot started first".to_string()),
         Err(e) => Err(e.to_string()),
     };
@@ -882,33 +881,41 @@ fn boot_fetch_options(spec: &BootSpec, s: &Shared) -> FetchOptions {
     }
 }
 
+/// The early download, when it is of `spec`'s files: waited for (progress to the gauge) and
+/// taken. Of other files: discarded. `Ok(None)`: fetch afresh (also after a failed early
+/// download, so that the error comes with its own progress).
+fn take_early_download(spec: &BootSpec, s: &Shared) -> Result<Option<Payload>, String> {
+    let early = s.prefetch.lock().unwrap_or_else(|p| p.into_inner()).take();
+    let Some(p) = early else {
+        return Ok(None);
+    };
+    if *p.key() != PayloadKey::of(spec) {
+        discard_early(p, s);
+        return Ok(None);
+    }
+    if !p.is_done() {
+        s.log(format!(
+            "'{}': the download started {:.1} s ago during the countdown, waiting for the rest",
+            spec.title,
+            p.age().as_secs_f64()
+        ));
+    }
+    match p.wait(&s.cancel) {
+        Outcome::Ready(payload) => Ok(Some(payload)),
+        Outcome::Cancelled => Err("Boot cancelled".into()),
+        Outcome::Failed(_) => Ok(None),
+    }
+}
+
+/// Nobody wants these files any more: stop the early download and free its memory.
+fn discard_early(p: Prefetch, s: &Shared) {
+    s.log(format!("discarding the early download of '{}'", p.title()));
+    p.discard(Duration::from_secs(3));
+}
+
 /// Fetch, load and start one target. Returns only on failure (or on a host).
 fn boot(spec: &BootSpec, s: &Shared) -> Result<(), String> {
-    let opts = boot_fetch_options(spec, s);
-    let early = s.prefetch.lock().unwrap_or_else(|p| p.into_inner()).take();
-    let early = match early {
-        Some(p) if *p.key() == PayloadKey::of(spec) => {
-            if !p.is_done() {
-                s.log(format!(
-                    "'{}': the download started {:.1} s ago during the countdown, waiting for the rest",
-                    spec.title,
-                    p.age().as_secs_f64()
-                ));
-            }
-            match p.wait(&s.cancel) {
-                Outcome::Ready(payload) => Some(payload),
-                Outcome::Cancelled => return Err("Boot cancelled".into()),
-                Outcome::Failed(_) => None, // fetched again below, with the error shown if it stays
-            }
-        }
-        Some(p) => {
-            s.log(format!("discarding the early download of '{}'", p.title()));
-            p.discard(Duration::from_secs(3));
-            None
-        }
-        None => None,
-    };
-    let payload = match early {
+    let payload = match take_early_download(spec, s)? {
         Some(payload) => {
             s.log(format!(
                 "'{}': using the files downloaded during the countdown",
@@ -922,16 +929,19 @@ fn boot(spec: &BootSpec, s: &Shared) -> Result<(), String> {
                 s.log(format!("fetching initrd {}", spec.initrds.join(" ")));
             }
             let progress = |p: &fetch::Progress| s.send(UiEvent::Progress(p.clone()));
-            fetch_payload(spec, &opts, &s.cancel, &progress)?
+            fetch_payload(spec, &boot_fetch_options(spec, s), &s.cancel, &progress)?
         }
     };
     if s.cancel.load(Ordering::Relaxed) {
         return Err("Boot cancelled".into());
     }
-    let Payload { kernel, initrd } = payload;
-    let mut initrd = initrd;
+    let Payload {
+        kernel,
+        mut initrd,
+        initrd_flavor,
+    } = payload;
     let cmdline = match &spec.diskless {
-        Some(d) => diskless_cmdline(spec, d, initrd.as_mut(), s)?,
+        Some(d) => diskless_cmdline(spec, d, initrd.as_mut(), initrd_flavor, s)?,
         None => spec.cmdline.clone(),
     };
     check_memory(&kernel, initrd.as_ref())?;
