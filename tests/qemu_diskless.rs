@@ -15,16 +15,14 @@
 
 mod common;
 
+use common::diskless::{boot, root_cmdline, root_modules, Folder, HELLO};
 use common::servers::{Ganesha, QemuNbd, Tgtd, ISCSI_PORT};
-use common::{Guest, GuestOptions};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// QEMU start to the network root's marker: kboot, then a distro kernel and initramfs under TCG,
 /// with another QEMU test sharing the two cores.
 const ROOT: Duration = Duration::from_secs(300);
-/// The marker of the root's init; the rest of its line names the device mounted on /.
-const HELLO: &str = "KBOOT-ROOT: hello from the network root on ";
 
 /// What `qemu/build-diskless` made: the TFTP folder and the root image.
 fn diskless() -> (PathBuf, PathBuf) {
@@ -47,55 +45,11 @@ fn diskless() -> (PathBuf, PathBuf) {
     (tftp, image)
 }
 
-/// A fresh TFTP folder with the Debian kernel, initramfs and dummy.ko (hard links) and `conf`
-/// as kboot.conf; removed on drop.
-struct Folder(PathBuf);
-
-impl Folder {
-    fn new(test: &str, conf: &str) -> Folder {
-        let (src, _) = diskless();
-        let dir =
-            std::env::temp_dir().join(format!("kboot-diskless-{test}-tftp-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        for f in ["vmlinuz-debian", "initrd-debian.img", "dummy.ko"] {
-            if std::fs::hard_link(src.join(f), dir.join(f)).is_err() {
-                std::fs::copy(src.join(f), dir.join(f)).unwrap();
-            }
-        }
-        std::fs::write(dir.join("kboot.conf"), conf).unwrap();
-        Folder(dir)
-    }
-}
-
-impl Drop for Folder {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn boot(name: &str, tftp: &Path) -> Guest {
-    Guest::start(
-        name,
-        &GuestOptions {
-            append: "kboot.config=tftp://10.0.2.2/kboot.conf",
-            memory_mb: 1024,
-            ..GuestOptions::serving(tftp)
-        },
-    )
-}
-
-/// The command line the root's init printed.
-fn root_cmdline(g: &mut Guest) -> String {
-    g.line_after("KBOOT-ROOT: cmdline:", Duration::from_secs(10))
-}
-
-/// The modules loaded when the root's init ran.
-fn root_modules(g: &mut Guest) -> Vec<String> {
-    g.line_after("KBOOT-ROOT: modules:", Duration::from_secs(10))
-        .split_whitespace()
-        .map(str::to_string)
-        .collect()
+/// A TFTP folder with the Debian kernel, the initramfs-tools initrd and dummy.ko.
+fn folder(test: &str, conf: &str) -> Folder {
+    let (src, _) = diskless();
+    let files = ["vmlinuz-debian", "initrd-debian.img", "dummy.ko"].map(|f| src.join(f));
+    Folder::new(test, &files, conf)
 }
 
 /// The parts of kboot's handoff for QEMU's user network (lease 10.0.2.15/24, router and
@@ -119,7 +73,7 @@ fn iscsi_root_through_debian_initramfs_tools_and_open_iscsi() {
          kboot.root=iscsi:10.0.2.2::{ISCSI_PORT}:1:{TARGET} \
          kboot.rootfs=LABEL=kbootroot kboot.initiator={INITIATOR}"
     );
-    let folder = Folder::new(
+    let folder = folder(
         "iscsi",
         &format!("default=iscsi\ntimeout=0\niscsi='{entry}'\n"),
     );
@@ -168,7 +122,7 @@ fn nbd_root_through_debian_initramfs_tools_and_nbd_client() {
          kboot.root=nbd:10.0.2.2:{}/{}:ext4 kboot.flavor=initramfs-tools",
         nbd.port, nbd.name
     );
-    let folder = Folder::new("nbd", &format!("default=nbd\ntimeout=0\nnbd='{entry}'\n"));
+    let folder = folder("nbd", &format!("default=nbd\ntimeout=0\nnbd='{entry}'\n"));
     let mut g = boot("nbd", &folder.0);
     // The whole line: serial output arrives in pieces.
     let hello = g.line_after(HELLO, ROOT);
@@ -214,7 +168,7 @@ fn template_root_with_an_injected_module() {
          kboot.inject=/lib/modules/kboot/dummy.ko=dummy.ko kboot.modules=dummy",
         nbd.port, nbd.name
     );
-    let folder = Folder::new(
+    let folder = folder(
         "inject",
         &format!("default=inject\ntimeout=0\ninject='{entry}'\n"),
     );
@@ -264,7 +218,7 @@ fn nfs_root_through_debian_initramfs_tools_and_klibc_nfsmount() {
         "vmlinuz-debian initrd=initrd-debian.img rw console=ttyS0 kboot.root=nfs:10.0.2.2:{}",
         nfs.export.display()
     );
-    let folder = Folder::new("nfs", &format!("default=nfs\ntimeout=0\nnfs='{entry}'\n"));
+    let folder = folder("nfs", &format!("default=nfs\ntimeout=0\nnfs='{entry}'\n"));
     let mut g = boot("nfs", &folder.0);
     // The whole line: serial output arrives in pieces.
     let hello = g.line_after(HELLO, ROOT);

@@ -18,18 +18,17 @@
 
 mod common;
 
+use common::diskless::{boot, root_cmdline, root_modules, Folder, HELLO};
 use common::servers::{
     free_tcp_port, Ganesha, IscsiPortalRelay, QemuNbd, Tgtd, ISCSI_PORT, NBD_PORT,
 };
-use common::{Guest, GuestOptions};
-use std::path::{Path, PathBuf};
+use common::Guest;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// QEMU start to the network root's marker: kboot, then a distro kernel and a dracut initramfs
 /// under TCG (about 40 s alone), with another QEMU test sharing the two cores.
 const ROOT: Duration = Duration::from_secs(240);
-/// The marker of the root's init; the rest of its line names the device mounted on /.
-const HELLO: &str = "KBOOT-ROOT: hello from the network root on ";
 
 /// What `qemu/build-dracut` and `qemu/build-diskless` made: the TFTP folder and the root image.
 fn built() -> (PathBuf, PathBuf) {
@@ -51,50 +50,22 @@ fn built() -> (PathBuf, PathBuf) {
     (tftp, image)
 }
 
-/// A fresh TFTP folder with the Debian kernel and the dracut initramfs (hard links) and `conf`
-/// as kboot.conf; removed on drop.
-struct Folder(PathBuf);
-
-impl Folder {
-    fn new(test: &str, conf: &str) -> Folder {
-        let (src, _) = built();
-        let dir =
-            std::env::temp_dir().join(format!("kboot-dracut-{test}-tftp-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        for f in ["vmlinuz-debian", "initrd-dracut.img"] {
-            if std::fs::hard_link(src.join(f), dir.join(f)).is_err() {
-                std::fs::copy(src.join(f), dir.join(f)).unwrap();
-            }
-        }
-        // Debian's dummy.ko, which the image lacks, for kboot.inject= (made by build-diskless).
-        let dummy = common::repo().join("out/x86_64/diskless/dummy.ko");
-        assert!(
-            dummy.exists(),
-            "{} is missing: run qemu/build-diskless",
-            dummy.display()
-        );
-        std::fs::copy(&dummy, dir.join("dummy.ko")).unwrap();
-        std::fs::write(dir.join("kboot.conf"), conf).unwrap();
-        Folder(dir)
-    }
-}
-
-impl Drop for Folder {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn boot(name: &str, tftp: &Path) -> Guest {
-    Guest::start(
-        name,
-        &GuestOptions {
-            append: "kboot.config=tftp://10.0.2.2/kboot.conf",
-            memory_mb: 1024,
-            ..GuestOptions::serving(tftp)
-        },
-    )
+/// A TFTP folder with the Debian kernel, the dracut initramfs and Debian's dummy.ko (which the
+/// image lacks, for kboot.inject=; made by build-diskless).
+fn folder(test: &str, conf: &str) -> Folder {
+    let (src, _) = built();
+    let dummy = common::repo().join("out/x86_64/diskless/dummy.ko");
+    assert!(
+        dummy.exists(),
+        "{} is missing: run qemu/build-diskless",
+        dummy.display()
+    );
+    let files = [
+        src.join("vmlinuz-debian"),
+        src.join("initrd-dracut.img"),
+        dummy,
+    ];
+    Folder::new(&format!("dracut-{test}"), &files, conf)
 }
 
 /// One entry named `name` booting the dracut initramfs with `args`, as a whole kboot.conf.
@@ -115,11 +86,6 @@ fn hello(g: &mut Guest) -> String {
         "not our root image: {line}"
     );
     line
-}
-
-/// The command line the root's init printed.
-fn root_cmdline(g: &mut Guest) -> String {
-    g.line_after("KBOOT-ROOT: cmdline:", Duration::from_secs(10))
 }
 
 /// kboot's dracut network handoff for QEMU's user network (lease 10.0.2.15/24, router 10.0.2.2,
@@ -164,7 +130,7 @@ fn nbd_root_through_a_detected_dracut_initramfs() {
     // An export name: dracut's nbdroot.sh runs `nbd-client <server> -name root` (port 10809).
     // And a module the image lacks, injected and loaded by kboot's dracut hook (the image has
     // kmod's modprobe but no insmod).
-    let folder = Folder::new(
+    let folder = folder(
         "nbd",
         &conf(
             "nbd",
@@ -184,10 +150,10 @@ fn nbd_root_through_a_detected_dracut_initramfs() {
         cmdline.contains("root=nbd:10.0.2.2:root:ext4"),
         "'root=nbd:10.0.2.2:root:ext4' missing from {cmdline}"
     );
-    let modules = g.line_after("KBOOT-ROOT: modules:", Duration::from_secs(10));
+    let modules = root_modules(&mut g);
     assert!(
-        modules.split_whitespace().any(|m| m == "dummy"),
-        "the injected dummy module is not loaded: {modules}"
+        modules.iter().any(|m| m == "dummy"),
+        "the injected dummy module is not loaded: {modules:?}"
     );
     eprintln!(
         "dracut nbd: root init at {:.1} s; target cmdline: {cmdline}",
@@ -233,7 +199,7 @@ fn iscsi_chap_root_through_a_detected_dracut_initramfs() {
     // it in dracut (root=/dev/disk/by-path/ip-<server>:<port>-iscsi-<target>-lun-<n>), and puts
     // rd.iscsi.username/password into /etc/cmdline.d/ of a cpio segment it appends to the
     // (zstd) initrd: dracut's getarg reads them from there.
-    let folder = Folder::new(
+    let folder = folder(
         "iscsi",
         &conf(
             "iscsi",
@@ -290,7 +256,7 @@ fn nfs_root_through_a_detected_dracut_initramfs() {
         nfs.port, nfs.mount_port
     );
     let root = format!("nfs:10.0.2.2:{}:{options}", nfs.export.display());
-    let folder = Folder::new("nfs", &conf("nfs", &format!("kboot.root={root}")));
+    let folder = folder("nfs", &conf("nfs", &format!("kboot.root={root}")));
     let mut g = boot("dracut-nfs", &folder.0);
     let line = hello(&mut g);
     assert!(

@@ -334,4 +334,5 @@ pub mod keys {
     pub const ESC: &[u8] = b"\x1b";
 }
 pub mod atftpd;
+pub mod diskless;
 pub mod servers;
