@@ -76,6 +76,18 @@ impl Lab {
             &sif,
             "nodad",
         ]);
+        // The server's link-local address is usable at once (no DAD): dnsmasq can only answer
+        // the client's first router solicitation from it, and the kernel's next one comes 4 s
+        // later, when kboot has stopped waiting for an RA (seen in CI on a loaded machine).
+        sh(&[
+            "ip",
+            "netns",
+            "exec",
+            &srv,
+            "sysctl",
+            "-qw",
+            &format!("net.ipv6.conf.{sif}.accept_dad=0"),
+        ]);
         sh(&["ip", "-n", &srv, "link", "set", &sif, "up"]);
         lab
     }
@@ -119,6 +131,19 @@ impl Lab {
                 "--dhcp-option=option6:domain-search,lab.example",
             ],
         );
+        // The client starts only once dnsmasq advertises, so its first solicitation is answered.
+        let end = Instant::now() + Duration::from_secs(10);
+        while !self
+            .log("dnsmasq.log")
+            .contains("router advertisement enabled")
+        {
+            assert!(
+                Instant::now() < end,
+                "dnsmasq did not start within 10 s:\n{}",
+                self.log("dnsmasq.log")
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     fn start_http(&mut self) {
@@ -289,7 +314,7 @@ fn stateless_dhcpv6_with_slaac() {
         lab.srv_if()
     ));
     let (lease, lines, _) = bring_up(&lab);
-    // Normally the RA (O flag) arrives within 4 s and kboot goes stateless at once; on a
+    // Normally the RA (O flag) arrives within 6 s and kboot goes stateless at once; on a
     // loaded machine dnsmasq's RA can come late, and kboot then tries SOLICIT (refused:
     // stateless server) and falls back to an INFORMATION-REQUEST. Either way it must end
     // stateless, with the SLAAC address and option 59.

@@ -507,9 +507,11 @@ pub fn renew_with(
 
 /// How long [`bring_up_v6`] waits for a usable link-local address (DAD takes ~1–2 s).
 pub const LINK_LOCAL_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long [`bring_up_v6`] waits for a router advertisement (the kernel solicits one once
-/// the link-local address is usable; routers answer at once).
-pub const RA_TIMEOUT: Duration = Duration::from_secs(4);
+/// How long [`bring_up_v6`] waits for a router advertisement. The kernel solicits one up to
+/// 1 s after the link-local address is usable and again 4 s later (rtr_solicit_interval);
+/// routers answer at once. 6 s sees the answer to that second solicitation too, so one lost
+/// solicitation (or a router whose own address was still tentative) doesn't lose the M/O flags.
+pub const RA_TIMEOUT: Duration = Duration::from_secs(6);
 /// How long [`bring_up_v6`] waits for SLAAC addresses and for DAD of DHCPv6 addresses.
 pub const ADDRESS_TIMEOUT: Duration = Duration::from_secs(4);
 
