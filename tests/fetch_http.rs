@@ -189,6 +189,31 @@ fn normal_file_streams_identical_bytes_with_progress_total() {
 }
 
 #[test]
+fn a_long_url_fits_the_request_buffer() {
+    // Signed URLs carry long query strings; kboot's request buffer is 32 KiB (not ureq's
+    // 128 KiB default). 24 000 characters of query must go out whole.
+    let query = "q".repeat(24_000);
+    let (base, _) = serve(move |req, s| {
+        let body = req.path.len().to_string();
+        let _ = s.write_all(head("200 OK", body.len(), "").as_bytes());
+        let _ = s.write_all(body.as_bytes());
+    });
+    let out = get(format!("{base}/vmlinuz?sig={query}"));
+    assert!(out.result.is_ok(), "{:?}", out.result);
+    assert_eq!(String::from_utf8(out.body).unwrap(), "24013");
+    // Past the buffer it is an error that names the URL, not a hang or a panic.
+    let url = format!("{base}/vmlinuz?sig={}", "q".repeat(40_000));
+    let len = url.len();
+    let err = get(url).result.unwrap_err().to_string();
+    assert!(
+        err.starts_with(&format!("the URL {base}/vmlinuz?sig=qq")),
+        "{err}"
+    );
+    let tail = format!("... is {len} characters long; kboot sends at most 28672: shorten it");
+    assert!(err.ends_with(&tail), "{err}");
+}
+
+#[test]
 fn not_found_names_status_host_and_path() {
     let (base, _) = serve(|_, s| {
         let _ = s.write_all(head("404 Not Found", 9, "").as_bytes());

@@ -91,6 +91,11 @@ struct Transfer<'a> {
     limit: Option<u64>,
 }
 
+/// ureq's output buffer: the request line and headers of a GET (or a proxy CONNECT).
+const OUTPUT_BUFFER: usize = 32 * 1024;
+/// The longest URL sent: the buffer less room for the other headers (a proxy's credentials).
+pub const MAX_URL: usize = OUTPUT_BUFFER - 4096;
+
 impl Client {
     fn new(opts: &FetchOptions, cas: &[PathBuf]) -> Result<Self, FetchError> {
         let connect_timeout = opts.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
@@ -108,6 +113,9 @@ impl Client {
             .timeout_per_read(Some(idle_timeout))
             .timeout_per_write(Some(idle_timeout))
             .max_idle_connections(0)
+            // Only a GET's request head goes out; ureq zero-fills this buffer on every
+            // connection, and its 128 KiB default was a third of a small fetch's instructions.
+            .output_buffer_size(OUTPUT_BUFFER)
             .build();
         let leftover = Arc::new(AtomicU64::new(0));
         let connector = ()
@@ -336,6 +344,14 @@ impl Client {
         from: Option<u64>,
     ) -> Result<ureq::http::Response<ureq::Body>, FetchError> {
         self.leftover.store(0, Ordering::Relaxed);
+        // The request head (URL, host, a few headers) must fit ureq's output buffer.
+        if url.as_str().len() > MAX_URL {
+            return Err(FetchError::UrlTooLong {
+                start: url.as_str().chars().take(60).collect(),
+                len: url.as_str().len(),
+                max: MAX_URL,
+            });
+        }
         let mut req = self
             .agent
             .get(url.as_str())

@@ -71,6 +71,12 @@ pub enum FetchError {
     Tls { host: String, reason: String },
     #[error("cannot fetch {url}: {reason}")]
     Network { url: String, reason: String },
+    #[error("the URL {start}... is {len} characters long; kboot sends at most {max}: shorten it")]
+    UrlTooLong {
+        start: String,
+        len: usize,
+        max: usize,
+    },
     #[error("cannot fetch {url}: {reason}")]
     Timeout { url: String, reason: String },
     #[error("redirect loop: {url} leads back to {at}")]

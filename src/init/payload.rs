@@ -389,12 +389,13 @@ mod tests {
     #[test]
     fn discarding_a_stuck_download_gives_up_after_the_grace_time() {
         let p = Prefetch::start("t", PayloadKey::of(&spec("k")), |_| {
-            std::thread::sleep(Duration::from_millis(800));
+            std::thread::sleep(Duration::from_secs(10));
             Err("late".into())
         });
         let t = Instant::now();
         p.discard(Duration::from_millis(100));
-        assert!(t.elapsed() < Duration::from_millis(600));
+        // Far below the worker's 10 s, with room for a loaded machine.
+        assert!(t.elapsed() < Duration::from_secs(5));
     }
 
     #[test]
