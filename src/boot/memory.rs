@@ -10,8 +10,13 @@
 //!   pages allocated and filled, all at once, next to kboot's own memfds (already in use).
 //!   `qemu/bench-memory` measured that peak (docs/PERFORMANCE.md).
 
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+
 /// Room for boot parameters, the command line and purgatory.
 const SMALL_SEGMENTS: u64 = 1 << 20;
+/// The start of a bzImage that [`init_size`] reads (the setup header up to `init_size`).
+pub const HEADER_LEN: usize = 0x264;
 
 /// A payload that cannot be loaded, as the user should read it.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -70,6 +75,24 @@ pub fn check(
     Ok(())
 }
 
+/// [`check`] for a kernel and initrd in files (memfds), against this machine's /proc/meminfo;
+/// `Ok` when there is no /proc to ask (the kernel decides then).
+pub fn check_files(kernel: &File, initrd: Option<&File>) -> Result<(), MemoryError> {
+    let Some((total, available)) = crate::meminfo::total_and_available() else {
+        return Ok(());
+    };
+    let mut header = [0u8; HEADER_LEN];
+    let n = kernel.read_at(&mut header, 0).unwrap_or(0);
+    let len = |f: &File| f.metadata().map_or(0, |m| m.len());
+    check(
+        &header[..n],
+        len(kernel),
+        initrd.map_or(0, len),
+        total,
+        available,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,7 +100,7 @@ mod tests {
     const MIB: u64 = 1 << 20;
 
     fn bzimage_header(version: u16, init_size: u32) -> Vec<u8> {
-        let mut h = vec![0u8; 0x270];
+        let mut h = vec![0u8; HEADER_LEN];
         h[0x202..0x206].copy_from_slice(b"HdrS");
         h[0x206..0x208].copy_from_slice(&version.to_le_bytes());
         h[0x260..0x264].copy_from_slice(&init_size.to_le_bytes());
@@ -136,6 +159,22 @@ mod tests {
             segments(&bzimage_header(0x020f, 1024), 10 * MIB, MIB),
             11 * MIB + SMALL_SEGMENTS
         );
+    }
+
+    #[test]
+    fn files_are_checked_against_this_machine() {
+        use std::io::Write;
+        let (total, _) = crate::meminfo::total_and_available().expect("/proc/meminfo");
+        let mut kernel = crate::fetch::memfd("kernel").unwrap();
+        kernel.write_all(&bzimage_header(0x020f, 1 << 20)).unwrap();
+        assert_eq!(check_files(&kernel, None), Ok(()));
+        // A sparse initrd as large as the machine: over half of it.
+        let initrd = crate::fetch::memfd("initrd").unwrap();
+        initrd.set_len(total).unwrap();
+        assert!(matches!(
+            check_files(&kernel, Some(&initrd)),
+            Err(MemoryError::OverHalf { .. })
+        ));
     }
 
     #[test]

@@ -687,27 +687,6 @@ fn diskless_cmdline(
     Ok(flavor::apply(&spec.cmdline, &rendered))
 }
 
-/// Refuse a payload the machine cannot load, with a sentence, before kexec_file_load would fail
-/// obscurely or the kernel would panic out of memory.
-fn check_memory(kernel: &std::fs::File, initrd: Option<&std::fs::File>) -> Result<(), String> {
-    use std::os::unix::fs::FileExt;
-    let Some((total, available)) = crate::meminfo::total_and_available() else {
-        return Ok(()); // no /proc: let the kernel decide
-    };
-    let mut header = vec![0u8; 0x270];
-    let n = kernel.read_at(&mut header, 0).unwrap_or(0);
-    header.truncate(n);
-    let len = |f: &std::fs::File| f.metadata().map_or(0, |m| m.len());
-    crate::boot::memory::check(
-        &header,
-        len(kernel),
-        initrd.map_or(0, len),
-        total,
-        available,
-    )
-    .map_err(|e| e.to_string())
-}
-
 /// Tell the menu (the entry's details) and the log what the initrd of an entry is.
 fn report_flavor(
     entry_id: &str,
@@ -944,7 +923,7 @@ fn boot(spec: &BootSpec, s: &Shared) -> Result<(), String> {
         Some(d) => diskless_cmdline(spec, d, initrd.as_mut(), initrd_flavor, s)?,
         None => spec.cmdline.clone(),
     };
-    check_memory(&kernel, initrd.as_ref())?;
+    crate::boot::memory::check_files(&kernel, initrd.as_ref()).map_err(|e| e.to_string())?;
     use std::os::fd::AsFd;
     crate::boot::kexec::load(kernel.as_fd(), initrd.as_ref().map(|f| f.as_fd()), &cmdline)
         .map_err(|e| e.to_string())?;
