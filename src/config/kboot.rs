@@ -250,11 +250,7 @@ impl Parser<'_> {
             self.menu.proxy = None;
             return;
         }
-        let with_scheme = if value.contains("://") {
-            value.to_string()
-        } else {
-            format!("http://{value}")
-        };
+        let with_scheme = crate::fetch::proxy::with_scheme(value);
         match url::Url::parse(&with_scheme) {
             Ok(u)
                 if u.scheme() == "http"

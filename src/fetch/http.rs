@@ -675,11 +675,7 @@ fn proxy_of(p: &str) -> Result<ureq::Proxy, FetchError> {
         proxy: crate::cmdline::secrets::mask_value(p),
         reason,
     };
-    let with_scheme = if p.contains("://") {
-        p.to_string()
-    } else {
-        format!("http://{p}")
-    };
+    let with_scheme = super::proxy::with_scheme(p);
     if !with_scheme.starts_with("http://") {
         return Err(err(
             "only http:// proxies are supported (HTTPS goes through them with CONNECT)".into(),

@@ -92,12 +92,15 @@ impl ProxySettings {
 /// `host:3128` -> `http://host:3128`; empty -> `None`.
 fn normalise(proxy: &str) -> Option<String> {
     let p = proxy.trim();
-    if p.is_empty() {
-        None
-    } else if p.contains("://") {
-        Some(p.to_string())
+    (!p.is_empty()).then(|| with_scheme(p))
+}
+
+/// A proxy written without a scheme is an `http://` one: `host:3128` -> `http://host:3128`.
+pub fn with_scheme(proxy: &str) -> String {
+    if proxy.contains("://") {
+        proxy.to_string()
     } else {
-        Some(format!("http://{p}"))
+        format!("http://{proxy}")
     }
 }
 
