@@ -372,14 +372,7 @@ fn sntp(servers: &[String], set: bool, timeout: f64, tries: u32) -> Result<(), S
         s.delay_nanos as f64 / 1e6
     );
     if set {
-        let old = crate::clock::now_unix_nanos();
-        let new = old.saturating_add(s.offset_nanos);
-        let server = answer.server.to_string();
-        if let Some(refusal) = crate::init::clock::implausible_answer(&server, new) {
-            return Err(refusal);
-        }
-        crate::clock::set_unix_nanos(new).map_err(|e| e.to_string())?;
-        println!("{}", crate::init::clock::set_message(&server, new, old));
+        println!("{}", crate::init::clock::set_from(&answer)?);
     }
     Ok(())
 }

@@ -46,22 +46,13 @@ pub fn sync_after_network(args: &KernelArgs, lease: Option<&Lease>, log: &mut dy
         return;
     }
     match sntp::query(&servers, &PID1_QUERY) {
-        Ok(answer) => {
-            let old = clock::now_unix_nanos();
-            let new = old.saturating_add(answer.sample.offset_nanos);
-            if let Some(refusal) = implausible_answer(&answer.server.to_string(), new) {
-                log(refusal);
+        Ok(answer) => match set_from(&answer) {
+            Ok(message) => log(message),
+            Err(why) => {
+                log(why);
                 warn_if_implausible(log);
-                return;
             }
-            match clock::set_unix_nanos(new) {
-                Ok(()) => log(set_message(&answer.server.to_string(), new, old)),
-                Err(e) => {
-                    log(e.to_string());
-                    warn_if_implausible(log);
-                }
-            }
-        }
+        },
         Err(e) => {
             log(format!("cannot set the clock: {e}"));
             warn_if_implausible(log);
@@ -69,9 +60,22 @@ pub fn sync_after_network(args: &KernelArgs, lease: Option<&Lease>, log: &mut dy
     }
 }
 
+/// Set the clock from an SNTP answer (PID 1, `kboot sntp --set`): the line saying so, or why
+/// it was not set (a server whose own time is implausible, or no right to set the clock).
+pub fn set_from(answer: &sntp::Answer) -> Result<String, String> {
+    let server = answer.server.to_string();
+    let old = clock::now_unix_nanos();
+    let new = old.saturating_add(answer.sample.offset_nanos);
+    if let Some(refusal) = implausible_answer(&server, new) {
+        return Err(refusal);
+    }
+    clock::set_unix_nanos(new).map_err(|e| e.to_string())?;
+    Ok(set_message(&server, new, old))
+}
+
 /// When an NTP server's time is itself before [`clock::PLAUSIBLE_FLOOR`], the sentence
 /// refusing it: a broken server must not turn a right clock into a wrong one.
-pub fn implausible_answer(server: &str, server_unix_nanos: i64) -> Option<String> {
+fn implausible_answer(server: &str, server_unix_nanos: i64) -> Option<String> {
     let secs = server_unix_nanos.div_euclid(1_000_000_000);
     (secs < clock::PLAUSIBLE_FLOOR).then(|| {
         format!(
