@@ -53,6 +53,56 @@ impl Compression {
     }
 }
 
+/// Why [`Compression::decode`] stopped.
+#[derive(Debug)]
+pub enum DecodeError {
+    /// A compression kboot recognises but has no decoder for.
+    Unsupported(&'static str),
+    /// An xz stream followed by more bytes: lzma-rs reads exactly one stream and then insists
+    /// on the end of its input.
+    DataAfterXz,
+    Io(io::Error),
+}
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DecodeError::Unsupported(name) => write!(f, "{name} is not supported"),
+            DecodeError::DataAfterXz => write!(f, "xz error: {XZ_TRAILING}"),
+            DecodeError::Io(e) => e.fmt(f),
+        }
+    }
+}
+
+/// lzma-rs's complaint about bytes after an xz stream.
+const XZ_TRAILING: &str = "Unexpected data after last XZ block";
+
+impl Compression {
+    /// Unpack the stream of this kind at the front of `input` into `out`. `input` is left at
+    /// what follows the stream (gzip, zstd, and xz also when the error is
+    /// [`DecodeError::DataAfterXz`]).
+    pub fn decode<W: Write>(self, input: &mut &[u8], out: &mut W) -> Result<(), DecodeError> {
+        match self {
+            Compression::Gzip => {
+                let mut dec = flate2::bufread::GzDecoder::new(&mut *input);
+                io::copy(&mut dec, out).map(drop).map_err(DecodeError::Io)
+            }
+            Compression::Xz => match lzma_rs::xz_decompress(input, out) {
+                Ok(()) => Ok(()),
+                Err(lzma_rs::error::Error::XzError(m)) if m == XZ_TRAILING => {
+                    Err(DecodeError::DataAfterXz)
+                }
+                Err(e) => Err(DecodeError::Io(io::Error::other(e.to_string()))),
+            },
+            Compression::Zstd => match ruzstd::decoding::StreamingDecoder::new(&mut *input) {
+                Ok(mut dec) => io::copy(&mut dec, out).map(drop).map_err(DecodeError::Io),
+                Err(e) => Err(DecodeError::Io(io::Error::other(e.to_string()))),
+            },
+            other => Err(DecodeError::Unsupported(other.name())),
+        }
+    }
+}
+
 /// One segment of an initrd.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Segment {
@@ -232,38 +282,18 @@ fn walk_inner(bytes: &[u8], detect: bool) -> (Vec<Segment>, Option<InitrdError>,
         };
         let mut cursor = rest;
         let mut lister = Lister::new(false, detect, &mut budget);
-        let res: io::Result<()> = match kind {
-            Compression::Gzip => {
-                let mut dec = flate2::bufread::GzDecoder::new(&mut cursor);
-                io::copy(&mut dec, &mut lister).map(drop)
-            }
-            // lzma-rs reads exactly one stream, then insists on end of input; what follows
-            // is the next segment, and the cursor already stands at it.
-            Compression::Xz => match lzma_rs::xz_decompress(&mut cursor, &mut lister) {
-                Ok(()) => Ok(()),
-                Err(lzma_rs::error::Error::XzError(m))
-                    if m == "Unexpected data after last XZ block" =>
-                {
-                    Ok(())
-                }
-                Err(e) => Err(io::Error::other(e.to_string())),
-            },
-            Compression::Zstd => match ruzstd::decoding::StreamingDecoder::new(&mut cursor) {
-                Ok(mut dec) => io::copy(&mut dec, &mut lister).map(drop),
-                Err(e) => Err(io::Error::other(e.to_string())),
-            },
-            other => {
+        let res: io::Result<()> = match kind.decode(&mut cursor, &mut lister) {
+            // What follows an xz stream is the next segment, and the cursor stands at it.
+            Ok(()) | Err(DecodeError::DataAfterXz) => Ok(()),
+            Err(DecodeError::Io(e)) => Err(e),
+            Err(DecodeError::Unsupported(name)) => {
                 segs.push(Segment {
                     offset: pos,
                     len: rest.len(),
-                    compression: other,
+                    compression: kind,
                     files: Vec::new(),
                 });
-                return (
-                    segs,
-                    Some(InitrdError::Unsupported(pos, other.name())),
-                    None,
-                );
+                return (segs, Some(InitrdError::Unsupported(pos, name)), None);
             }
         };
         let consumed = rest.len() - cursor.len();

@@ -195,22 +195,7 @@ pub fn prepare(path: &str, data: Vec<u8>) -> Result<Vec<u8>, InjectError> {
         data: Vec::new(),
         over: false,
     };
-    let res: std::io::Result<()> = match kind {
-        Compression::Gzip => {
-            let mut dec = flate2::read::GzDecoder::new(&data[..]);
-            std::io::copy(&mut dec, &mut out).map(drop)
-        }
-        Compression::Xz => lzma_rs::xz_decompress(&mut &data[..], &mut out)
-            .map_err(|e| std::io::Error::other(e.to_string())),
-        Compression::Zstd => match ruzstd::decoding::StreamingDecoder::new(&data[..]) {
-            Ok(mut dec) => std::io::copy(&mut dec, &mut out).map(drop),
-            Err(e) => Err(std::io::Error::other(e.to_string())),
-        },
-        other => Err(std::io::Error::other(format!(
-            "{} is not supported",
-            other.name()
-        ))),
-    };
+    let res = kind.decode(&mut &data[..], &mut out);
     if out.over {
         return Err(InjectError::TooBig(format!("/{path}")));
     }
