@@ -368,25 +368,11 @@ impl Peer {
         let deadline = mono + wait;
         let mut buf = [0u8; 1024];
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return None;
-            }
-            if let Err(source) = self.socket.set_read_timeout(Some(left)) {
-                self.fail(source);
-                return None;
-            }
-            let n = match self.socket.recv(&mut buf) {
-                Ok(n) => n,
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    return None
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            // The socket is connected: only the server's datagrams arrive.
+            let port = self.addr.port();
+            let n = match super::udp::recv_from_port_until(&self.socket, &mut buf, port, deadline) {
+                Ok(Some(n)) => n,
+                Ok(None) => return None,
                 Err(source) => {
                     self.fail(source);
                     return None;

@@ -1,4 +1,4 @@
-//! The receive loop the DHCPv4 and DHCPv6 sockets share.
+//! The receive loop the DHCPv4, DHCPv6 and SNTP sockets share.
 
 use std::io::{self, ErrorKind};
 use std::net::UdpSocket;
