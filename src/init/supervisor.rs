@@ -16,6 +16,7 @@ use crate::boot::BootSpec;
 use crate::config::Menu;
 use crate::fetch::{self, FetchOptions};
 use crate::net::Lease;
+use crate::ui::app::Preload;
 use crate::ui::{UiCommand, UiEvent};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -148,7 +149,7 @@ fn unattended(events: Receiver<UiEvent>, commands: Sender<UiCommand>) -> ! {
                     }
                 }
             }
-            Ok(UiEvent::Progress(_)) | Ok(UiEvent::Preload { .. }) => {}
+            Ok(UiEvent::Progress(_)) | Ok(UiEvent::Preload(_)) => {}
             Ok(UiEvent::Error(e)) => {
                 println!("kboot: error: {e}");
                 booted = false;
@@ -521,11 +522,11 @@ fn prefetch_work(
         let (bytes, total) = sum.0.add(p);
         if sum.1.elapsed() >= Duration::from_millis(250) {
             sum.1 = Instant::now();
-            let _ = events.send(UiEvent::Preload {
+            let _ = events.send(UiEvent::Preload(Preload {
                 bytes,
                 total,
                 done: false,
-            });
+            }));
         }
     };
     let mut result = fetch_payload(spec, opts, &flags.cancel, &progress);
@@ -546,11 +547,11 @@ fn prefetch_work(
                 .filter_map(|f| f.metadata().ok())
                 .map(|m| m.len())
                 .sum::<u64>();
-            let _ = events.send(UiEvent::Preload {
+            let _ = events.send(UiEvent::Preload(Preload {
                 bytes,
                 total: Some(bytes),
                 done: true,
-            });
+            }));
             events.send(UiEvent::Log(format!(
                 "'{}' is downloaded ({} bytes in {:.1} s)",
                 spec.title,

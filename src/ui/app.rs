@@ -248,8 +248,11 @@ pub struct App {
 /// How far the early download of the default entry got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Preload {
+    /// Bytes so far.
     pub bytes: u64,
+    /// The total, when every file's size is known.
     pub total: Option<u64>,
+    /// All files are here.
     pub done: bool,
 }
 
@@ -544,9 +547,7 @@ impl App {
                 }
             }
             UiEvent::Menu { source, menu } => self.set_menu(source, menu),
-            UiEvent::Preload { bytes, total, done } => {
-                self.preload = Some(Preload { bytes, total, done })
-            }
+            UiEvent::Preload(p) => self.preload = Some(p),
             UiEvent::Detected { entry, flavor } => {
                 self.inspecting.remove(&entry);
                 self.detected.insert(entry, one_line(&flavor));

@@ -27,13 +27,8 @@ pub enum UiEvent {
     Progress(Progress),
     /// Something failed: one sentence, shown to the user; the menu stays usable.
     Error(String),
-    /// The default entry's files are downloading early, while the menu counts down: bytes so
-    /// far, the total when known, and whether it is complete.
-    Preload {
-        bytes: u64,
-        total: Option<u64>,
-        done: bool,
-    },
+    /// The default entry's files are downloading early, while the menu counts down.
+    Preload(app::Preload),
     /// What is known of the initramfs flavour in an entry's initrd (by its id), shown as it is
     /// in the entry's details ("initramfs-tools (detected in the initrd)").
     Detected { entry: String, flavor: String },

@@ -949,11 +949,11 @@ mod tests {
     fn the_countdown_shows_the_early_download() {
         let (mut app, t0) = app_with_menu();
         app.on_tick(t0 + Duration::from_millis(200));
-        app.on_event(UiEvent::Preload {
+        app.on_event(UiEvent::Preload(crate::ui::app::Preload {
             bytes: 3 * 1024 * 1024,
             total: Some(8 * 1024 * 1024),
             done: false,
-        });
+        }));
         let line = |app: &App| {
             let t = render(app, 80, 24);
             let buf = t.backend().buffer();
@@ -965,11 +965,11 @@ mod tests {
             line(&app).trim_end(),
             "Booting 'linux' in 5 s (loading 3.0 MiB of 8.0 MiB) - press any key to stop"
         );
-        app.on_event(UiEvent::Preload {
+        app.on_event(UiEvent::Preload(crate::ui::app::Preload {
             bytes: 8 * 1024 * 1024,
             total: Some(8 * 1024 * 1024),
             done: true,
-        });
+        }));
         assert_eq!(
             line(&app).trim_end(),
             "Booting 'linux' in 5 s (loaded) - press any key to stop"
