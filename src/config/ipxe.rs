@@ -619,7 +619,6 @@ fn is_outside_setting(name: &str) -> bool {
     NAMES.contains(&name) || name.parse::<u8>().is_ok()
 }
 
-/// A variable name without its scope (`net0/`, `net0.dhcp/`) and its type (`:hexhyp`).
 /// The URIs of a `sanboot`/`sanhook` line, after its options.
 fn san_uris(rest: &[String]) -> &[String] {
     let mut i = 0;
@@ -634,15 +633,25 @@ fn san_uris(rest: &[String]) -> &[String] {
     &rest[i.min(rest.len())..]
 }
 
-/// A kernel booted with a SAN disk attached: the disk is the target's diskless root, whose
-/// rendering brings its own `ip=`/`BOOTIF=`.
-fn set_root(e: &mut Entry, root: Option<Box<Diskless>>) {
+/// What `boot` starts, on the entry: the kernel, initrds and arguments, and a disk `sanhook`
+/// attached as the target's diskless root (whose rendering brings its own `ip=`/`BOOTIF=`).
+fn set_boot(
+    e: &mut Entry,
+    kernel: String,
+    initrds: Vec<String>,
+    args: &[String],
+    root: Option<Box<Diskless>>,
+) {
+    e.kernel = Some(kernel);
+    e.initrds = initrds;
+    e.cmdline = cmdline::join(args);
     if let Some(root) = root {
         e.diskless = Some(*root);
         e.handoff = crate::config::model::Handoff::Off;
     }
 }
 
+/// A variable name without its scope (`net0/`, `net0.dhcp/`) and its type (`:hexhyp`).
 fn split_name(raw: &str) -> (&str, &str) {
     let (name, ty) = raw.split_once(':').unwrap_or((raw, ""));
     let name = name.rsplit('/').next().unwrap_or(name);
@@ -1532,12 +1541,7 @@ impl Interp<'_, '_> {
                     initrds,
                     args,
                     root,
-                } => {
-                    e.kernel = Some(kernel);
-                    e.initrds = initrds;
-                    e.cmdline = cmdline::join(&args);
-                    set_root(&mut e, root);
-                }
+                } => set_boot(&mut e, kernel, initrds, &args, root),
                 Outcome::Menu(sub) => {
                     e.children = self.entries(*sub, depth + 1);
                     if e.children.is_empty() {
@@ -1606,10 +1610,7 @@ impl Interp<'_, '_> {
             } => {
                 e.id = "boot".into();
                 e.title = format!("{name}: {}", file_name(&kernel));
-                e.kernel = Some(kernel);
-                e.initrds = initrds;
-                e.cmdline = cmdline::join(&args);
-                set_root(&mut e, root);
+                set_boot(&mut e, kernel, initrds, &args, root);
             }
             Outcome::Chain(url) => {
                 e.id = "chain".into();
