@@ -2,68 +2,13 @@
 //! a good one, one answering with the wrong origin, one that never answers, and one that
 //! sends a kiss-o'-death. The host clock is never set (no --set).
 
-use kboot::net::sntp::unix_nanos_to_ntp;
-use std::net::{SocketAddr, UdpSocket};
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::thread;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-/// 2030-01-01 00:00:00 UTC: the time the good server keeps, far from the host's.
-const SERVER_EPOCH: i64 = 1_893_456_000;
-
-enum Behaviour {
-    Good,
-    WrongOrigin,
-    Silent,
-    Kiss(&'static [u8; 4]),
-}
-
-struct Server {
-    addr: SocketAddr,
-    requests: Arc<AtomicUsize>,
-}
-
-fn serve(bind: &str, behaviour: Behaviour) -> Option<Server> {
-    let socket = UdpSocket::bind(bind).ok()?;
-    let addr = socket.local_addr().unwrap();
-    let requests = Arc::new(AtomicUsize::new(0));
-    let counter = requests.clone();
-    let started = Instant::now();
-    thread::spawn(move || {
-        let mut buf = [0u8; 512];
-        while let Ok((n, from)) = socket.recv_from(&mut buf) {
-            counter.fetch_add(1, Ordering::SeqCst);
-            // A client request: 48 bytes, mode 3.
-            if n != 48 || buf[0] & 7 != 3 {
-                continue;
-            }
-            let mut origin = [0u8; 8];
-            origin.copy_from_slice(&buf[40..48]);
-            let now = SERVER_EPOCH * 1_000_000_000 + started.elapsed().as_nanos() as i64;
-            let ts = unix_nanos_to_ntp(now).to_be_bytes();
-            let mut r = [0u8; 48];
-            r[0] = (4 << 3) | 4;
-            r[1] = 1;
-            r[12..16].copy_from_slice(b"GPS\0");
-            r[24..32].copy_from_slice(&origin);
-            r[32..40].copy_from_slice(&ts);
-            r[40..48].copy_from_slice(&ts);
-            match behaviour {
-                Behaviour::Good => {}
-                Behaviour::Silent => continue,
-                Behaviour::WrongOrigin => r[31] ^= 1,
-                Behaviour::Kiss(code) => {
-                    r[1] = 0;
-                    r[12..16].copy_from_slice(code);
-                }
-            }
-            let _ = socket.send_to(&r, from);
-        }
-    });
-    Some(Server { addr, requests })
-}
+#[path = "support/sntp.rs"]
+mod sntp_support;
+use sntp_support::{serve, Behaviour, SERVER_EPOCH};
 
 fn sntp(args: &[&str]) -> (Output, Duration) {
     let started = Instant::now();
