@@ -545,21 +545,8 @@ fn connection_refused_is_a_network_error() {
 #[test]
 fn http_proxy_is_used() {
     let body = Arc::new(data(10_000));
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let (seen, b) = (lines.clone(), body.clone());
     // ureq tunnels through HTTP proxies with CONNECT, for http:// targets too.
-    let (proxy, _) = serve(move |req, s| {
-        seen.lock().unwrap().push(req.line.clone());
-        if !req.line.starts_with("CONNECT ") {
-            return;
-        }
-        let _ = s.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
-        if let Some(inner) = read_request(s) {
-            seen.lock().unwrap().push(inner.line);
-            let _ = s.write_all(head("200 OK", b.len(), "").as_bytes());
-            let _ = s.write_all(&b);
-        }
-    });
+    let (proxy, lines) = connect_proxy(body.clone());
     // Nothing listens on port 9: only the proxy can answer.
     let o = FetchOptions {
         proxy: Some(proxy),
