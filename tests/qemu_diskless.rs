@@ -15,7 +15,7 @@
 
 mod common;
 
-use common::diskless::{boot, root_cmdline, root_modules, Folder, HELLO};
+use common::diskless::{boot, root_cmdline, root_hello, root_modules, Folder};
 use common::servers::{Ganesha, QemuNbd, Tgtd, ISCSI_PORT};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -86,15 +86,10 @@ fn iscsi_root_through_debian_initramfs_tools_and_open_iscsi() {
     );
     let login_at = g.seconds();
     // ... and the root init on the iSCSI disk (a SCSI disk, sd*) prints its marker.
-    // The whole line: serial output arrives in pieces.
-    let hello = g.line_after(HELLO, ROOT);
+    let hello = root_hello(&mut g, ROOT);
     assert!(
         hello.contains("/dev/sd") && hello.contains("(ext4)"),
         "root not on the iSCSI disk: {hello}"
-    );
-    assert!(
-        hello.contains("marker=kboot-diskless-root"),
-        "not our root image: {hello}"
     );
     let cmdline = root_cmdline(&mut g);
     for p in HANDOFF.iter().chain(&[
@@ -124,15 +119,10 @@ fn nbd_root_through_debian_initramfs_tools_and_nbd_client() {
     );
     let folder = folder("nbd", &format!("default=nbd\ntimeout=0\nnbd='{entry}'\n"));
     let mut g = boot("nbd", &folder.0);
-    // The whole line: serial output arrives in pieces.
-    let hello = g.line_after(HELLO, ROOT);
+    let hello = root_hello(&mut g, ROOT);
     assert!(
         hello.contains("/dev/nbd0") && hello.contains("(ext4)"),
         "root not on the NBD device: {hello}"
-    );
-    assert!(
-        hello.contains("marker=kboot-diskless-root"),
-        "not our root image: {hello}"
     );
     let cmdline = root_cmdline(&mut g);
     for p in HANDOFF
@@ -173,15 +163,10 @@ fn template_root_with_an_injected_module() {
         &format!("default=inject\ntimeout=0\ninject='{entry}'\n"),
     );
     let mut g = boot("inject", &folder.0);
-    // The whole line: serial output arrives in pieces.
-    let hello = g.line_after(HELLO, ROOT);
+    let hello = root_hello(&mut g, ROOT);
     assert!(
         hello.contains("/dev/nbd0") && hello.contains("(ext4)"),
         "root not on the NBD device: {hello}"
-    );
-    assert!(
-        hello.contains("marker=kboot-diskless-root"),
-        "not our root image: {hello}"
     );
     let cmdline = root_cmdline(&mut g);
     let nbdroot = format!("nbdroot=10.0.2.2:{}/{}", nbd.port, nbd.name);
@@ -220,15 +205,10 @@ fn nfs_root_through_debian_initramfs_tools_and_klibc_nfsmount() {
     );
     let folder = folder("nfs", &format!("default=nfs\ntimeout=0\nnfs='{entry}'\n"));
     let mut g = boot("nfs", &folder.0);
-    // The whole line: serial output arrives in pieces.
-    let hello = g.line_after(HELLO, ROOT);
+    let hello = root_hello(&mut g, ROOT);
     assert!(
         hello.contains(&format!("10.0.2.2:{}", nfs.export.display())) && hello.contains("(nfs)"),
         "root not on our NFS export: {hello}"
-    );
-    assert!(
-        hello.contains("marker=kboot-diskless-root"),
-        "not our root image: {hello}"
     );
     let cmdline = root_cmdline(&mut g);
     for p in HANDOFF

@@ -18,11 +18,10 @@
 
 mod common;
 
-use common::diskless::{boot, root_cmdline, root_modules, Folder, HELLO};
+use common::diskless::{boot, root_cmdline, root_hello, root_modules, Folder};
 use common::servers::{
     free_tcp_port, Ganesha, IscsiPortalRelay, QemuNbd, Tgtd, ISCSI_PORT, NBD_PORT,
 };
-use common::Guest;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -77,17 +76,6 @@ fn conf(name: &str, args: &str) -> String {
     )
 }
 
-/// Wait for the root init's marker; returns its line (which names the root device).
-fn hello(g: &mut Guest) -> String {
-    // The whole line: serial output arrives in pieces.
-    let line = format!("{HELLO}{}", g.line_after(HELLO, ROOT));
-    assert!(
-        line.contains("marker=kboot-diskless-root"),
-        "not our root image: {line}"
-    );
-    line
-}
-
 /// kboot's dracut network handoff for QEMU's user network (lease 10.0.2.15/24, router 10.0.2.2,
 /// DNS 10.0.2.3, MAC 52:54:00:12:34:56; QEMU gives no host name): dracut's
 /// `ip=<client>:<peer>:<gw>:<netmask>:<hostname>:<iface>:none` with an empty peer.
@@ -139,7 +127,7 @@ fn nbd_root_through_a_detected_dracut_initramfs() {
         ),
     );
     let mut g = boot("dracut-nbd", &folder.0);
-    let line = hello(&mut g);
+    let line = root_hello(&mut g, ROOT);
     assert!(
         line.contains("/dev/nbd0") && line.contains("(ext4)"),
         "root not on the NBD device: {line}"
@@ -210,7 +198,7 @@ fn iscsi_chap_root_through_a_detected_dracut_initramfs() {
         ),
     );
     let mut g = boot("dracut-iscsi", &folder.0);
-    let line = hello(&mut g);
+    let line = root_hello(&mut g, ROOT);
     assert!(
         line.contains("/dev/sd") && line.contains("(ext4)"),
         "root not on the iSCSI disk: {line}"
@@ -258,7 +246,7 @@ fn nfs_root_through_a_detected_dracut_initramfs() {
     let root = format!("nfs:10.0.2.2:{}:{options}", nfs.export.display());
     let folder = folder("nfs", &conf("nfs", &format!("kboot.root={root}")));
     let mut g = boot("dracut-nfs", &folder.0);
-    let line = hello(&mut g);
+    let line = root_hello(&mut g, ROOT);
     assert!(
         line.contains(&format!("10.0.2.2:{}", nfs.export.display())) && line.contains("(nfs)"),
         "root not on our NFS export: {line}"

@@ -50,6 +50,18 @@ pub fn boot(name: &str, tftp: &Path) -> Guest {
     )
 }
 
+/// Wait up to `timeout` for the root init's marker line (whole: serial output arrives in
+/// pieces) and check it comes from our root image; returns the line, which names the root
+/// device and its filesystem.
+pub fn root_hello(g: &mut Guest, timeout: Duration) -> String {
+    let line = format!("{HELLO}{}", g.line_after(HELLO, timeout));
+    assert!(
+        line.contains("marker=kboot-diskless-root"),
+        "not our root image: {line}"
+    );
+    line
+}
+
 /// The command line the root's init printed.
 pub fn root_cmdline(g: &mut Guest) -> String {
     g.line_after("KBOOT-ROOT: cmdline:", Duration::from_secs(10))
