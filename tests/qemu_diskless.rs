@@ -4,14 +4,15 @@
 //! initramfs attaches the root filesystem from a disk server the test runs on the host's
 //! loopback (10.0.2.2 for the guest) and starts its /sbin/init, which prints where / came from.
 //! iSCSI: tgtd on 127.0.0.1:3260; NBD: qemu-nbd; NFS: NFS-Ganesha (user space: this machine's
-//! kernel has no nfsd) plus a portmapper on 127.0.0.1:111/udp. Runs as root (tgtd, port 111).
+//! kernel has no nfsd) plus a portmapper on 127.0.0.1:111. The tests with fixed ports run in a
+//! network namespace of their own (common::netns). Runs as root (tgtd, namespaces).
 //!
 //! The entries use kboot's diskless keys (kboot.root=, kboot.inject=, kboot.modules=); the
 //! command line kboot gives the target and the modules loaded are asserted from what the root's
 //! init prints.
 //!
-//! Needs `qemu/build` and `qemu/build-diskless` (which installs tgt, open-iscsi, nbd-client,
-//! qemu-utils, nfs-ganesha, nfs-ganesha-vfs, rpcbind and the Debian kernel's modules).
+//! Needs `qemu/setup` (tgt, qemu-utils, nfs-ganesha, nfs-ganesha-vfs, rpcbind), `qemu/build` and
+//! `qemu/build-diskless` (the Debian initramfs, built in the private root of qemu/build-root).
 
 mod common;
 
@@ -64,6 +65,8 @@ const TARGET: &str = "iqn.2026-11.test.kboot:root";
 
 #[test]
 fn iscsi_root_through_debian_initramfs_tools_and_open_iscsi() {
+    // Fixed ports (3260, 10809, 111) only in a network of this test's own.
+    let _net = common::netns::PrivateNetwork::enter();
     let (_, image) = diskless();
     let tgtd = Tgtd::start("iscsi", &image, TARGET);
     // kboot's own keys: an RFC 4173 root path; the flavour (initramfs-tools) is detected in
@@ -194,6 +197,8 @@ fn template_root_with_an_injected_module() {
 
 #[test]
 fn nfs_root_through_debian_initramfs_tools_and_klibc_nfsmount() {
+    // Fixed ports (3260, 10809, 111) only in a network of this test's own.
+    let _net = common::netns::PrivateNetwork::enter();
     let (_, image) = diskless();
     let nfs = Ganesha::start("nfs", &image);
     // initramfs-tools' nfs boot: klibc nfsmount (NFSv3 over TCP, nolock), which asks the

@@ -9,12 +9,12 @@
 //! switches to it; the root's /sbin/init (examples/root_init.rs) prints where / came from and
 //! /proc/cmdline.
 //!
-//! Needs `qemu/build`, `qemu/build-diskless` (the root image, tgt, qemu-utils, nfs-ganesha) and
-//! `qemu/build-dracut`. NBD uses qemu-nbd on 127.0.0.1:10809 (dracut's `root=nbd:` takes an
-//! export name only with the default port), iSCSI a relay on 127.0.0.1:3260 to tgtd, NFS
-//! NFS-Ganesha (and, when no rpcbind runs, a portmapper on 127.0.0.1:111/udp) as in
-//! tests/qemu_diskless.rs. Runs as root. Another diskless test on this machine wants the same
-//! ports: run it as `flock /tmp/kboot-qemu-diskless.lock cargo test --test qemu_diskless_dracut`.
+//! Needs `qemu/setup` (tgt, qemu-utils, nfs-ganesha), `qemu/build`, `qemu/build-diskless` (the
+//! root image) and `qemu/build-dracut`. Each test runs in a network namespace of its own
+//! (common::netns), where the fixed ports are free: NBD uses qemu-nbd on 127.0.0.1:10809
+//! (dracut's `root=nbd:` takes an export name only with the default port), iSCSI a relay on
+//! 127.0.0.1:3260 to tgtd, NFS NFS-Ganesha and a portmapper on 127.0.0.1:111 as in
+//! tests/qemu_diskless.rs. Runs as root; two suites on one machine do not meet.
 
 mod common;
 
@@ -112,6 +112,8 @@ fn assert_dracut_handoff(cmdline: &str) {
 
 #[test]
 fn nbd_root_through_a_detected_dracut_initramfs() {
+    // Fixed ports (3260, 10809, 111) only in a network of this test's own.
+    let _net = common::netns::PrivateNetwork::enter();
     let (_, image) = built();
     assert_detected_as_dracut();
     let nbd = QemuNbd::start_on("dracut-nbd", &image, "root", NBD_PORT);
@@ -159,6 +161,8 @@ const CHAP_PASSWORD: &str = "s3cret-dracut1";
 
 #[test]
 fn iscsi_chap_root_through_a_detected_dracut_initramfs() {
+    // Fixed ports (3260, 10809, 111) only in a network of this test's own.
+    let _net = common::netns::PrivateNetwork::enter();
     let (_, image) = built();
     assert_detected_as_dracut();
     // dracut discovers (SendTargets) before it logs in, and logs in to the node it found at the
@@ -234,6 +238,8 @@ fn iscsi_chap_root_through_a_detected_dracut_initramfs() {
 
 #[test]
 fn nfs_root_through_a_detected_dracut_initramfs() {
+    // Fixed ports (3260, 10809, 111) only in a network of this test's own.
+    let _net = common::netns::PrivateNetwork::enter();
     let (_, image) = built();
     assert_detected_as_dracut();
     let nfs = Ganesha::start("dracut-nfs", &image);

@@ -130,6 +130,8 @@ fn kernel_and_initrd_over_tftp_from_atftpd_with_windowsize() {
 
 #[test]
 fn kernel_and_initrd_over_nfs_from_ganesha_with_sha256_checked() {
+    // Fixed ports (3260, 10809, 111) only in a network of this test's own.
+    let _net = common::netns::PrivateNetwork::enter();
     // The export holds the files one folder down: kboot finds where the export ends by
     // itself (it tries <export>/boot first, then <export>, NFSv3 then NFSv4 for each). The
     // guest kernel asks the portmapper (10.0.2.2:111, over TCP) for the MOUNT and NFS ports.

@@ -1,6 +1,6 @@
 //! Downloads from a real tftpd-hpa (`in.tftpd`, which knows blksize, tsize and timeout but not
 //! RFC 7440 windowsize) on 127.0.0.1 with our TFTP client. Its package conflicts with atftpd's,
-//! so `qemu/setup` unpacks the binary from the .deb into ~/.cache/kboot/tftpd-hpa; the test
+//! so `qemu/setup` unpacks the binary from the .deb into ~/.cache/kboot/tftpd-hpa ($KBOOT_CACHE); the test
 //! fails, on purpose, when it is missing.
 
 mod common;
@@ -16,8 +16,14 @@ use common::atftpd::{content, free_port, write_file};
 use kboot::fetch::tftp::{download, TftpError, TftpOptions};
 
 fn in_tftpd() -> PathBuf {
-    let home = std::env::var_os("HOME").unwrap_or_else(|| "/root".into());
-    let path = Path::new(&home).join(".cache/kboot/tftpd-hpa/usr/sbin/in.tftpd");
+    // The cache qemu/setup fills: $KBOOT_CACHE, else ~/.cache/kboot (qemu/lib.sh).
+    let cache = std::env::var_os("KBOOT_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let home = std::env::var_os("HOME").unwrap_or_else(|| "/root".into());
+            Path::new(&home).join(".cache/kboot")
+        });
+    let path = cache.join("tftpd-hpa/usr/sbin/in.tftpd");
     assert!(
         path.exists(),
         "{} is missing: run qemu/setup (it unpacks tftpd-hpa there)",

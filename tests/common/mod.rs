@@ -335,4 +335,5 @@ pub mod keys {
 }
 pub mod atftpd;
 pub mod diskless;
+pub mod netns;
 pub mod servers;

@@ -1,11 +1,12 @@
-//! Real disk servers for the diskless end-to-end tests, on the host's loopback only (the guest
-//! reaches it as 10.0.2.2 through QEMU's user network): `tgtd` (iSCSI, Debian `tgt`) and
+//! Real disk servers for the diskless end-to-end tests, on loopback only (the guest reaches it as
+//! 10.0.2.2 through QEMU's user network); a server on a fixed port (3260, 10809, 111) only in the
+//! test's own network namespace ([`super::netns::PrivateNetwork`]): `tgtd` (iSCSI, Debian `tgt`) and
 //! `qemu-nbd` (NBD, Debian `qemu-utils`). Each is started by the test, serves a private copy (or
 //! a throw-away snapshot) of the root image that `qemu/build-diskless` made, and is killed on
 //! drop, its files removed; its log is kept and named when the test failed.
 //!
-//! `qemu/build-diskless` installs the packages; the helpers fail with that advice when a server
-//! is missing.
+//! `qemu/setup` installs the packages (and leaves their services disabled); the helpers fail with
+//! that advice when a server is missing.
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -21,7 +22,7 @@ pub const ISCSI_PORT: u16 = 3260;
 fn require(path: &str, package: &str) {
     assert!(
         Path::new(path).exists(),
-        "{path} is missing: run qemu/build-diskless (it installs Debian's {package})"
+        "{path} is missing: run qemu/setup (it installs Debian's {package})"
     );
 }
 
@@ -83,8 +84,9 @@ fn stop(child: &mut Child, files: &[&Path], log: &Path, what: &str) {
     }
 }
 
-/// `tgtd` exporting a private copy of `image` as LUN 1 of target `iqn` on 127.0.0.1:3260,
-/// to initiators connecting from 127.0.0.1 (QEMU's user network makes the guest one of them).
+/// `tgtd` exporting a private copy of `image` as LUN 1 of target `iqn` on 127.0.0.1:3260 of the
+/// test's own network namespace, to initiators connecting from 127.0.0.1 (QEMU's user network
+/// makes the guest one of them).
 pub struct Tgtd {
     child: Child,
     /// The port tgtd listens on (127.0.0.1).
@@ -97,6 +99,7 @@ pub struct Tgtd {
 
 impl Tgtd {
     pub fn start(test: &str, image: &Path, iqn: &str) -> Tgtd {
+        super::netns::require_private_network("tgtd on 3260");
         Self::start_on(test, image, iqn, ISCSI_PORT)
     }
 
@@ -113,9 +116,9 @@ impl Tgtd {
         let copy = scratch(test, "lun.img");
         std::fs::copy(image, &copy).expect("copy the root image for tgtd");
         let log = scratch(test, "tgtd.log");
-        // tgtd's management socket is /var/run/tgtd/socket.<control>: a number of our own, so
-        // another tgtd on this machine (the default one uses 0) is not disturbed.
-        let control = 1000 + std::process::id() % 60000;
+        // tgtd's management socket is /var/run/tgtd/socket.<control> (a path: shared by every
+        // network namespace): a number no other tgtd on this machine uses (the system's uses 0).
+        let control = tgtd_control_number();
         let (out, err) = log_files(&log);
         let mut child = Command::new(TGTD)
             .args(["-f", "-C", &control.to_string()])
@@ -198,6 +201,26 @@ impl Drop for Tgtd {
     }
 }
 
+/// tgtd takes `-C` numbers from 0 to 32767 (a C short). Pick one whose socket does not exist,
+/// starting from a number derived from the process and the time so that two suites at once
+/// start apart; every value this returns is in range, whatever the PID.
+fn tgtd_control_number() -> u32 {
+    const FIRST: u32 = 1000;
+    const COUNT: u32 = 32767 - FIRST + 1;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let start = std::process::id().wrapping_mul(31).wrapping_add(nanos) % COUNT;
+    (0..COUNT)
+        .map(|i| FIRST + (start + i) % COUNT)
+        .find(|n| {
+            !Path::new(&format!("/var/run/tgtd/socket.{n}")).exists()
+                && !Path::new(&format!("/var/run/tgtd/socket.{n}.lock")).exists()
+        })
+        .expect("a free tgtd control number")
+}
+
 /// `qemu-nbd` exporting `image` as export `name` on 127.0.0.1 at a free port, writable through a
 /// temporary snapshot (`--snapshot`: the image itself is never written).
 pub struct QemuNbd {
@@ -215,9 +238,13 @@ impl QemuNbd {
         Self::start_on(test, image, name, free_tcp_port())
     }
 
-    /// [`QemuNbd::start`] on a given port (e.g. [`NBD_PORT`]); panics when it is busy.
+    /// [`QemuNbd::start`] on a given port (e.g. [`NBD_PORT`], only in the test's own network
+    /// namespace); panics when it is busy.
     pub fn start_on(test: &str, image: &Path, name: &str, port: u16) -> QemuNbd {
         require(QEMU_NBD, "qemu-utils");
+        if port == NBD_PORT {
+            super::netns::require_private_network("qemu-nbd on 10809");
+        }
         if let Err(e) = TcpListener::bind(("127.0.0.1", port)) {
             panic!(
                 "127.0.0.1:{port} is busy ({e}): this test needs that port for its qemu-nbd; \
@@ -266,6 +293,7 @@ pub struct Portmapper {
 impl Portmapper {
     /// `table`: (program, port); any version, TCP or UDP.
     pub fn start(table: Vec<(u32, u16)>) -> Portmapper {
+        super::netns::require_private_network("the portmapper on 111");
         let sock = match std::net::UdpSocket::bind("127.0.0.1:111") {
             Ok(s) => s,
             Err(e) => panic!(
@@ -407,8 +435,8 @@ pub const RPCBIND_SOCK: &str = "/run/rpcbind.sock";
 
 /// A user-space NFSv3 server: NFS-Ganesha (Debian `nfs-ganesha`, `nfs-ganesha-vfs`) exporting a
 /// private copy of the root image's files (or a folder of the test's), NFS and MOUNT on 127.0.0.1
-/// at free ports, plus a [`Portmapper`] on 127.0.0.1:111/udp naming them. The kernel's own nfsd
-/// is not needed (this machine's kernel has none).
+/// at free ports, plus a [`Portmapper`] on 127.0.0.1:111 of the test's own network namespace
+/// naming them. The kernel's own nfsd is not needed (this machine's kernel has none).
 ///
 /// Ganesha refuses to start unless it can register with an rpcbind through /run/rpcbind.sock;
 /// when none runs, one is started in a network namespace of its own (`unshare -n`), so it
@@ -510,10 +538,11 @@ impl Ganesha {
             .expect("start ganesha.nfsd");
         wait_listening(&mut child, port, "ganesha.nfsd", &log);
         wait_listening(&mut child, mount_port, "ganesha.nfsd", &log);
-        // A system rpcbind (if one was running) answers the guest itself; else our portmapper.
-        let portmapper = rpcbind
-            .is_some()
-            .then(|| Portmapper::start(vec![(100_003, port), (100_005, mount_port)]));
+        // The guest asks our portmapper: a system rpcbind, if one runs, is on another network.
+        let portmapper = Some(Portmapper::start(vec![
+            (100_003, port),
+            (100_005, mount_port),
+        ]));
         Ganesha {
             child,
             portmapper,
@@ -573,6 +602,9 @@ pub struct IscsiPortalRelay {
 impl IscsiPortalRelay {
     /// Relay 127.0.0.1:`listen` to 127.0.0.1:`target`, advertising `portal` (`10.0.2.2:3260,1`).
     pub fn start(listen: u16, target: u16, portal: &str) -> IscsiPortalRelay {
+        if listen == ISCSI_PORT {
+            super::netns::require_private_network("the iSCSI relay on 3260");
+        }
         use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
         use std::sync::{Arc, Mutex};
         let listener = match TcpListener::bind(("127.0.0.1", listen)) {
