@@ -4,7 +4,7 @@
 //! `modules.dep` and `modules.alias`, and `/lib/firmware/` (the kernel's firmware loader reads
 //! that standard path by itself). As PID 1, the drivers thread matches every device's modalias
 //! against `modules.alias` ([`alias`]), loads the modules found with their dependencies first
-//! ([`dep`]), then listens for kernel uevents ([`uevent`]) to do the same for
+//! ([`dep`], [`loader`]), then listens for kernel uevents ([`uevent`]) to do the same for
 //! devices that appear later (USB keyboards, NICs, sticks).
 //!
 //! ```text
@@ -18,6 +18,7 @@
 pub mod alias;
 pub mod dep;
 pub mod device;
+pub mod loader;
 pub mod uevent;
 
 use std::sync::mpsc::{self, Receiver, Sender};
