@@ -2,7 +2,7 @@
 //!
 //! A module pack (a second initrd) lays `/lib/modules/<release>/` with the modules,
 //! `modules.dep` and `modules.alias`, and `/lib/firmware/` (the kernel's firmware loader reads
-//! that standard path by itself). As PID 1, the drivers thread matches every device's modalias
+//! that standard path by itself). As PID 1, [`drivers::run`] matches every device's modalias
 //! against `modules.alias` ([`alias`]), loads the modules found with their dependencies first
 //! ([`dep`], [`loader`]), then listens for kernel uevents ([`uevent`]) to do the same for
 //! devices that appear later (USB keyboards, NICs, sticks).
@@ -18,6 +18,7 @@
 pub mod alias;
 pub mod dep;
 pub mod device;
+pub mod drivers;
 pub mod loader;
 pub mod uevent;
 
