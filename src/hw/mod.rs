@@ -100,4 +100,48 @@ mod tests {
         assert!(rx.try_recv().is_err());
         assert_eq!(events.lock().len(), 1);
     }
+
+    /// The fuzz targets' checks, on inputs made by mutating real-looking files (for hosts
+    /// without cargo-fuzz): no parser or matcher panics or hangs on them.
+    #[test]
+    fn mutated_inputs_never_panic() {
+        let seeds: [&[u8]; 3] = [
+            b"alias pci:v00008086d000010D3sv*sd*bc*sc*i* e1000e\nalias usb:v*p*d*dc*dsc*dp*ic03isc[0-1]ip01in* usbhid\n",
+            b"kernel/e1000e.ko.xz: kernel/ptp.ko.xz kernel/pps_core.ko.xz\nkernel/ptp.ko.xz: kernel/pps_core.ko.xz\nkernel/pps_core.ko.xz:\n",
+            b"add@/devices/pci0000:00/0000:00:02.0\0ACTION=add\0SUBSYSTEM=pci\0MODALIAS=pci:v00008086d000010D3\0",
+        ];
+        const ALPHABET: &[u8] = b"*?[]!^-\\:\n\0 @=az\xff";
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..3000 {
+            let mut data = seeds[round % 3].to_vec();
+            for _ in 0..(next() % 8) {
+                let at = (next() as usize) % (data.len() + 1);
+                let byte = ALPHABET[(next() as usize) % ALPHABET.len()];
+                match next() % 3 {
+                    0 if at < data.len() => data[at] = byte,
+                    1 if at < data.len() => {
+                        data.remove(at);
+                    }
+                    _ => data.insert(at, byte),
+                }
+            }
+            if let Ok(t) = alias::AliasTable::parse(&data) {
+                let _ = t.lookup("pci:v00008086d000010D3sv00008086sd0000A01Fbc02sc00i00");
+                let _ = t.lookup("usb:v0627p0001d0000dc00dsc00dp00ic03isc01ip01in00");
+            }
+            if let Ok(t) = dep::DepTable::parse(&data) {
+                for name in t.modules.keys() {
+                    let _ = t.load_order(name);
+                }
+            }
+            let _ = uevent::parse(&data);
+            let _ = alias::fnmatch(&data, seeds[0]);
+        }
+    }
 }
