@@ -112,6 +112,23 @@ pub enum Command {
         #[arg(long, default_value_t = 3)]
         tries: u32,
     },
+    /// Print the kernel modules kboot would load, in load order, from a module pack: for the
+    /// given modaliases, or else for the devices in this machine's /sys. Loads nothing.
+    Modules {
+        /// The modules folder (modules.dep, modules.alias); default /lib/modules/<uname -r>.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// A device's modalias, e.g. pci:v00008086d000010D3sv00008086sd0000A01Fbc02sc00i00
+        /// (repeat for several).
+        #[arg(long)]
+        modalias: Vec<String>,
+        /// A module to load by name, as kboot.modprobe= does (repeat for several).
+        #[arg(long)]
+        module: Vec<String>,
+        /// A module never to load for a device, as kboot.blacklist= (repeat for several).
+        #[arg(long)]
+        blacklist: Vec<String>,
+    },
     /// Run the boot menu on this terminal (no network set-up, no reboot): to try kboot on a host.
     Loader {
         /// Config URL (as kboot.config= would give it).
@@ -323,6 +340,12 @@ fn run(command: Command) -> Result<(), String> {
             tries,
         } => sntp(&server, set, timeout, tries),
         Command::Cmdline(args) => crate::cli_cmdline::run(*args),
+        Command::Modules {
+            dir,
+            modalias,
+            module,
+            blacklist,
+        } => modules(dir, &modalias, &module, &blacklist),
         Command::Loader { config, no_menu } => {
             let args = crate::init::args::KernelArgs {
                 config: config.map(|c| absolute(&c)).transpose()?,
@@ -373,6 +396,63 @@ fn sntp(servers: &[String], set: bool, timeout: f64, tries: u32) -> Result<(), S
     );
     if set {
         println!("{}", crate::init::clock::set_from(&answer)?);
+    }
+    Ok(())
+}
+
+/// `kboot modules`: what the drivers thread would load, without loading anything.
+fn modules(
+    dir: Option<PathBuf>,
+    modaliases: &[String],
+    names: &[String],
+    blacklist: &[String],
+) -> Result<(), String> {
+    use crate::hw::device::Device;
+    use crate::hw::loader::{DryRun, Loader};
+    let dir = dir.unwrap_or_else(crate::hw::drivers::default_dir);
+    let mut loader = Loader::open(&dir, DryRun::default()).map_err(|e| e.to_string())?;
+    loader.set_blacklist(blacklist);
+    let mut failed = false;
+    for name in names {
+        match loader.load(name) {
+            Ok(now) => println!("{name}: {}", now.join(" ")),
+            Err(e) => {
+                println!("{name}: {e}");
+                failed = true;
+            }
+        }
+    }
+    let devices: Vec<Device> = if modaliases.is_empty() && names.is_empty() {
+        crate::hw::drivers::sysfs_devices(std::path::Path::new("/sys"))
+    } else {
+        modaliases
+            .iter()
+            .map(|m| Device {
+                devpath: String::new(),
+                subsystem: None,
+                modalias: m.clone(),
+            })
+            .collect()
+    };
+    for dev in &devices {
+        for outcome in loader.load_for(&dev.modalias) {
+            let what = if dev.devpath.is_empty() {
+                dev.modalias.clone()
+            } else {
+                dev.describe()
+            };
+            match outcome.result {
+                Ok(now) => println!("{what}: {}", now.join(" ")),
+                Err(e) => {
+                    println!("{what}: {e}");
+                    failed = true;
+                }
+            }
+        }
+    }
+    println!("load order: {}", loader.inserter().inserted.join(" "));
+    if failed {
+        return Err("some modules could not be ordered".into());
     }
     Ok(())
 }

@@ -11,6 +11,7 @@ pub mod cmdline;
 pub mod config;
 pub mod discovery;
 pub mod fetch;
+pub mod hw;
 pub mod image;
 pub mod init;
 pub mod meminfo;

@@ -25,6 +25,12 @@ pub struct KernelArgs {
     pub ntp: Vec<String>,
     /// `kboot.proxy=URL`: HTTP proxy for every http/https fetch (configs, kernels, initrds).
     pub proxy: Option<String>,
+    /// `kboot.modprobe=a,b`: modules to load at start, whatever the devices (repeatable).
+    pub modprobe: Vec<String>,
+    /// `kboot.blacklist=a,b`: modules never loaded for a device (repeatable). As modprobe's
+    /// `blacklist`, this stops only loads found through modules.alias: a module named in
+    /// `kboot.modprobe=`, or needed by another module, still loads.
+    pub blacklist: Vec<String>,
 }
 
 impl KernelArgs {
@@ -47,13 +53,10 @@ impl KernelArgs {
                 }
                 ("console", Some(v)) if !v.is_empty() => args.consoles.push(v),
                 ("ip", Some(v)) if !v.is_empty() => args.ip = Some(v),
-                ("kboot.ntp", Some(v)) => args.ntp.extend(
-                    v.split(',')
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_string),
-                ),
+                ("kboot.ntp", Some(v)) => args.ntp.extend(list(&v)),
                 ("kboot.proxy", Some(v)) if !v.is_empty() => args.proxy = Some(v),
+                ("kboot.modprobe", Some(v)) => args.modprobe.extend(list(&v)),
+                ("kboot.blacklist", Some(v)) => args.blacklist.extend(list(&v)),
                 _ => {}
             }
         }
@@ -72,6 +75,14 @@ impl KernelArgs {
             .replace('-', ":");
         (mac.len() == 17).then_some(mac)
     }
+}
+
+/// The words of a comma-separated list, empty ones left out.
+fn list(v: &str) -> impl Iterator<Item = String> + '_ {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
 #[cfg(test)]
@@ -113,8 +124,18 @@ mod tests {
     }
 
     #[test]
+    fn modules_to_load_and_to_keep_out() {
+        let a = KernelArgs::parse(
+            "kboot.modprobe=e1000e,usb-storage kboot.blacklist=nouveau kboot.modprobe=,uas, \
+             kboot.blacklist=floppy,pcspkr",
+        );
+        assert_eq!(a.modprobe, vec!["e1000e", "usb-storage", "uas"]);
+        assert_eq!(a.blacklist, vec!["nouveau", "floppy", "pcspkr"]);
+    }
+
+    #[test]
     fn malformed_values_are_dropped() {
-        let a = KernelArgs::parse("kboot.config= kboot.timeout=soon kboot.net kboot.ntp= kboot.proxy= kboot.ntp kboot.proxy");
+        let a = KernelArgs::parse("kboot.config= kboot.timeout=soon kboot.net kboot.ntp= kboot.proxy= kboot.ntp kboot.proxy kboot.modprobe= kboot.modprobe kboot.blacklist=, kboot.blacklist");
         assert_eq!(a, KernelArgs::default());
     }
 }

@@ -49,6 +49,9 @@ struct Shared {
     stop_renew: AtomicBool,
     /// The default entry's files, downloading while the menu counts down.
     prefetch: Mutex<Option<Prefetch>>,
+    /// What the drivers thread saw (NICs and disks that appeared, drivers loaded):
+    /// `hw_events.subscribe()` to hear of them.
+    hw_events: crate::hw::Events,
 }
 
 impl Shared {
@@ -64,6 +67,7 @@ impl Shared {
             timeout_override,
             stop_renew: AtomicBool::new(false),
             prefetch: Mutex::new(None),
+            hw_events: crate::hw::Events::default(),
         }
     }
 
@@ -93,6 +97,17 @@ pub fn run(args: KernelArgs, mode: Mode, started: Instant) -> ! {
         super::clock::warn_if_implausible(&mut |l| shared.log(l));
     }
 
+    // Drivers first: the NIC discovery waits for may need a module. The thread runs beside the
+    // menu for ever (hotplug) and only logs.
+    if mode == Mode::Pid1 {
+        let opts = crate::hw::drivers::DriverOptions {
+            modprobe: args.modprobe.clone(),
+            blacklist: args.blacklist.clone(),
+        };
+        spawn_guarded("drivers", shared.clone(), move |s| {
+            crate::hw::drivers::run(&opts, &s.hw_events, &mut |l| s.log(l))
+        });
+    }
     spawn_guarded("discovery", shared.clone(), {
         let args = args.clone();
         move |s| discover(&args, &s)
