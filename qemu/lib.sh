@@ -71,6 +71,11 @@ apt_install() {
     done
     [ ${#missing[@]} -gt 0 ] || return 0
     echo "kboot: installing ${missing[*]} (if another apt or dpkg runs, this waits for it, up to 15 minutes)" >&2
+    # apt removes what conflicts (e.g. Debian 12's QEMU 7.2 replaces a qemu-utils from
+    # backports): say so before it happens.
+    local removed
+    removed=$(apt-get -s install --no-install-recommends "${missing[@]}" 2>/dev/null | awk '/^Remv / {print $2}' | tr '\n' ' ')
+    [ -z "$removed" ] || echo "kboot: to install these, apt removes ${removed}(they conflict with them)" >&2
     local before
     before=$(enabled_services)
     apt_update

@@ -18,8 +18,11 @@ pub struct PrivateNetwork {
 }
 
 impl PrivateNetwork {
-    /// Move the calling thread into a new network namespace with loopback up. Needs root (as
-    /// the QEMU network tests do).
+    /// Move the calling thread into a new network namespace with loopback up, plus a veth pair
+    /// (both ends inside, nothing leaves) holding 192.0.2.1/24: glibc's getaddrinfo with
+    /// AI_ADDRCONFIG finds no address at all, not even 127.0.0.1, on a host whose only IPv4
+    /// address is loopback's (NFS-Ganesha's `Bind_addr = 127.0.0.1` failed with "Name or service
+    /// not known"). Needs root (as the QEMU network tests do).
     pub fn enter() -> PrivateNetwork {
         let original =
             File::open("/proc/thread-self/ns/net").expect("open this thread's network namespace");
@@ -32,17 +35,29 @@ impl PrivateNetwork {
             std::io::Error::last_os_error()
         );
         let guard = PrivateNetwork { original };
-        let out = Command::new("ip")
-            .args(["link", "set", "lo", "up"])
-            .output()
-            .expect("run ip (iproute2)");
-        assert!(out.status.success(), "ip link set lo up: {out:?}");
+        for args in [
+            &["link", "set", "lo", "up"][..],
+            &[
+                "link", "add", "kbns0", "type", "veth", "peer", "name", "kbns1",
+            ],
+            &["addr", "add", "192.0.2.1/24", "dev", "kbns0"],
+            &["link", "set", "kbns0", "up"],
+            &["link", "set", "kbns1", "up"],
+        ] {
+            let out = Command::new("ip")
+                .args(args)
+                .output()
+                .expect("run ip (iproute2)");
+            assert!(out.status.success(), "ip {args:?}: {out:?}");
+        }
+        PRIVATE.with(|p| p.set(true));
         guard
     }
 }
 
 impl Drop for PrivateNetwork {
     fn drop(&mut self) {
+        PRIVATE.with(|p| p.set(false));
         // SAFETY: setns(2) on a namespace file we opened; changes only the calling thread.
         let rc = unsafe { libc::setns(self.original.as_raw_fd(), libc::CLONE_NEWNET) };
         if rc != 0 && !std::thread::panicking() {
@@ -54,14 +69,15 @@ impl Drop for PrivateNetwork {
     }
 }
 
-/// Whether the calling thread is in a network namespace other than the machine's (PID 1's).
+thread_local! {
+    /// Whether this thread is inside a [`PrivateNetwork`] now. (Comparing namespace inodes with
+    /// PID 1's does not work everywhere: /proc/1/ns/net may not be readable, even by root.)
+    static PRIVATE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the calling thread is in a network namespace of the test's own.
 pub fn in_private_network() -> bool {
-    use std::os::unix::fs::MetadataExt;
-    let ino = |p: &str| std::fs::metadata(p).map(|m| (m.dev(), m.ino())).ok();
-    match (ino("/proc/thread-self/ns/net"), ino("/proc/1/ns/net")) {
-        (Some(mine), Some(host)) => mine != host,
-        _ => false,
-    }
+    PRIVATE.with(|p| p.get())
 }
 
 /// Panic with advice unless the calling thread is in a private network namespace: a server on a
