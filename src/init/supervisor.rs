@@ -103,6 +103,7 @@ pub fn run(args: KernelArgs, mode: Mode, started: Instant) -> ! {
         let opts = crate::hw::drivers::DriverOptions {
             modprobe: args.modprobe.clone(),
             blacklist: args.blacklist.clone(),
+            started: Some(started),
         };
         spawn_guarded("drivers", shared.clone(), move |s| {
             crate::hw::drivers::run(&opts, &s.hw_events, &mut |l| s.log(l))
