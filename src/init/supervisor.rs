@@ -138,18 +138,21 @@ pub fn run(args: KernelArgs, mode: Mode, started: Instant) -> ! {
     }
     // As PID 1 the menu runs on every console= at once (serial and VGA); on a host, on this
     // terminal.
-    let opts = crate::ui::RunOptions {
+    let mut opts = crate::ui::RunOptions {
         consoles: if mode == Mode::Pid1 {
             args.consoles.clone()
         } else {
             Vec::new()
         },
+        started: Some(started),
         ..Default::default()
     };
     loop {
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             crate::ui::run(&ev_rx, cmd_tx.clone(), opts.clone())
         }));
+        // Only the first run's first frame is timed.
+        opts.started = None;
         match result {
             Ok(Ok(())) => eprintln!("kboot: the menu ended; starting it again"),
             Ok(Err(e)) => eprintln!("kboot: the menu failed: {e}; starting it again"),

@@ -32,6 +32,8 @@ pub struct RunOptions {
     /// absolute device path is taken as it is): the menu runs on all of them at once. Empty:
     /// stdin/stdout only.
     pub consoles: Vec<String>,
+    /// When /init started: once the first frame is drawn, the log says how long after that was.
+    pub started: Option<Instant>,
 }
 
 /// Why the menu stopped.
@@ -122,8 +124,15 @@ fn run_loop(
         }
         if dirty || periodic {
             draw_all(consoles, &mut app)?;
-            last_draw = Some(now);
             dirty = false;
+            if last_draw.is_none() {
+                if let Some(started) = opts.started {
+                    let ms = started.elapsed().as_millis();
+                    app.on_event(UiEvent::Log(format!("first frame {ms} ms after /init")));
+                    dirty = true;
+                }
+            }
+            last_draw = Some(now);
         }
 
         // Keys: wait for bytes from any console, then take whatever else is already there.
