@@ -18,6 +18,21 @@ const BOOT: Duration = Duration::from_secs(180);
 /// kernel, the demo initrd and an extlinux.conf whose only entry says `kboot_test=<test>`.
 /// 16 MiB: a power of two, as QEMU's sd-card wants.
 fn installed_disk(dir: &Path, test: &str) -> PathBuf {
+    let staging = installed_tree(dir, test);
+    let image = dir.join("disk.img");
+    let status = std::process::Command::new("mkfs.ext4")
+        .args(["-q", "-F", "-L", "kboothw", "-d"])
+        .arg(&staging)
+        .arg(&image)
+        .arg("16M")
+        .status()
+        .expect("mkfs.ext4 (apt-get install e2fsprogs)");
+    assert!(status.success(), "mkfs.ext4 failed");
+    image
+}
+
+/// The files of [`installed_disk`], in a folder.
+fn installed_tree(dir: &Path, test: &str) -> PathBuf {
     let staging = dir.join("root");
     std::fs::create_dir_all(staging.join("boot/extlinux")).unwrap();
     std::fs::copy(dir.join("bzImage-kboot"), staging.join("boot/vmlinuz")).unwrap();
@@ -34,16 +49,7 @@ fn installed_disk(dir: &Path, test: &str) -> PathBuf {
         ),
     )
     .unwrap();
-    let image = dir.join("disk.img");
-    let status = std::process::Command::new("mkfs.ext4")
-        .args(["-q", "-F", "-L", "kboothw", "-d"])
-        .arg(&staging)
-        .arg(&image)
-        .arg("16M")
-        .status()
-        .expect("mkfs.ext4 (apt-get install e2fsprogs)");
-    assert!(status.success(), "mkfs.ext4 failed");
-    image
+    staging
 }
 
 /// `-drive` for the image: writes go to a temporary file (IDE and SD cannot be read-only).
@@ -197,5 +203,43 @@ fn a_usb_stick_plugged_in_after_the_menu_is_up_shows_its_menu_and_boots() {
     let answer = g.monitor("device_add usb-storage,bus=xhci.0,drive=stick,id=stick0");
     assert!(!answer.contains("Error"), "device_add: {answer}");
     g.wait_for_all(&[&format!("Disk sda: Installed on {test}")], BOOT);
+    boot_from_the_disk_menu(&mut g, test);
+}
+
+#[test]
+fn a_btrfs_disk_mounts_through_the_module_from_the_pack_and_boots() {
+    // btrfs is a module in the pack, not built in: kboot loads it (fs-btrfs) before mounting.
+    let test = "hw-btrfs";
+    let dir = tftp_folder(test, "unused.conf", "");
+    let staging = installed_tree(&dir, test);
+    let image = dir.join("btrfs.img");
+    std::fs::File::create(&image)
+        .unwrap()
+        .set_len(128 << 20)
+        .unwrap();
+    let status = std::process::Command::new("mkfs.btrfs")
+        .args(["-q", "-f", "-L", "kboothw", "--rootdir"])
+        .arg(&staging)
+        .arg(&image)
+        .status()
+        .expect("mkfs.btrfs (apt-get install btrfs-progs)");
+    assert!(status.success(), "mkfs.btrfs failed");
+    let pack = built("modules.cpio.xz");
+    let mut g = Guest::start(
+        test,
+        &GuestOptions {
+            bootfile: "none",
+            disk: Some(&image),
+            initrd: Some(&pack),
+            ..GuestOptions::serving(&dir)
+        },
+    );
+    g.wait_for_all(
+        &[
+            &format!("Disk vda: Installed on {test}"),
+            "No boot config found",
+        ],
+        BOOT,
+    );
     boot_from_the_disk_menu(&mut g, test);
 }
