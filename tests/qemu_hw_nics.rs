@@ -71,7 +71,7 @@ fn e1000e_on_q35_with_the_pack_gets_a_lease_and_boots() {
             ..GuestOptions::serving(&dir)
         },
     );
-    g.wait_for("drivers for the devices present at start", BOOT);
+    g.wait_for("coldplug done:", BOOT);
     assert_booted(&mut g, "e1000e");
     let out = g.plain_output();
     assert!(
