@@ -77,11 +77,10 @@ pub fn run(opts: &DriverOptions, events: &Events, log: &mut dyn FnMut(String)) {
         }
     }
     loaded += coldplug(Path::new("/sys"), &mut loader, events, log);
-    log(coldplug_line(
-        loaded,
-        begun.elapsed(),
-        opts.started.map(|s| s.elapsed()),
-    ));
+    let line = coldplug_line(loaded, begun.elapsed(), opts.started.map(|s| s.elapsed()));
+    // The drivers thread runs in PID 1 only: the timing goes to the kernel log too.
+    crate::kmsg::info(&line);
+    log(line);
     events.publish(HwEvent::ColdplugDone);
     if let Some(socket) = socket {
         hotplug(&socket, &mut loader, events, log);

@@ -144,7 +144,8 @@ pub fn run(args: KernelArgs, mode: Mode, started: Instant) -> ! {
         } else {
             Vec::new()
         },
-        started: Some(started),
+        // The first frame's timing goes to the kernel log too: PID 1's only.
+        started: (mode == Mode::Pid1).then_some(started),
         ..Default::default()
     };
     loop {

@@ -32,7 +32,8 @@ pub struct RunOptions {
     /// absolute device path is taken as it is): the menu runs on all of them at once. Empty:
     /// stdin/stdout only.
     pub consoles: Vec<String>,
-    /// When /init started: once the first frame is drawn, the log says how long after that was.
+    /// When /init started (PID 1 only): once the first frame is drawn, the log and the kernel
+    /// log say how long after that was.
     pub started: Option<Instant>,
 }
 
@@ -127,8 +128,12 @@ fn run_loop(
             dirty = false;
             if last_draw.is_none() {
                 if let Some(started) = opts.started {
-                    let ms = started.elapsed().as_millis();
-                    app.on_event(UiEvent::Log(format!("first frame {ms} ms after /init")));
+                    let line = format!(
+                        "first frame {} ms after /init",
+                        started.elapsed().as_millis()
+                    );
+                    crate::kmsg::info(&line);
+                    app.on_event(UiEvent::Log(line));
                     dirty = true;
                 }
             }
