@@ -14,6 +14,7 @@ pub mod fetch;
 pub mod hw;
 pub mod image;
 pub mod init;
+pub mod kmsg;
 pub mod meminfo;
 pub mod net;
 pub mod ui;

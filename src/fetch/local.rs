@@ -321,17 +321,31 @@ pub fn mount_ro(
 ) -> Result<Mounted, (String, nix::Error)> {
     let dir = mount_point().map_err(|e| (String::new(), io_to_nix(&e)))?;
     let mut first = None;
-    for fstype in types {
-        match nix::mount::mount(
+    let mount = |fstype: &str| {
+        nix::mount::mount(
             Some(source),
             &dir,
-            Some(*fstype),
+            Some(fstype),
             nix::mount::MsFlags::MS_RDONLY
                 | nix::mount::MsFlags::MS_NOSUID
                 | nix::mount::MsFlags::MS_NODEV
                 | nix::mount::MsFlags::MS_NOEXEC,
             data,
-        ) {
+        )
+    };
+    for (i, fstype) in types.iter().enumerate() {
+        let mut result = mount(fstype);
+        // ENODEV: the kernel knows no such file system. As PID 1 there is no modprobe for the
+        // kernel to ask: kboot loads the module (btrfs, xfs) from the module pack itself, for
+        // the first type only (the detected one), not for every guess after it.
+        if result == Err(nix::Error::ENODEV)
+            && i == 0
+            && std::process::id() == 1
+            && crate::hw::load_filesystem(fstype).unwrap_or(false)
+        {
+            result = mount(fstype);
+        }
+        match result {
             Ok(()) => return Ok(Mounted { dir }),
             Err(e) => {
                 first.get_or_insert(e);

@@ -25,6 +25,44 @@ pub mod uevent;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 
+/// Why a file system's module could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum FsModuleError {
+    #[error(transparent)]
+    Open(#[from] loader::OpenError),
+    #[error("cannot load {module} for file system {fstype}: {source}")]
+    Load {
+        module: String,
+        fstype: String,
+        source: loader::LoadError,
+    },
+}
+
+/// Load the module of a file system type the kernel does not know yet, from the module pack of
+/// the running kernel: `fs-<type>` in modules.alias, the name the kernel's own request_module
+/// would ask modprobe for (kboot has no modprobe). True when a module was loaded now; false
+/// when the pack has none for it or it was loaded already.
+pub fn load_filesystem(fstype: &str) -> Result<bool, FsModuleError> {
+    let mut loader = loader::Loader::open(&drivers::default_dir(), loader::Finit)?;
+    if let Ok(text) = std::fs::read_to_string("/proc/modules") {
+        loader.mark_loaded(loader::parse_proc_modules(&text));
+    }
+    let mut fresh = false;
+    for outcome in loader.load_for(&format!("fs-{fstype}")) {
+        match outcome.result {
+            Ok(now) => fresh |= !now.is_empty(),
+            Err(source) => {
+                return Err(FsModuleError::Load {
+                    module: outcome.module,
+                    fstype: fstype.to_string(),
+                    source,
+                })
+            }
+        }
+    }
+    Ok(fresh)
+}
+
 /// A module name as the kernel compares them: `-` and `_` are the same, written `_`.
 pub fn normalize(name: &str) -> String {
     name.replace('-', "_")

@@ -98,22 +98,36 @@ pub fn run(args: KernelArgs, mode: Mode, started: Instant) -> ! {
     }
 
     // Drivers first: the NIC discovery waits for may need a module. The thread runs beside the
-    // menu for ever (hotplug) and only logs.
-    if mode == Mode::Pid1 {
+    // menu for ever (hotplug) and only logs. Discovery and the disk scan subscribe to what it
+    // sees before it starts, so they miss nothing (a NIC or disk that shows up late).
+    let (nic_events, disk_events) = if mode == Mode::Pid1 {
+        let subscribed = (
+            Some(shared.hw_events.subscribe()),
+            Some(shared.hw_events.subscribe()),
+        );
         let opts = crate::hw::drivers::DriverOptions {
             modprobe: args.modprobe.clone(),
             blacklist: args.blacklist.clone(),
+            started: Some(started),
         };
         spawn_guarded("drivers", shared.clone(), move |s| {
             crate::hw::drivers::run(&opts, &s.hw_events, &mut |l| s.log(l))
         });
-    }
+        subscribed
+    } else {
+        (None, None)
+    };
     spawn_guarded("discovery", shared.clone(), {
         let args = args.clone();
-        move |s| discover(&args, &s)
+        move |s| discover_and_follow(&args, &s, nic_events)
     });
     if mode == Mode::Pid1 && !args.no_disks {
-        spawn_guarded("disks", shared.clone(), move |s| scan_disks(&s));
+        spawn_guarded("disks", shared.clone(), move |s| {
+            scan_disks(&s);
+            if let Some(rx) = disk_events {
+                rescan_disks_on_hotplug(&rx, &s);
+            }
+        });
     }
     spawn_guarded("commands", shared.clone(), move |s| {
         handle_commands(cmd_rx, &s)
@@ -124,18 +138,22 @@ pub fn run(args: KernelArgs, mode: Mode, started: Instant) -> ! {
     }
     // As PID 1 the menu runs on every console= at once (serial and VGA); on a host, on this
     // terminal.
-    let opts = crate::ui::RunOptions {
+    let mut opts = crate::ui::RunOptions {
         consoles: if mode == Mode::Pid1 {
             args.consoles.clone()
         } else {
             Vec::new()
         },
+        // The first frame's timing goes to the kernel log too: PID 1's only.
+        started: (mode == Mode::Pid1).then_some(started),
         ..Default::default()
     };
     loop {
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             crate::ui::run(&ev_rx, cmd_tx.clone(), opts.clone())
         }));
+        // Only the first run's first frame is timed.
+        opts.started = None;
         match result {
             Ok(Ok(())) => eprintln!("kboot: the menu ended; starting it again"),
             Ok(Err(e)) => eprintln!("kboot: the menu failed: {e}; starting it again"),
@@ -192,6 +210,57 @@ fn spawn_guarded(name: &str, shared: Arc<Shared>, body: impl FnOnce(Arc<Shared>)
         });
     if let Err(e) = spawned {
         eprintln!("kboot: cannot start the {name} thread: {e}");
+    }
+}
+
+/// How long discovery waits for the drivers of the devices present at start when there is no
+/// Ethernet interface yet (its driver may be a module in the pack).
+const COLDPLUG_WAIT: Duration = Duration::from_secs(30);
+
+/// Discovery, once the NIC drivers had their chance; then, as long as kboot has no lease, a
+/// network interface that appears later (a USB NIC plugged in, a module loaded late) starts
+/// discovery again.
+fn discover_and_follow(
+    args: &KernelArgs,
+    s: &Arc<Shared>,
+    hw: Option<Receiver<crate::hw::HwEvent>>,
+) {
+    use crate::hw::HwEvent;
+    let Some(hw) = hw else {
+        return discover(args, s);
+    };
+    if crate::net::ethernet_interfaces().is_empty() {
+        s.log("no network interface yet: waiting for the drivers of the devices present");
+        let deadline = Instant::now() + COLDPLUG_WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match hw.recv_timeout(left) {
+                Ok(HwEvent::ColdplugDone) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    }
+    let mut tried = crate::net::ethernet_interfaces();
+    discover(args, s);
+    if args.config.as_deref().is_some_and(is_local) {
+        return;
+    }
+    while let Ok(ev) = hw.recv() {
+        let HwEvent::NetAdded { iface } = ev else {
+            continue;
+        };
+        let has_lease = s.lease.lock().unwrap_or_else(|p| p.into_inner()).is_some();
+        if has_lease
+            || tried.contains(&iface)
+            || !crate::net::ethernet_interfaces().contains(&iface)
+        {
+            continue;
+        }
+        s.log(format!(
+            "{iface}: new network interface; looking for a config through it"
+        ));
+        tried = crate::net::ethernet_interfaces();
+        discover(args, s);
     }
 }
 
@@ -583,17 +652,45 @@ fn prefetch_work(
     result
 }
 
-/// Look for boot-loader configs on the local disks and add them to the menu.
+/// Look for boot-loader configs on the local disks and add them to the menu (shown again only
+/// when what the disks hold changed).
 fn scan_disks(s: &Shared) {
     let ctx = crate::config::load::context(None);
     let mut log = |line: String| s.log(line);
     let found = crate::config::disks::scan(&ctx, &mut log);
     let entries = crate::config::disks::as_entries(&found);
-    if entries.is_empty() {
-        return;
+    {
+        let mut shown = s.disk_entries.lock().unwrap_or_else(|p| p.into_inner());
+        if *shown == entries {
+            return;
+        }
+        *shown = entries;
     }
-    *s.disk_entries.lock().unwrap_or_else(|p| p.into_inner()) = entries;
     show_menu(s);
+}
+
+/// A disk that appears later (a USB stick, a disk behind an HBA whose module just loaded, an
+/// NVMe namespace probed after /init started) makes the disks be scanned again, once the burst
+/// of block events (the disk, then each partition) has passed.
+fn rescan_disks_on_hotplug(hw: &Receiver<crate::hw::HwEvent>, s: &Shared) {
+    use crate::hw::HwEvent;
+    const SETTLE: Duration = Duration::from_millis(500);
+    while let Ok(ev) = hw.recv() {
+        let HwEvent::BlockAdded { name, .. } = ev else {
+            continue;
+        };
+        let mut names = vec![name];
+        while let Ok(ev) = hw.recv_timeout(SETTLE) {
+            if let HwEvent::BlockAdded { name, .. } = ev {
+                names.push(name);
+            }
+        }
+        s.log(format!(
+            "new block devices {}: scanning the disks again",
+            names.join(", ")
+        ));
+        scan_disks(s);
+    }
 }
 
 fn apply_handoff(entries: &mut [crate::config::Entry], lease: Option<&Lease>) {

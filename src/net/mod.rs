@@ -229,6 +229,25 @@ fn lease_line(lease: &Lease) -> String {
     format!("{}: DHCP lease {addr}{prefix} from {server}", lease.iface)
 }
 
+/// The Ethernet interfaces the kernel has now (`/sys/class/net/*/type` is 1, ARPHRD_ETHER),
+/// sorted by name: what [`bring_up`] would try.
+pub fn ethernet_interfaces() -> Vec<String> {
+    ethernet_interfaces_in(Path::new("/sys/class/net"))
+}
+
+/// [`ethernet_interfaces`] under another sysfs folder (tests).
+pub fn ethernet_interfaces_in(class_net: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(class_net)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| std::fs::read_to_string(e.path().join("type")).is_ok_and(|t| t.trim() == "1"))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 /// Bring the network up for booting: `lo` up with 127.0.0.1/8, every Ethernet link (or only
 /// `wanted`, an interface name or MAC from `kboot.net=`) up, wait up to [`CARRIER_TIMEOUT`]
 /// for a carrier, run DHCP on the first link with carrier (then the next on failure), and
@@ -685,4 +704,25 @@ fn add_resolv6(l: &Lease6, path: &Path) -> std::io::Result<()> {
         out.push_str(&format!("search {}\n", search.join(" ")));
     }
     std::fs::write(path, out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ethernet_interfaces_are_the_type_1_links_sorted() {
+        let dir = std::env::temp_dir().join(format!("kboot-class-net-{}", std::process::id()));
+        for (name, kind) in [
+            ("lo", "772"),
+            ("eth1", "1"),
+            ("eth0", "1\n"),
+            ("wg0", "65534"),
+        ] {
+            std::fs::create_dir_all(dir.join(name)).expect("mkdir");
+            std::fs::write(dir.join(name).join("type"), kind).expect("write");
+        }
+        std::fs::create_dir_all(dir.join("broken")).expect("mkdir");
+        assert_eq!(super::ethernet_interfaces_in(&dir), ["eth0", "eth1"]);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(super::ethernet_interfaces_in(&dir).is_empty());
+    }
 }

@@ -32,6 +32,9 @@ pub struct RunOptions {
     /// absolute device path is taken as it is): the menu runs on all of them at once. Empty:
     /// stdin/stdout only.
     pub consoles: Vec<String>,
+    /// When /init started (PID 1 only): once the first frame is drawn, the log and the kernel
+    /// log say how long after that was.
+    pub started: Option<Instant>,
 }
 
 /// Why the menu stopped.
@@ -122,8 +125,19 @@ fn run_loop(
         }
         if dirty || periodic {
             draw_all(consoles, &mut app)?;
-            last_draw = Some(now);
             dirty = false;
+            if last_draw.is_none() {
+                if let Some(started) = opts.started {
+                    let line = format!(
+                        "first frame {} ms after /init",
+                        started.elapsed().as_millis()
+                    );
+                    crate::kmsg::info(&line);
+                    app.on_event(UiEvent::Log(line));
+                    dirty = true;
+                }
+            }
+            last_draw = Some(now);
         }
 
         // Keys: wait for bytes from any console, then take whatever else is already there.

@@ -49,7 +49,8 @@ pub struct GuestOptions<'a> {
     pub append: &'a str,
     pub memory_mb: u32,
     pub bootfile: &'a str,
-    /// `-device` strings for the NICs; empty = one virtio-net on QEMU's user network (`n0`).
+    /// `-device` strings for the NICs; empty = one virtio-net on QEMU's user network (`n0`);
+    /// `["none"]` = no NIC at start (the user network `n0` is still there for a `device_add`).
     pub nics: &'a [&'a str],
     /// More options for the user network, e.g. `,ipv4=off`.
     pub netdev: &'a str,
@@ -57,6 +58,12 @@ pub struct GuestOptions<'a> {
     pub initrd: Option<&'a Path>,
     /// A raw disk image attached read-only as a virtio disk (/dev/vda).
     pub disk: Option<&'a Path>,
+    /// QEMU's machine type (`-M`), e.g. `q35`; empty = QEMU's default (pc).
+    pub machine: &'a str,
+    /// More QEMU arguments, as they are (controllers, disks on other buses, `-vga std`...).
+    pub extra: &'a [&'a str],
+    /// Open QEMU's monitor on a unix socket, for [`Guest::monitor`] (`sendkey`, `device_add`).
+    pub monitor: bool,
 }
 
 impl<'a> GuestOptions<'a> {
@@ -72,6 +79,9 @@ impl<'a> GuestOptions<'a> {
             netdev: "",
             initrd: None,
             disk: None,
+            machine: "",
+            extra: &[],
+            monitor: false,
         }
     }
 }
@@ -85,6 +95,9 @@ pub struct Guest {
     cursor: usize,
     started: Instant,
     name: String,
+    /// Where QEMU's monitor listens (GuestOptions::monitor), and the connection to it.
+    monitor_path: Option<PathBuf>,
+    monitor: Option<std::os::unix::net::UnixStream>,
 }
 
 fn nic_args(nics: &[&str]) -> Vec<String> {
@@ -94,6 +107,7 @@ fn nic_args(nics: &[&str]) -> Vec<String> {
         nics
     };
     nics.iter()
+        .filter(|n| **n != "none")
         .flat_map(|n| ["-device".to_string(), n.to_string()])
         .collect()
 }
@@ -101,6 +115,24 @@ fn nic_args(nics: &[&str]) -> Vec<String> {
 impl Guest {
     pub fn start(name: &str, opts: &GuestOptions) -> Guest {
         let payload = built("kboot.bzImage");
+        let monitor_path = opts.monitor.then(|| {
+            std::env::temp_dir().join(format!("kboot-mon-{name}-{}.sock", std::process::id()))
+        });
+        if let Some(p) = &monitor_path {
+            let _ = std::fs::remove_file(p);
+        }
+        let monitor_args = match &monitor_path {
+            Some(p) => vec![
+                "-monitor".to_string(),
+                format!("unix:{},server=on,wait=off", p.display()),
+            ],
+            None => vec!["-monitor".to_string(), "none".to_string()],
+        };
+        let machine_args = if opts.machine.is_empty() {
+            Vec::new()
+        } else {
+            vec!["-M", opts.machine]
+        };
         let mut child = Command::new("qemu-system-x86_64")
             .args([
                 "-m",
@@ -115,7 +147,9 @@ impl Guest {
                 "-serial",
                 "chardev:ser0",
             ])
-            .args(["-monitor", "none", "-nodefaults"])
+            .args(machine_args)
+            .args(monitor_args)
+            .arg("-nodefaults")
             .arg("-kernel")
             .arg(&payload)
             .args(["-append", &format!("console=ttyS0 {}", opts.append)])
@@ -138,6 +172,7 @@ impl Guest {
                     format!("file={},if=virtio,format=raw,readonly=on", d.display()),
                 ]
             }))
+            .args(opts.extra)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -170,7 +205,77 @@ impl Guest {
             cursor: 0,
             started: Instant::now(),
             name: name.into(),
+            monitor_path,
+            monitor: None,
         }
+    }
+
+    /// Run a command on QEMU's monitor (GuestOptions::monitor) and return its answer, e.g.
+    /// `sendkey ret` or `device_add usb-storage,bus=xhci.0,drive=stick`.
+    pub fn monitor(&mut self, command: &str) -> String {
+        if self.monitor.is_none() {
+            let path = self
+                .monitor_path
+                .clone()
+                .expect("GuestOptions::monitor was not set");
+            let deadline = Instant::now() + Duration::from_secs(20);
+            let stream = loop {
+                match std::os::unix::net::UnixStream::connect(&path) {
+                    Ok(s) => break s,
+                    Err(e) if Instant::now() >= deadline => {
+                        panic!("{}: no QEMU monitor at {}: {e}", self.name, path.display())
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(100)),
+                }
+            };
+            stream
+                .set_read_timeout(Some(Duration::from_secs(30)))
+                .unwrap();
+            self.monitor = Some(stream);
+            // The greeting ends with the first prompt.
+            self.monitor_read();
+        }
+        let stream = self.monitor.as_mut().unwrap();
+        stream.write_all(format!("{command}\n").as_bytes()).unwrap();
+        let answer = self.monitor_read();
+        strip_ansi(answer.as_bytes())
+    }
+
+    /// Read the monitor up to its next `(qemu) ` prompt.
+    fn monitor_read(&mut self) -> String {
+        let stream = self.monitor.as_mut().unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !got.ends_with(b"(qemu) ") {
+            match stream.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(e) => panic!("{}: reading QEMU's monitor: {e}", self.name),
+            }
+        }
+        String::from_utf8_lossy(&got).into_owned()
+    }
+
+    /// Press keys on the guest's emulated keyboard (PS/2 or USB), through the monitor's
+    /// `sendkey`: each is a QEMU key name (`ret`, `down`, `e`, `shift-minus`).
+    pub fn sendkeys(&mut self, keys: &[&str]) {
+        for k in keys {
+            let answer = self.monitor(&format!("sendkey {k}"));
+            assert!(
+                !answer.contains("Invalid") && !answer.contains("unknown"),
+                "{}: sendkey {k}: {answer}",
+                self.name
+            );
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    }
+
+    /// Type text on the guest's emulated keyboard (see [`Guest::sendkeys`]): letters, digits,
+    /// space and `=_-.,/`.
+    pub fn type_text(&mut self, text: &str) {
+        let names: Vec<String> = text.chars().map(qemu_key).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        self.sendkeys(&names);
     }
 
     /// Everything the serial line printed so far, with ANSI escape sequences removed.
@@ -211,6 +316,39 @@ impl Guest {
                 .wait_timeout(guard, left.min(Duration::from_millis(200)))
                 .unwrap()
                 .0;
+        }
+    }
+
+    /// Wait until every one of `needles` appeared after the previous match, in any order (a
+    /// late disk's menu and an error can come either way round), ignoring white space: the
+    /// menu is redrawn by difference, so the spaces of a line already on the screen may never
+    /// be sent again. The next search starts after everything printed by then.
+    pub fn wait_for_all(&mut self, needles: &[&str], timeout: Duration) {
+        let squash = |t: &str| -> String { t.chars().filter(|c| !c.is_whitespace()).collect() };
+        let wanted: Vec<String> = needles.iter().map(|n| squash(n)).collect();
+        let deadline = Instant::now() + timeout;
+        loop {
+            let text = self.plain_output();
+            let seen = squash(&text[self.cursor.min(text.len())..]);
+            let missing: Vec<&str> = needles
+                .iter()
+                .zip(&wanted)
+                .filter(|(_, w)| !seen.contains(w.as_str()))
+                .map(|(n, _)| *n)
+                .collect();
+            if missing.is_empty() {
+                self.cursor = text.len();
+                return;
+            }
+            if text.contains("[qemu exited]") || Instant::now() >= deadline {
+                self.dump();
+                panic!(
+                    "{}: {missing:?} did not appear within {timeout:?} ({:.1} s after start)",
+                    self.name,
+                    self.started.elapsed().as_secs_f64()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(200));
         }
     }
 
@@ -285,6 +423,25 @@ impl Drop for Guest {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(p) = &self.monitor_path {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// The QEMU key name (`sendkey`) that types `c` on a US keyboard.
+pub fn qemu_key(c: char) -> String {
+    match c {
+        'a'..='z' | '0'..='9' => c.to_string(),
+        'A'..='Z' => format!("shift-{}", c.to_ascii_lowercase()),
+        ' ' => "spc".into(),
+        '=' => "equal".into(),
+        '-' => "minus".into(),
+        '_' => "shift-minus".into(),
+        '.' => "dot".into(),
+        ',' => "comma".into(),
+        '/' => "slash".into(),
+        other => panic!("no QEMU key name for {other:?}"),
     }
 }
 

@@ -1,0 +1,109 @@
+//! End to end in QEMU on network cards other than virtio: kboot's kernel with the module pack
+//! (out/x86_64/modules.cpio.xz) as a second initrd, as a PXE server or GRUB would load it. Each
+//! NIC gets a lease from QEMU's DHCP server and boots the menu's default entry, whose target
+//! prints its command line. `kboot.menu=off` makes kboot print its log as plain lines (the
+//! menu redraws by difference), which the tests read. Needs `qemu/build` (the README's test
+//! command runs it).
+
+mod common;
+
+use common::{built, tftp_folder, Guest, GuestOptions};
+use std::time::Duration;
+
+/// From QEMU's start to the target's command line (TCG, 2 cores shared by parallel tests).
+const BOOT: Duration = Duration::from_secs(180);
+
+/// A kboot.conf whose default entry boots at once and says which test it came from.
+fn conf(test: &str) -> String {
+    format!(
+        "default=demo\ntimeout=0\n\
+         demo='bzImage-kboot initrd=demo-initrd.cpio.gz console=ttyS0 kboot_test={test}'\n"
+    )
+}
+
+fn assert_booted(g: &mut Guest, test: &str) {
+    let cmdline = g.target_cmdline(BOOT);
+    assert!(
+        cmdline.contains(&format!("kboot_test={test}")),
+        "target cmdline: {cmdline}"
+    );
+}
+
+#[test]
+fn vmxnet3_from_the_module_pack_gets_a_lease_and_boots() {
+    // vmxnet3 is not built into kboot's kernel: without the pack there is no NIC at all.
+    let dir = tftp_folder("hw-vmxnet3", "kboot.conf", &conf("vmxnet3"));
+    let pack = built("modules.cpio.xz");
+    let mut g = Guest::start(
+        "hw-vmxnet3",
+        &GuestOptions {
+            append: "kboot.menu=off",
+            nics: &["vmxnet3,netdev=n0"],
+            initrd: Some(&pack),
+            ..GuestOptions::serving(&dir)
+        },
+    );
+    // 15ad:07b0 is VMware's VMXNET3.
+    let line = g.wait_for("loaded vmxnet3", BOOT);
+    assert!(line.contains("(15ad:07b0)"), "the load line: {line}");
+    assert_booted(&mut g, "vmxnet3");
+}
+
+#[test]
+fn e1000e_on_q35_with_the_pack_gets_a_lease_and_boots() {
+    // The hardware of `qemu/launch --hw`: q35 (AHCI, ICH9), e1000e (built in), xHCI with a USB
+    // keyboard, the module pack; coldplug must end and the boot must go through e1000e.
+    let dir = tftp_folder("hw-e1000e", "kboot.conf", &conf("e1000e"));
+    let pack = built("modules.cpio.xz");
+    let mut g = Guest::start(
+        "hw-e1000e",
+        &GuestOptions {
+            machine: "q35",
+            append: "kboot.menu=off",
+            nics: &["e1000e,netdev=n0"],
+            initrd: Some(&pack),
+            extra: &[
+                "-device",
+                "qemu-xhci,id=xhci",
+                "-device",
+                "usb-kbd,bus=xhci.0",
+            ],
+            ..GuestOptions::serving(&dir)
+        },
+    );
+    g.wait_for("coldplug done:", BOOT);
+    assert_booted(&mut g, "e1000e");
+    let out = g.plain_output();
+    assert!(
+        !out.contains("cannot load"),
+        "a module failed to load:\n{out}"
+    );
+}
+
+#[test]
+fn a_usb_nic_plugged_in_after_the_menu_is_up_gets_a_lease_and_boots() {
+    // No NIC at start: kboot says it has no network; then a CDC Ethernet USB NIC is plugged
+    // in through QEMU's monitor. Its driver (cdc_ether, with usbnet) comes from the pack, and
+    // the new interface starts discovery.
+    let dir = tftp_folder("hw-usbnet", "kboot.conf", &conf("usbnet"));
+    let pack = built("modules.cpio.xz");
+    let mut g = Guest::start(
+        "hw-usbnet",
+        &GuestOptions {
+            machine: "q35",
+            append: "kboot.menu=off",
+            nics: &["none"],
+            initrd: Some(&pack),
+            extra: &["-device", "qemu-xhci,id=xhci"],
+            monitor: true,
+            ..GuestOptions::serving(&dir)
+        },
+    );
+    g.wait_for("No config to load", BOOT);
+    let answer = g.monitor("device_add usb-net,netdev=n0,bus=xhci.0,id=usbnet");
+    assert!(!answer.contains("Error"), "device_add: {answer}");
+    let line = g.wait_for("loaded cdc_ether", BOOT);
+    assert!(line.contains("usb"), "the load line: {line}");
+    g.wait_for("new network interface", BOOT);
+    assert_booted(&mut g, "usbnet");
+}
