@@ -10,6 +10,7 @@ pub mod clock;
 pub mod cmdline;
 pub mod config;
 pub mod discovery;
+pub mod disk;
 pub mod fetch;
 pub mod hw;
 pub mod image;

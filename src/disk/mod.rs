@@ -1,0 +1,74 @@
+//! Block devices as installers lay them out: whole disks, their partitions (MBR or GPT),
+//! LVM2 logical volumes and MD RAID1 members, each with what its superblock says.
+//!
+//! [`Inventory`] is plain data: config parsers (GRUB's `set root=(hd0,msdos1)`,
+//! `search --fs-uuid`, `lvmid/...`) resolve device names against it without any I/O, and
+//! tests build one by hand.
+
+use crate::fetch::local::FsInfo;
+
+/// The partition table of a whole disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartTable {
+    /// DOS/MBR (GRUB's `msdos`): primaries 1-4, logical partitions from 5.
+    Msdos,
+    /// GUID partition table (GRUB's `gpt`).
+    Gpt,
+}
+
+/// An LVM2 logical volume that kboot mapped (read-only) through device-mapper.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LvmVolume {
+    /// Volume group name, as in `/dev/<vg>/<lv>`.
+    pub vg_name: String,
+    /// Logical volume name.
+    pub lv_name: String,
+    /// The VG's UUID as LVM prints it (`xxxxxx-xxxx-xxxx-xxxx-xxxx-xxxx-xxxxxx`), which is what
+    /// GRUB's `lvmid/<vg uuid>/<lv uuid>` names.
+    pub vg_uuid: String,
+    /// The LV's UUID, same format.
+    pub lv_uuid: String,
+}
+
+/// One block device kboot can read a filesystem from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Volume {
+    /// Kernel name (`nvme0n1p1`, `sda`, `dm-0`, `mmcblk0p2`); `/dev/<name>` opens it.
+    pub name: String,
+    /// For a partition: the whole disk it is on (`nvme0n1`).
+    pub disk: Option<String>,
+    /// For a partition: its number as the kernel and GRUB count it (1-based; logical MBR
+    /// partitions from 5).
+    pub partition: Option<u32>,
+    /// For a partition: its disk's table type.
+    pub table: Option<PartTable>,
+    /// The filesystem on it, when its superblock was recognised.
+    pub fs: Option<FsInfo>,
+    /// Set for a logical volume.
+    pub lvm: Option<LvmVolume>,
+    /// For an MD RAID member (or the volume mapped from one): the array UUID as mdadm prints
+    /// it (`xxxxxxxx:xxxxxxxx:xxxxxxxx:xxxxxxxx`), which GRUB's `mduuid/<hex>` names without
+    /// colons.
+    pub md_uuid: Option<String>,
+    /// What else kboot learned and the user should know, e.g. "LUKS-encrypted: the target's
+    /// initramfs asks for the passphrase".
+    pub note: Option<String>,
+}
+
+/// Every disk and volume kboot sees, in a stable order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inventory {
+    /// Whole disks (`nvme0n1`, `sda`), sorted by kernel name. GRUB's `hdN` numbering is
+    /// relative to the disk a config was read from (that disk is `hd0`, as firmware puts the
+    /// boot disk first); the others follow in this order.
+    pub disks: Vec<String>,
+    /// Every volume: whole disks with a filesystem, partitions, logical volumes.
+    pub volumes: Vec<Volume>,
+}
+
+impl Inventory {
+    /// The volume with this kernel name.
+    pub fn volume(&self, name: &str) -> Option<&Volume> {
+        self.volumes.iter().find(|v| v.name == name)
+    }
+}
