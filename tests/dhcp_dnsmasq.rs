@@ -38,7 +38,10 @@ impl Lab {
     }
 
     fn new() -> Lab {
-        let id = format!("{:04x}", std::process::id() & 0xffff);
+        // One lab per test; tests of this file run in parallel in one process.
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = format!("{:04x}{n}", std::process::id() & 0xffff);
         let dir = std::env::temp_dir().join(format!("kbt-{id}"));
         let lab = Lab {
             id,
@@ -189,6 +192,22 @@ fn dhcp_against_dnsmasq() {
         lab.dnsmasq_log()
     );
 
+    // 1b. A lease that was never configured (it lost the race to another link) is released
+    // by broadcast, and the server takes it back.
+    let unused = lease.clone();
+    in_netns(&lab.cli_ns(), move || {
+        kboot::net::dhcp4_socket::release_unconfigured(&unused).expect("release")
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !lab.dnsmasq_log().contains(&format!("DHCPRELEASE({}) {addr}", lab.srv_if())) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "dnsmasq saw no release of {addr}:\n{}",
+            lab.dnsmasq_log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
     // 2. Apply: address, default route and resolv.conf (a temporary path).
     let resolv = lab.dir.join("resolv.conf");
     let iface = cif.clone();
@@ -208,4 +227,65 @@ fn dhcp_against_dnsmasq() {
     let text = std::fs::read_to_string(&resolv).unwrap();
     assert!(text.contains("nameserver 192.0.2.1\n"), "{text}");
     assert!(text.contains("search lab.example\n"), "{text}");
+}
+
+#[test]
+fn the_first_lease_wins_over_a_link_with_carrier_and_no_server() {
+    // Two links in the client's namespace, both with carrier: `<id>-a` (sorted first) leads
+    // to a namespace where nothing answers DHCP, `<id>-c` to dnsmasq. DHCP runs on both at
+    // once, so the live link's lease ends the dead link's exchange instead of waiting for it
+    // to give up (its retransmissions would take about 30 s).
+    assert!(Path::new(DNSMASQ).exists(), "{DNSMASQ} is missing");
+    let mut lab = Lab::new();
+    let (cli, srv) = (lab.cli_ns(), lab.srv_ns());
+    let dead = format!("kbt-{}-a", lab.id);
+    let dead_peer = format!("kbt-{}-d", lab.id);
+    sh(&[
+        "ip", "link", "add", &dead, "netns", &cli, "type", "veth", "peer", "name", &dead_peer,
+        "netns", &srv,
+    ]);
+    sh(&["ip", "-n", &srv, "link", "set", &dead_peer, "up"]);
+    lab.start_dnsmasq();
+    std::thread::sleep(Duration::from_millis(200));
+    let resolv = lab.dir.join("resolv.conf");
+    let started = std::time::Instant::now();
+    let (result, lines) = in_netns(&cli, move || {
+        let mut lines = Vec::new();
+        let r = kboot::net::bring_up_at(None, &resolv, &mut |l| lines.push(l));
+        (r.map_err(|e| e.to_string()), lines)
+    });
+    let took = started.elapsed();
+    let lease = result.unwrap_or_else(|e| panic!("bring_up failed: {e}\n{lines:#?}"));
+    let cif = lab.cli_if();
+    assert_eq!(lease.iface, cif, "{lines:#?}");
+    // Both links ran DHCP: the dead one had its carrier and sent a DISCOVER too.
+    for link in [&dead, &cif] {
+        assert!(
+            lines.iter().any(|l| l == &format!("{link}: carrier")),
+            "{link} was not tried: {lines:#?}"
+        );
+    }
+    assert!(
+        lines
+            .iter()
+            .any(|l| l == &format!("{cif}: lease first; stopping DHCP on the other links")),
+        "{lines:#?}"
+    );
+    // The dead link was stopped, not given up on: no failure was reported for it.
+    assert!(
+        !lines.iter().any(|l| l.starts_with(&format!("{dead}: DHCP"))
+            && (l.contains("failed") || l.contains("no offer"))),
+        "{lines:#?}"
+    );
+    // Only the winner is configured.
+    let shown = output(&["ip", "-n", &cli, "-4", "addr", "show", "dev", &dead]);
+    assert!(
+        !shown.contains("inet "),
+        "the dead link got an address: {shown}"
+    );
+    let shown = output(&["ip", "-n", &cli, "-4", "addr", "show", "dev", &cif]);
+    assert!(shown.contains("inet 192.0.2."), "{shown}");
+    // Not a timing assertion: a sequential bring-up would have waited for the dead link's
+    // whole exchange first (about 30 s), far beyond this bound on any machine.
+    assert!(took < Duration::from_secs(20), "took {took:?}: {lines:#?}");
 }

@@ -5,6 +5,7 @@
 
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
 use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use nix::sys::socket::{self, sockopt, AddressFamily, SockFlag, SockType, SockaddrIn};
@@ -94,10 +95,25 @@ pub enum RunError {
         iface: String,
         err: super::dhcp4::Dhcp4Error,
     },
+    #[error("DHCP on {iface} stopped: another interface got a lease first")]
+    Stopped { iface: String },
 }
+
+/// How often [`run_until`] looks at its stop flag while it waits for a server.
+const STOP_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Run the whole exchange on `cfg.iface`, reporting status lines.
 pub fn run(cfg: Config, report: &mut dyn FnMut(String)) -> Result<Lease, RunError> {
+    run_until(cfg, report, &AtomicBool::new(false))
+}
+
+/// [`run`], ended early with [`RunError::Stopped`] once `stop` is set (looked at every
+/// 100 ms): DHCP runs on several interfaces at once and the first lease ends the others.
+pub fn run_until(
+    cfg: Config,
+    report: &mut dyn FnMut(String),
+    stop: &AtomicBool,
+) -> Result<Lease, RunError> {
     let iface = cfg.iface.clone();
     let sock = DhcpSocket::open(&iface)?;
     let mut client = Client::new(cfg);
@@ -120,7 +136,19 @@ pub fn run(cfg: Config, report: &mut dyn FnMut(String)) -> Result<Lease, RunErro
             step = client.on_timeout(Instant::now());
             continue;
         };
-        step = match sock.recv_until(&mut buf, deadline)? {
+        // Wait for a packet or the deadline, looking at `stop` in between.
+        let got = loop {
+            if stop.load(Ordering::Relaxed) {
+                return Err(RunError::Stopped { iface });
+            }
+            let wake = deadline.min(Instant::now() + STOP_POLL);
+            match sock.recv_until(&mut buf, wake)? {
+                Some(n) => break Some(n),
+                None if Instant::now() >= deadline => break None,
+                None => {}
+            }
+        };
+        step = match got {
             Some(n) => client.on_packet(&buf[..n], Instant::now()),
             None => client.on_timeout(Instant::now()),
         };
@@ -129,10 +157,25 @@ pub fn run(cfg: Config, report: &mut dyn FnMut(String)) -> Result<Lease, RunErro
 
 /// Send a DHCPRELEASE for `lease` from `iface` (best effort; call before kexec).
 pub fn release(lease: &Lease) -> Result<(), SocketError> {
+    release_to(lease, false)
+}
+
+/// Release a lease that was never configured on its interface (it lost to another
+/// interface's): without an address or route there, the DHCPRELEASE is broadcast.
+pub fn release_unconfigured(lease: &Lease) -> Result<(), SocketError> {
+    release_to(lease, true)
+}
+
+fn release_to(lease: &Lease, broadcast: bool) -> Result<(), SocketError> {
     let sock = DhcpSocket::open(&lease.iface)?;
     let client = Client::new(Config::new(&lease.iface, lease.mac, rand_xid()));
     match client.release(lease) {
-        Ok(t) => sock.send(&t),
+        Ok(mut t) => {
+            if broadcast {
+                t.dest = Destination::Broadcast;
+            }
+            sock.send(&t)
+        }
         Err(e) => Err(SocketError::Send {
             iface: lease.iface.clone(),
             err: std::io::Error::other(e.to_string()),

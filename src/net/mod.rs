@@ -249,10 +249,21 @@ pub fn ethernet_interfaces_in(class_net: &Path) -> Vec<String> {
 }
 
 /// Bring the network up for booting: `lo` up with 127.0.0.1/8, every Ethernet link (or only
-/// `wanted`, an interface name or MAC from `kboot.net=`) up, wait up to [`CARRIER_TIMEOUT`]
-/// for a carrier, run DHCP on the first link with carrier (then the next on failure), and
-/// configure address, default route and /etc/resolv.conf from the lease.
+/// `wanted`, an interface name or MAC from `kboot.net=`) up, and DHCP on every link with a
+/// carrier at the same time. The first lease wins: it is applied (address, default route,
+/// /etc/resolv.conf), the other exchanges are stopped and a lease one of them got meanwhile
+/// is released. A link whose carrier comes later joins while others are still trying; with no
+/// exchange running, links get [`CARRIER_TIMEOUT`] to show a carrier.
 pub fn bring_up(wanted: Option<&str>, report: &mut dyn FnMut(String)) -> Result<Lease, NetError> {
+    bring_up_at(wanted, Path::new(RESOLV_CONF), report)
+}
+
+/// [`bring_up`] writing the resolver configuration to `resolv_conf` (tests).
+pub fn bring_up_at(
+    wanted: Option<&str>,
+    resolv_conf: &Path,
+    report: &mut dyn FnMut(String),
+) -> Result<Lease, NetError> {
     let mut nl = Netlink::open()?;
     let links = nl.links()?;
     if let Some(lo) = links.iter().find(|l| l.is_loopback) {
@@ -276,61 +287,164 @@ pub fn bring_up(wanted: Option<&str>, report: &mut dyn FnMut(String)) -> Result<
         nl.set_up(l.index)?;
         report(format!("{}: link up", l.name));
     }
-    let indices: Vec<u32> = candidates.iter().map(|l| l.index).collect();
-    let mut tried: Vec<u32> = Vec::new();
-    let mut last: Option<NetError> = None;
-    loop {
-        // First round waits for a carrier; later rounds pick up links that got one since.
-        let timeout = if tried.is_empty() {
-            CARRIER_TIMEOUT
-        } else {
-            Duration::ZERO
-        };
-        let pending: Vec<u32> = indices
-            .iter()
-            .copied()
-            .filter(|i| !tried.contains(i))
-            .collect();
-        let ready = if pending.is_empty() {
-            Vec::new()
-        } else {
-            nl.wait_carrier(&pending, timeout)?
-        };
-        let Some(&index) = ready.first() else {
-            break;
-        };
-        tried.push(index);
-        let Some(link) = candidates.iter().find(|l| l.index == index) else {
-            continue;
-        };
-        report(format!("{}: carrier", link.name));
-        let attempt = dhcp_config(link).and_then(|cfg| {
-            let lease = dhcp4_socket::run(cfg, report)?;
-            apply_lease(&mut nl, index, &lease, Path::new(RESOLV_CONF), report)?;
-            Ok(lease)
-        });
-        match attempt {
-            Ok(lease) => {
-                report(lease_line(&lease));
-                return Ok(lease);
-            }
+    let mut race = DhcpRace::new();
+    let outcome = race.run(&mut nl, &candidates, resolv_conf, report);
+    race.finish(report);
+    outcome
+}
+
+/// What a DHCP thread tells [`bring_up`].
+enum RaceMsg {
+    Log(String),
+    Done(u32, Box<Result<Lease, NetError>>),
+}
+
+/// DHCP on several links at once (see [`bring_up`]).
+struct DhcpRace {
+    stop: std::sync::Arc<AtomicBool>,
+    tx: std::sync::mpsc::Sender<RaceMsg>,
+    rx: std::sync::mpsc::Receiver<RaceMsg>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl DhcpRace {
+    fn new() -> DhcpRace {
+        let (tx, rx) = std::sync::mpsc::channel();
+        DhcpRace {
+            stop: Default::default(),
+            tx,
+            rx,
+            threads: Vec::new(),
+        }
+    }
+
+    fn start(&mut self, link: &LinkInfo) {
+        let cfg = dhcp_config(link);
+        let tx = self.tx.clone();
+        let stop = self.stop.clone();
+        let index = link.index;
+        let spawned = std::thread::Builder::new()
+            .name(format!("dhcp-{}", link.name))
+            .spawn(move || {
+                let log = tx.clone();
+                let result = cfg.and_then(|cfg| {
+                    let mut report = |line: String| {
+                        let _ = log.send(RaceMsg::Log(line));
+                    };
+                    Ok(dhcp4_socket::run_until(cfg, &mut report, &stop)?)
+                });
+                let _ = tx.send(RaceMsg::Done(index, Box::new(result)));
+            });
+        match spawned {
+            Ok(t) => self.threads.push(t),
             Err(e) => {
-                report(format!("{}: {e}", link.name));
-                last = Some(e);
+                let err = NetError::Dhcp(dhcp4_socket::RunError::Socket(
+                    dhcp4_socket::SocketError::Open {
+                        iface: link.name.clone(),
+                        err: e,
+                    },
+                ));
+                let _ = self.tx.send(RaceMsg::Done(index, Box::new(Err(err))));
             }
         }
     }
-    match last {
-        None => Err(NetError::NoCarrier(CARRIER_TIMEOUT.as_secs())),
-        Some(last) => Err(NetError::AllFailed {
-            tried: candidates
+
+    fn run(
+        &mut self,
+        nl: &mut Netlink,
+        candidates: &[LinkInfo],
+        resolv_conf: &Path,
+        report: &mut dyn FnMut(String),
+    ) -> Result<Lease, NetError> {
+        let name = |i: u32| {
+            candidates
                 .iter()
-                .filter(|l| tried.contains(&l.index))
-                .map(|l| l.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            last: Box::new(last),
-        }),
+                .find(|l| l.index == i)
+                .map_or("?", |l| l.name.as_str())
+        };
+        let carrier_deadline = Instant::now() + CARRIER_TIMEOUT;
+        let mut started: Vec<u32> = Vec::new();
+        let mut running = 0usize;
+        let mut last: Option<NetError> = None;
+        loop {
+            let pending: Vec<u32> = candidates
+                .iter()
+                .map(|l| l.index)
+                .filter(|i| !started.contains(i))
+                .collect();
+            let waiting_for_carrier =
+                !pending.is_empty() && (running > 0 || Instant::now() < carrier_deadline);
+            if running == 0 && !waiting_for_carrier {
+                break;
+            }
+            if waiting_for_carrier {
+                for index in nl.wait_carrier(&pending, Duration::ZERO)? {
+                    let Some(link) = candidates.iter().find(|l| l.index == index) else {
+                        continue;
+                    };
+                    report(format!("{}: carrier", link.name));
+                    started.push(index);
+                    running += 1;
+                    self.start(link);
+                }
+            }
+            match self.rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(RaceMsg::Log(line)) => report(line),
+                Ok(RaceMsg::Done(index, result)) => match *result {
+                    Ok(lease) => {
+                        running -= 1;
+                        self.stop.store(true, Ordering::Relaxed);
+                        if running > 0 {
+                            report(format!(
+                                "{}: lease first; stopping DHCP on the other links",
+                                lease.iface
+                            ));
+                        }
+                        apply_lease(nl, index, &lease, resolv_conf, report)?;
+                        report(lease_line(&lease));
+                        return Ok(lease);
+                    }
+                    Err(e) => {
+                        running -= 1;
+                        report(format!("{}: {e}", name(index)));
+                        last = Some(e);
+                    }
+                },
+                Err(_) => {}
+            }
+        }
+        Err(match last {
+            None => NetError::NoCarrier(CARRIER_TIMEOUT.as_secs()),
+            Some(last) => NetError::AllFailed {
+                tried: candidates
+                    .iter()
+                    .filter(|l| started.contains(&l.index))
+                    .map(|l| l.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                last: Box::new(last),
+            },
+        })
+    }
+
+    /// Stop what still runs and wait for it; a lease another link got meanwhile is released.
+    fn finish(self, report: &mut dyn FnMut(String)) {
+        self.stop.store(true, Ordering::Relaxed);
+        drop(self.tx);
+        for t in self.threads {
+            let _ = t.join();
+        }
+        for msg in self.rx.try_iter() {
+            let RaceMsg::Done(_, result) = msg else {
+                continue;
+            };
+            if let Ok(lease) = *result {
+                report(match dhcp4_socket::release_unconfigured(&lease) {
+                    Ok(()) => format!("{}: released the lease it got too late", lease.iface),
+                    Err(e) => format!("{}: {e}", lease.iface),
+                });
+            }
+        }
     }
 }
 
