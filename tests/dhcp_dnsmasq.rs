@@ -199,7 +199,10 @@ fn dhcp_against_dnsmasq() {
         kboot::net::dhcp4_socket::release_unconfigured(&unused).expect("release")
     });
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while !lab.dnsmasq_log().contains(&format!("DHCPRELEASE({}) {addr}", lab.srv_if())) {
+    while !lab
+        .dnsmasq_log()
+        .contains(&format!("DHCPRELEASE({}) {addr}", lab.srv_if()))
+    {
         assert!(
             std::time::Instant::now() < deadline,
             "dnsmasq saw no release of {addr}:\n{}",

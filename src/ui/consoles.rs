@@ -5,7 +5,7 @@
 //! being a tty, and keys from any console reach the one shared [`App`](super::App).
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
@@ -21,10 +21,17 @@ use ratatui::crossterm::{cursor, execute, style, terminal};
 use ratatui::layout::Rect;
 use ratatui::{Terminal, TerminalOptions, Viewport};
 
-use super::term::parse_cpr;
+use super::outbox::{Outbox, OutboxWriter};
+use super::term::take_cpr;
 
-/// How long to wait for the cursor position report of a serial terminal.
-const CPR_TIMEOUT: Duration = Duration::from_millis(200);
+/// How long a serial terminal's cursor position report is taken as its size. The menu is
+/// drawn at [`FALLBACK_SIZE`] meanwhile and redrawn at the reported size.
+const CPR_WINDOW: Duration = Duration::from_secs(3);
+/// Asks a terminal for its size: save the cursor, move it as far as it goes, report where it
+/// landed, restore it.
+const CPR_QUERY: &[u8] = b"\x1b[s\x1b[999;999H\x1b[6n\x1b[u";
+/// How long closing a console waits for its last bytes (the restored screen) to be written.
+const CLOSE_WAIT: Duration = Duration::from_millis(500);
 /// How often a reader thread looks at the stop flag.
 const READ_POLL_MS: u16 = 100;
 /// The size used when nothing else is known.
@@ -75,39 +82,6 @@ pub fn kernel_size(fd: BorrowedFd<'_>) -> Option<(u16, u16)> {
     (ws.ws_col > 0 && ws.ws_row > 0).then_some((ws.ws_col, ws.ws_row))
 }
 
-/// Ask the terminal where the cursor lands after moving it to 999;999: (columns, rows).
-fn probe_size(input: BorrowedFd<'_>, out: &mut impl Write) -> Option<(u16, u16)> {
-    out.write_all(b"\x1b[s\x1b[999;999H\x1b[6n\x1b[u").ok()?;
-    out.flush().ok()?;
-    let deadline = Instant::now() + CPR_TIMEOUT;
-    let mut got = Vec::new();
-    let mut buf = [0u8; 64];
-    while got.len() < 256 {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break;
-        }
-        let ms = u16::try_from(left.as_millis()).unwrap_or(u16::MAX);
-        let mut fds = [nix::poll::PollFd::new(input, nix::poll::PollFlags::POLLIN)];
-        match nix::poll::poll(&mut fds, ms) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(_) => break,
-        }
-        match nix::unistd::read(input, &mut buf) {
-            Ok(0) => break,
-            Ok(n) => got.extend_from_slice(&buf[..n]),
-            Err(nix::errno::Errno::EINTR | nix::errno::Errno::EAGAIN) => continue,
-            Err(_) => break,
-        }
-        if let Some((rows, cols)) = parse_cpr(&got) {
-            return Some((cols.clamp(2, 512), rows.clamp(2, 256)));
-        }
-    }
-    None
-}
-
 /// Raw mode (no echo, no line editing, no signals, bytes as typed); returns what to restore.
 fn enter_raw(fd: BorrowedFd<'_>) -> Option<Termios> {
     let saved = termios::tcgetattr(fd).ok()?;
@@ -135,9 +109,10 @@ fn open_device(path: &Path) -> io::Result<File> {
     Ok(f)
 }
 
-pub type Backend = CrosstermBackend<BufWriter<File>>;
+pub type Backend = CrosstermBackend<OutboxWriter>;
 
-/// One console: its input fd, its own terminal (size, screen buffer) and the mode to restore.
+/// One console: its input fd, its own terminal (size, screen buffer), the thread that writes
+/// its output, and the mode to restore.
 pub struct Console {
     pub name: String,
     input: File,
@@ -145,9 +120,13 @@ pub struct Console {
     pub area: Rect,
     /// The kernel knows its size (VT, pty): look again for resizes.
     sized_by_kernel: bool,
+    /// A cursor position report (the terminal's size) is awaited until then.
+    cpr_until: Option<Instant>,
     saved: Option<Termios>,
     /// Set after a write failed; a dead console is skipped.
     pub dead: bool,
+    /// Declared last: dropped after the terminal has queued the restored screen.
+    outbox: Outbox,
 }
 
 impl Console {
@@ -160,12 +139,18 @@ impl Console {
         size: Option<(u16, u16)>,
     ) -> io::Result<Self> {
         let saved = enter_raw(input.as_fd());
-        let mut out = BufWriter::with_capacity(16 * 1024, output);
-        let known = kernel_size(out.get_ref().as_fd()).or_else(|| kernel_size(input.as_fd()));
-        let (w, h) = match (known, size) {
-            (Some(s), _) => s,
-            (None, Some((w, h))) if w > 0 && h > 0 => (w, h),
-            _ => probe_size(input.as_fd(), &mut out).unwrap_or(FALLBACK_SIZE),
+        let known = kernel_size(output.as_fd()).or_else(|| kernel_size(input.as_fd()));
+        let (outbox, mut out) = Outbox::spawn(output, &name.replace('/', "_"))?;
+        let (w, h, cpr_until) = match (known, size) {
+            (Some((w, h)), _) => (w, h, None),
+            (None, Some((w, h))) if w > 0 && h > 0 => (w, h, None),
+            _ => {
+                // Never wait for the answer: the first frame is drawn at 80x24 at once and
+                // again at the real size when the report comes in with the keys.
+                out.write_all(CPR_QUERY)?;
+                let (w, h) = FALLBACK_SIZE;
+                (w, h, Some(Instant::now() + CPR_WINDOW))
+            }
         };
         execute!(
             out,
@@ -187,9 +172,43 @@ impl Console {
             term,
             area,
             sized_by_kernel: known.is_some(),
+            cpr_until,
             saved,
             dead: false,
+            outbox,
         })
+    }
+
+    /// Its previous frame is still being written (a slow or stopped line): draw it later.
+    pub fn busy(&self) -> bool {
+        self.outbox.busy()
+    }
+
+    /// Its output failed: the console is gone.
+    pub fn failed(&self) -> bool {
+        self.outbox.failed()
+    }
+
+    /// Take the terminal's size report out of `bytes` read from this console, if one is
+    /// awaited and there; the terminal is then resized. Returns whether it was.
+    pub fn take_size_report(&mut self, bytes: &mut Vec<u8>) -> io::Result<bool> {
+        let Some(until) = self.cpr_until else {
+            return Ok(false);
+        };
+        if Instant::now() > until {
+            self.cpr_until = None;
+            return Ok(false);
+        }
+        let Some((rows, cols)) = take_cpr(bytes) else {
+            return Ok(false);
+        };
+        self.cpr_until = None;
+        let (w, h) = (cols.clamp(2, 512), rows.clamp(2, 256));
+        if (w, h) != (self.area.width, self.area.height) {
+            self.area = Rect::new(0, 0, w, h);
+            self.term.resize(self.area)?;
+        }
+        Ok(true)
     }
 
     /// Open the console device at `path`.
@@ -273,6 +292,8 @@ impl Drop for Console {
             cursor::MoveTo(0, 0),
             cursor::Show
         );
+        // The restored screen is written before the mode is (unless the line is stuck).
+        self.outbox.close(CLOSE_WAIT);
         if let Some(saved) = &self.saved {
             let _ = termios::tcsetattr(self.input.as_fd(), SetArg::TCSANOW, saved);
         }

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod consoles;
 pub mod keys;
+mod outbox;
 mod term;
 pub mod view;
 

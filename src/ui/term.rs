@@ -124,8 +124,8 @@ fn run_loop(
             }
         }
         if dirty || periodic {
-            draw_all(consoles, &mut app)?;
-            dirty = false;
+            // A console still writing its previous frame is drawn on a later round.
+            dirty = !draw_all(consoles, &mut app)?;
             if last_draw.is_none() {
                 if let Some(started) = opts.started {
                     let line = format!(
@@ -141,24 +141,31 @@ fn run_loop(
         }
 
         // Keys: wait for bytes from any console, then take whatever else is already there.
-        let mut keys: Vec<(usize, KeyEvent)> = Vec::new();
-        let mut fed = vec![false; n];
-        let mut take = |(i, bytes): (usize, Vec<u8>), keys: &mut Vec<(usize, KeyEvent)>| {
-            if let Some(p) = parsers.get_mut(i) {
-                fed[i] = true;
-                keys.extend(p.feed(&bytes, Instant::now()).into_iter().map(|k| (i, k)));
-            }
-        };
+        let mut got: Vec<(usize, Vec<u8>)> = Vec::new();
         match key_rx.recv_timeout(POLL) {
             Ok(msg) => {
-                take(msg, &mut keys);
-                while let Ok(msg) = key_rx.try_recv() {
-                    take(msg, &mut keys);
-                }
+                got.push(msg);
+                got.extend(key_rx.try_iter());
             }
             Err(RecvTimeoutError::Timeout) => {}
             // No console gives keys any more: keep showing what happens.
             Err(RecvTimeoutError::Disconnected) => std::thread::sleep(POLL),
+        }
+        let mut keys: Vec<(usize, KeyEvent)> = Vec::new();
+        let mut fed = vec![false; n];
+        for (i, mut bytes) in got {
+            // A serial terminal's size report comes in with the keys.
+            if let Some(c) = consoles.list.get_mut(i) {
+                if c.take_size_report(&mut bytes).unwrap_or(false) {
+                    let note = format!("console {}: {}x{}", c.name, c.area.width, c.area.height);
+                    app.on_event(UiEvent::Log(note));
+                    dirty = true;
+                }
+            }
+            if let Some(p) = parsers.get_mut(i) {
+                fed[i] = true;
+                keys.extend(p.feed(&bytes, Instant::now()).into_iter().map(|k| (i, k)));
+            }
         }
         // Only release a held Esc of a console that sent nothing now: after a stall the rest
         // of the sequence is read before the Esc is judged alone.
@@ -182,11 +189,25 @@ fn run_loop(
     }
 }
 
-/// Draw the app on every live console. A console whose writes fail is left alone from then
-/// on; only when none is left is it an error.
-fn draw_all(consoles: &mut Consoles, app: &mut App) -> Result<(), UiError> {
+/// Draw the app on every live console whose previous frame is written; returns whether all
+/// were drawn. A console whose writes fail is left alone from then on; only when none is left
+/// is it an error.
+fn draw_all(consoles: &mut Consoles, app: &mut App) -> Result<bool, UiError> {
     let mut last_err = None;
+    let mut all = true;
     for c in consoles.list.iter_mut().filter(|c| !c.dead) {
+        if c.failed() {
+            c.dead = true;
+            last_err = Some(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                format!("{} stopped taking output", c.name),
+            ));
+            continue;
+        }
+        if c.busy() {
+            all = false;
+            continue;
+        }
         app.set_page_size(usize::from(view::list_rows(c.area, app)));
         app.set_log_page_size(usize::from(view::log_rows(c.area, app)));
         if let Err(e) = c.term.draw(|f| view::draw(f, app)) {
@@ -196,12 +217,25 @@ fn draw_all(consoles: &mut Consoles, app: &mut App) -> Result<(), UiError> {
     }
     match last_err {
         Some(e) if consoles.list.iter().all(|c| c.dead) => Err(UiError::Io(e)),
-        _ => Ok(()),
+        _ => Ok(all),
     }
 }
 
 /// Find `ESC [ rows ; cols R` in what the terminal sent (keys typed meanwhile may surround it).
-pub fn parse_cpr(bytes: &[u8]) -> Option<(u16, u16)> {
+#[cfg(test)]
+fn parse_cpr(bytes: &[u8]) -> Option<(u16, u16)> {
+    find_cpr(bytes).map(|(pos, _)| pos)
+}
+
+/// Takes a cursor position report out of `bytes`, so that only the keys around it are left.
+pub fn take_cpr(bytes: &mut Vec<u8>) -> Option<(u16, u16)> {
+    let (pos, range) = find_cpr(bytes)?;
+    bytes.drain(range);
+    Some(pos)
+}
+
+/// The report's (rows, cols) and where it lies in `bytes`.
+fn find_cpr(bytes: &[u8]) -> Option<((u16, u16), std::ops::Range<usize>)> {
     let mut i = 0;
     while i + 1 < bytes.len() {
         if bytes[i] == 0x1b && bytes[i + 1] == b'[' {
@@ -211,7 +245,7 @@ pub fn parse_cpr(bytes: &[u8]) -> Option<(u16, u16)> {
                 if let Some((r, c)) = body.and_then(|b| b.split_once(';')) {
                     if let (Ok(r), Ok(c)) = (r.parse::<u16>(), c.parse::<u16>()) {
                         if r > 0 && c > 0 {
-                            return Some((r, c));
+                            return Some(((r, c), i..i + 2 + end + 1));
                         }
                     }
                 }
@@ -235,6 +269,85 @@ mod tests {
         assert_eq!(parse_cpr(b"\x1b[0;0R"), None);
         assert_eq!(parse_cpr(b"\x1b[99999;1R"), None);
         assert_eq!(parse_cpr(b""), None);
+        // Taken out, the keys around it are left.
+        let mut b = b"j\x1b[A\x1b[30;100Rk".to_vec();
+        assert_eq!(take_cpr(&mut b), Some((30, 100)));
+        assert_eq!(b, b"j\x1b[Ak");
+        let mut b = b"\x1b[A".to_vec();
+        assert_eq!(take_cpr(&mut b), None);
+        assert_eq!(b, b"\x1b[A");
+    }
+
+    /// A console whose output is stuck (its buffer full, nobody reading: a serial line held by
+    /// flow control) must not freeze the menu on the others.
+    #[test]
+    fn a_blocked_console_does_not_freeze_the_others() {
+        use crate::ui::app::tests_support::sample_menu;
+        use nix::pty::{openpty, Winsize};
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+
+        let ws = Winsize {
+            ws_row: 24,
+            ws_col: 80,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        let a = openpty(&ws, None).expect("pty a");
+        let b = openpty(&ws, None).expect("pty b");
+        let path_a = nix::unistd::ttyname(&a.slave).expect("ttyname a");
+        let path_b = nix::unistd::ttyname(&b.slave).expect("ttyname b");
+        let mut key_a = std::fs::File::from(a.master);
+        let seen_a = drain(key_a.try_clone().expect("clone"), None);
+        // B's master is never read: fill its output until a write would block.
+        let mut fill = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+            .open(&path_b)
+            .expect("open b");
+        let mut filled = 0usize;
+        loop {
+            match fill.write(&[b'.'; 4096]) {
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => panic!("filling b: {e}"),
+            }
+            assert!(filled < 64 << 20, "b never filled up");
+        }
+
+        let (ev_tx, ev_rx) = mpsc::channel();
+        let (cmd_tx, cmd_rx) = mpsc::channel();
+        let opts = RunOptions {
+            consoles: vec![path_b.display().to_string(), path_a.display().to_string()],
+            ..RunOptions::default()
+        };
+        let ui = std::thread::spawn(move || run(&ev_rx, cmd_tx, opts));
+        let mut menu = sample_menu();
+        menu.timeout_ms = None;
+        ev_tx
+            .send(UiEvent::Menu {
+                source: "tftp://10.0.2.2/kboot.conf".into(),
+                menu,
+            })
+            .expect("send menu");
+        wait_for("the menu on a", || contains(&seen_a, b"Rescue"));
+        let la = len(&seen_a);
+        key_a.write_all(b"\x1b[B").expect("key");
+        wait_for("a redraw on a", || len(&seen_a) > la);
+        key_a.write_all(b"\r").expect("key");
+        match cmd_rx.recv_timeout(Duration::from_secs(10)) {
+            Ok(UiCommand::Boot(spec)) => assert_eq!(spec.title, "Rescue shell"),
+            other => panic!("expected Boot, got {other:?}"),
+        }
+        // Ending the menu does not wait for b either.
+        drop(ev_tx);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !ui.is_finished() {
+            assert!(Instant::now() < deadline, "the menu did not end");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(matches!(ui.join(), Ok(Ok(()))));
+        drop(b.master);
     }
 
     /// All a pty master receives, in a thread; answers the first cursor position query with
@@ -334,10 +447,19 @@ mod tests {
         wait_for("the menu on both consoles", || {
             contains(&seen_a, b"Rescue") && contains(&seen_b, b"Rescue")
         });
-        // Each console has its own size: the status bar sits on row 24 of A, row 30 of B.
+        // Each console has its own size: the status bar sits on row 24 of A, row 30 of B. B
+        // was drawn at 80x24 first, without waiting for its size report, then again at the
+        // size it reported.
+        wait_for("B redrawn at its reported size", || {
+            contains(&seen_b, b"\x1b[30;1H")
+        });
         assert!(contains(&seen_a, b"\x1b[24;1H"));
         assert!(!contains(&seen_a, b"\x1b[30;1H"));
-        assert!(contains(&seen_b, b"\x1b[30;1H"));
+        let b_text = seen_b.lock().map(|s| s.clone()).unwrap_or_default();
+        let at = |needle: &[u8]| b_text.windows(needle.len()).position(|w| w == needle);
+        let first = at(b"\x1b[24;1H").expect("B's first frame at 80x24");
+        let sized = at(b"\x1b[30;1H").expect("B's frame at 100x30");
+        assert!(first < sized, "B's first frame waited for its size report");
         // Both consoles are in raw mode.
         let raw = |fd| {
             tcgetattr(fd)
