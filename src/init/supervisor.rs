@@ -97,6 +97,13 @@ pub fn run(args: KernelArgs, mode: Mode, started: Instant) -> ! {
         super::clock::warn_if_implausible(&mut |l| shared.log(l));
     }
 
+    // The menu's first frame comes before the background work: on one slow CPU (TCG) the
+    // threads below would otherwise delay it by a hundred milliseconds or more.
+    let head_start = if mode == Mode::Pid1 && !args.menu_off {
+        FIRST_FRAME_HEAD_START
+    } else {
+        Duration::ZERO
+    };
     // Drivers first: the NIC discovery waits for may need a module. The thread runs beside the
     // menu for ever (hotplug) and only logs. Discovery and the disk scan subscribe to what it
     // sees before it starts, so they miss nothing (a NIC or disk that shows up late).
@@ -111,6 +118,7 @@ pub fn run(args: KernelArgs, mode: Mode, started: Instant) -> ! {
             started: Some(started),
         };
         spawn_guarded("drivers", shared.clone(), move |s| {
+            crate::ui::wait_for_first_frame(head_start);
             crate::hw::drivers::run(&opts, &s.hw_events, &mut |l| s.log(l))
         });
         subscribed
@@ -119,10 +127,14 @@ pub fn run(args: KernelArgs, mode: Mode, started: Instant) -> ! {
     };
     spawn_guarded("discovery", shared.clone(), {
         let args = args.clone();
-        move |s| discover_and_follow(&args, &s, nic_events)
+        move |s| {
+            crate::ui::wait_for_first_frame(head_start);
+            discover_and_follow(&args, &s, nic_events)
+        }
     });
     if mode == Mode::Pid1 && !args.no_disks {
         spawn_guarded("disks", shared.clone(), move |s| {
+            crate::ui::wait_for_first_frame(head_start);
             scan_disks(&s);
             if let Some(rx) = disk_events {
                 rescan_disks_on_hotplug(&rx, &s);
@@ -212,6 +224,10 @@ fn spawn_guarded(name: &str, shared: Arc<Shared>, body: impl FnOnce(Arc<Shared>)
         eprintln!("kboot: cannot start the {name} thread: {e}");
     }
 }
+
+/// How long the background work started with kboot waits for the menu's first frame (it
+/// normally comes sooner; the wait only bounds a menu that cannot draw).
+const FIRST_FRAME_HEAD_START: Duration = Duration::from_millis(300);
 
 /// How long discovery waits for the drivers of the devices present at start when there is no
 /// Ethernet interface yet (its driver may be a module in the pack).

@@ -15,6 +15,26 @@ use crate::boot::BootSpec;
 use crate::config::Menu;
 use crate::fetch::Progress;
 
+/// Set once the menu's first frame is drawn.
+static FIRST_FRAME: (std::sync::Mutex<bool>, std::sync::Condvar) =
+    (std::sync::Mutex::new(false), std::sync::Condvar::new());
+
+/// The menu drew its first frame: work waiting in [`wait_for_first_frame`] goes on.
+pub fn first_frame_drawn() {
+    let (lock, cv) = &FIRST_FRAME;
+    *lock.lock().unwrap_or_else(|p| p.into_inner()) = true;
+    cv.notify_all();
+}
+
+/// Wait until the menu's first frame is drawn, at most `limit`. Background work that starts
+/// with kboot (driver loading, discovery, the disk scan) calls this first, so that on a slow
+/// or single CPU the menu appears before they compete with it.
+pub fn wait_for_first_frame(limit: std::time::Duration) {
+    let (lock, cv) = &FIRST_FRAME;
+    let guard = lock.lock().unwrap_or_else(|p| p.into_inner());
+    let _ = cv.wait_timeout_while(guard, limit, |drawn| !*drawn);
+}
+
 /// Something the background workers tell the menu.
 #[derive(Debug, Clone)]
 pub enum UiEvent {

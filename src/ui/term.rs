@@ -127,6 +127,7 @@ fn run_loop(
             // A console still writing its previous frame is drawn on a later round.
             dirty = !draw_all(consoles, &mut app)?;
             if last_draw.is_none() {
+                super::first_frame_drawn();
                 if let Some(started) = opts.started {
                     let line = format!(
                         "first frame {} ms after /init",
