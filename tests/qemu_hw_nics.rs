@@ -148,3 +148,27 @@ fn a_nic_with_carrier_but_no_dhcp_server_does_not_delay_the_boot_over_the_second
         eprintln!("{out}");
     }
 }
+
+#[test]
+fn kboot_full_carries_the_pack_inside_and_loads_vmxnet3_from_it() {
+    // `qemu/build --embed-modules`: the same boot as with the pack as a second initrd, but
+    // from the one file out/x86_64/kboot-full.bzImage and no initrd at all.
+    let dir = tftp_folder("hw-full", "kboot.conf", &conf("full"));
+    let mut g = Guest::start(
+        "hw-full",
+        &GuestOptions {
+            append: "kboot.menu=off",
+            nics: &["vmxnet3,netdev=n0"],
+            payload: "kboot-full.bzImage",
+            ..GuestOptions::serving(&dir)
+        },
+    );
+    let line = g.line_after("loaded vmxnet3", BOOT);
+    assert!(line.contains("(15ad:07b0)"), "the load line: {line}");
+    assert_booted(&mut g, "full");
+    assert!(
+        !g.plain_output().contains("no module pack"),
+        "{}",
+        g.plain_output()
+    );
+}

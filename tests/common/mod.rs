@@ -64,6 +64,9 @@ pub struct GuestOptions<'a> {
     pub extra: &'a [&'a str],
     /// Open QEMU's monitor on a unix socket, for [`Guest::monitor`] (`sendkey`, `device_add`).
     pub monitor: bool,
+    /// The payload under out/x86_64/ that QEMU boots: `kboot.bzImage`, or
+    /// `kboot-full.bzImage` (the module pack embedded).
+    pub payload: &'a str,
 }
 
 impl<'a> GuestOptions<'a> {
@@ -82,6 +85,7 @@ impl<'a> GuestOptions<'a> {
             machine: "",
             extra: &[],
             monitor: false,
+            payload: "kboot.bzImage",
         }
     }
 }
@@ -114,7 +118,7 @@ fn nic_args(nics: &[&str]) -> Vec<String> {
 
 impl Guest {
     pub fn start(name: &str, opts: &GuestOptions) -> Guest {
-        let payload = built("kboot.bzImage");
+        let payload = built(opts.payload);
         let monitor_path = opts.monitor.then(|| {
             std::env::temp_dir().join(format!("kboot-mon-{name}-{}.sock", std::process::id()))
         });
