@@ -31,6 +31,13 @@ pub struct KernelArgs {
     /// `blacklist`, this stops only loads found through modules.alias: a module named in
     /// `kboot.modprobe=`, or needed by another module, still loads.
     pub blacklist: Vec<String>,
+    /// `kboot.wifi.ssid=NAME` (kernel quoting for spaces: `kboot.wifi.ssid="Guest Net"`): the
+    /// wireless network to join when no wired link gets a lease.
+    pub wifi_ssid: Option<String>,
+    /// `kboot.wifi.psk=PASSPHRASE`: its WPA2/WPA3 passphrase (never printed).
+    pub wifi_psk: Option<crate::net::wifi::Secret>,
+    /// `kboot.wifi.hidden=1`: the network does not broadcast its SSID.
+    pub wifi_hidden: bool,
 }
 
 impl KernelArgs {
@@ -57,10 +64,33 @@ impl KernelArgs {
                 ("kboot.proxy", Some(v)) if !v.is_empty() => args.proxy = Some(v),
                 ("kboot.modprobe", Some(v)) => args.modprobe.extend(list(&v)),
                 ("kboot.blacklist", Some(v)) => args.blacklist.extend(list(&v)),
+                ("kboot.wifi.ssid", Some(v)) if !v.is_empty() => args.wifi_ssid = Some(v),
+                ("kboot.wifi.psk", Some(v)) => {
+                    args.wifi_psk = Some(crate::net::wifi::Secret::new(v))
+                }
+                ("kboot.wifi.hidden", Some(v)) => {
+                    args.wifi_hidden = matches!(v.as_str(), "1" | "yes" | "on")
+                }
                 _ => {}
             }
         }
         args
+    }
+
+    /// The network `kboot.wifi.*` names, as a wifi.conf entry that comes before the file's.
+    pub fn wifi_network(&self) -> Option<crate::net::wifi::conf::NetworkConfig> {
+        use crate::net::wifi::conf::{ssid_from_cmdline, Credential, NetworkConfig};
+        let ssid = self.wifi_ssid.as_deref()?;
+        Some(NetworkConfig {
+            ssid: ssid_from_cmdline(ssid),
+            credential: match &self.wifi_psk {
+                Some(p) if !p.is_empty() => Credential::Passphrase(p.clone()),
+                _ => Credential::None,
+            },
+            hidden: self.wifi_hidden,
+            priority: i32::MAX,
+            ..Default::default()
+        })
     }
 
     /// The interface kboot should use: `kboot.net=` wins over `BOOTIF=` (turned into a MAC).
@@ -99,6 +129,30 @@ mod tests {
         assert_eq!(a.consoles, vec!["tty0", "ttyS0,115200"]);
         assert_eq!(a.timeout_s, Some(3));
         assert!(a.menu_off);
+    }
+
+    #[test]
+    fn wifi_credentials_with_kernel_quoting() {
+        let a = KernelArgs::parse(
+            "kboot.wifi.ssid=\"Guest Net\" kboot.wifi.psk=\"pass word 1\" kboot.wifi.hidden=1",
+        );
+        let n = a.wifi_network().expect("a network");
+        assert_eq!(n.ssid, b"Guest Net");
+        assert!(n.hidden);
+        assert_eq!(
+            n.credential,
+            crate::net::wifi::conf::Credential::Passphrase(crate::net::wifi::Secret::new(
+                "pass word 1"
+            ))
+        );
+        // The passphrase never shows in a debug print of the arguments.
+        assert!(!format!("{a:?}").contains("pass word"));
+        let open = KernelArgs::parse("kboot.wifi.ssid=cafe kboot.wifi.psk=");
+        assert_eq!(
+            open.wifi_network().map(|n| n.credential),
+            Some(crate::net::wifi::conf::Credential::None)
+        );
+        assert_eq!(KernelArgs::parse("kboot.wifi.psk=x").wifi_network(), None);
     }
 
     #[test]

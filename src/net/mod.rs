@@ -13,6 +13,7 @@ pub mod slaac;
 pub mod sntp;
 pub mod static_ip;
 mod udp;
+pub mod wifi;
 
 use serde::{Deserialize, Serialize};
 use std::net::{Ipv4Addr, Ipv6Addr};
