@@ -1339,10 +1339,13 @@ impl<'f, 'a> Interp<'f, 'a> {
             | "multiboot2" | "module" | "module2" | "loopback" | "kfreebsd" | "knetbsd"
             | "kopenbsd" | "appleloader" | "fwsetup" | "ntldr" | "xnu_kernel" | "xnu_kernel64" => {
                 let Scope::Entry(st) = scope else {
-                    self.warn(
-                        line,
-                        format!("'{}' outside a menuentry is ignored", snippet(cmd)),
-                    );
+                    // `fwsetup --is-supported` (30_uefi-firmware) only asks GRUB a question.
+                    if cmd != "fwsetup" {
+                        self.warn(
+                            line,
+                            format!("'{}' outside a menuentry is ignored", snippet(cmd)),
+                        );
+                    }
                     return;
                 };
                 self.entry_command(cmd, rest, env, st);
