@@ -492,7 +492,7 @@ fn fedora_blscfg_with_grubenv() {
             format!("{FEDORA_MID}-0-rescue"),
         ]
     );
-    assert_eq!(m.default.as_deref(), Some(ids[1].as_ref()));
+    assert_eq!(m.default.as_deref(), Some(ids[1]));
     let e = &m.entries[1];
     assert_eq!(
         e.title,

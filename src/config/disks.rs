@@ -285,7 +285,7 @@ pub fn root_volume<'i>(cmdline: &str, inv: &'i Inventory) -> Option<(&'i Volume,
     let lv = |pred: &dyn Fn(&LvmVolume) -> bool| {
         inv.volumes
             .iter()
-            .find(|v| v.lvm.as_ref().is_some_and(|l| pred(l)))
+            .find(|v| v.lvm.as_ref().is_some_and(pred))
     };
     let vol = if let Some(u) = root.strip_prefix("UUID=") {
         by_uuid(u)
@@ -561,5 +561,68 @@ mod tests {
         let child = &entries[0].children[0];
         assert_eq!(child.kernel.as_deref(), Some("sda1:/boot/vmlinuz"));
         assert_eq!(child.handoff, Handoff::Off);
+    }
+
+    #[test]
+    fn root_volumes_from_command_lines() {
+        let inv = crate::config::grub_device::tests::sample();
+        let r = |c: &str| root_volume(c, &inv).map(|(v, s)| (v.name.clone(), s));
+        assert_eq!(
+            r("root=UUID=22222222-2222-2222-2222-222222222222 ro quiet"),
+            Some(("nvme0n1p2".into(), None))
+        );
+        assert_eq!(r("root=LABEL=root"), Some(("dm-0".into(), None)));
+        assert_eq!(
+            r("root=/dev/mapper/debian--vg-root ro single"),
+            Some(("dm-0".into(), None))
+        );
+        assert_eq!(r("root=/dev/debian-vg/root"), Some(("dm-0".into(), None)));
+        assert_eq!(r("root=/dev/sda5"), Some(("sda5".into(), None)));
+        assert_eq!(
+            r("root=/dev/disk/by-uuid/11111111-1111-1111-1111-111111111111"),
+            Some(("sda1".into(), None))
+        );
+        assert_eq!(
+            r("root=/dev/sda1 rootflags=compress=zstd,subvol=/root root=/dev/md127"),
+            Some(("md127".into(), Some("root".into())))
+        );
+        for bad in [
+            "",
+            "ro quiet",
+            "root=",
+            "root=PARTUUID=x",
+            "root=/dev/nope",
+            "root=UUID=",
+            "root=/dev/mapper/",
+            "root=/dev/a/b/c",
+            "root=\"",
+            "root=ZFS=rpool",
+        ] {
+            assert_eq!(r(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn lvm_names_from_device_mapper() {
+        let l = lvm_of(
+            "LVM-Z3bT1a8xQeXn7P0bGt2WdNyK4sVq9LmChR5cUeJw2D4kLpSx8fQm3ZeN6vTb1YoA",
+            "debian--vg-root",
+        )
+        .unwrap();
+        assert_eq!(
+            (l.vg_name.as_str(), l.lv_name.as_str()),
+            ("debian-vg", "root")
+        );
+        assert_eq!(l.vg_uuid, "Z3bT1a-8xQe-Xn7P-0bGt-2WdN-yK4s-Vq9LmC");
+        assert_eq!(l.lv_uuid, "hR5cUe-Jw2D-4kLp-Sx8f-Qm3Z-eN6v-Tb1YoA");
+        assert_eq!(lvm_of("CRYPT-LUKS2-abc", "luks-x"), None);
+        assert_eq!(lvm_of("LVM-short", "a-b"), None);
+        assert_eq!(
+            lvm_of(
+                "LVM-Z3bT1a8xQeXn7P0bGt2WdNyK4sVq9LmChR5cUeJw2D4kLpSx8fQm3ZeN6vTb1YoA",
+                "noseparator"
+            ),
+            None
+        );
     }
 }

@@ -1452,6 +1452,16 @@ impl<'f, 'a> Interp<'f, 'a> {
                 let vol = devs
                     .resolve(device)
                     .map_err(|e| format!("'{}': {e}", snippet(p)))?;
+                if vol.fs.is_none() {
+                    return Err(format!(
+                        "'{}' is on {}, which has no filesystem kboot can read{}",
+                        snippet(p),
+                        vol.name,
+                        vol.note
+                            .as_ref()
+                            .map_or(String::new(), |n| format!(" ({n})"))
+                    ));
+                }
                 return resolve(None, &format!("{}:{path}", vol.name)).map_err(|e| e.to_string());
             }
         };
@@ -2400,6 +2410,299 @@ menuentry 'It'\''s "q"' {
                 let owned = format!("{text}{text}");
                 let mut fetch = |_: &str| Ok(owned.clone());
                 let _ = parse(text, URL, &ParseContext::default(), &mut fetch);
+            }
+        }
+    }
+
+    // ---- local disks ----
+
+    const DISK_URL: &str = "nvme0n1p2:/grub/grub.cfg";
+
+    fn disk_ctx(inv: crate::disk::Inventory) -> ParseContext {
+        ParseContext {
+            inventory: Some(Arc::new(inv)),
+            ..Default::default()
+        }
+    }
+
+    fn d_with(text: &str, ctx: &ParseContext, files: &[(&str, &str)]) -> Menu {
+        let files: HashMap<String, String> = files
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let mut fetch = |u: &str| {
+            files
+                .get(u)
+                .cloned()
+                .ok_or_else(|| format!("{u} does not exist"))
+        };
+        parse(text, DISK_URL, ctx, &mut fetch)
+    }
+
+    fn d(text: &str, files: &[(&str, &str)]) -> Menu {
+        d_with(
+            text,
+            &disk_ctx(crate::config::grub_device::tests::sample()),
+            files,
+        )
+    }
+
+    fn kernels(m: &Menu) -> Vec<(&str, &str)> {
+        m.entries
+            .iter()
+            .map(|e| (e.id.as_str(), e.kernel.as_deref().unwrap_or("")))
+            .collect()
+    }
+
+    #[test]
+    fn local_devices_resolve_through_the_inventory() {
+        let m = d(
+            "menuentry A { set root='hd0,gpt2'; linux /vmlinuz x }\n\
+             menuentry B { linux (hd1,msdos5)/k }\n\
+             menuentry C { linux (lvm/debian--vg-root)/boot/k }\n\
+             menuentry D { linux (lvmid/Vg0000-aaaa-bbbb-cccc-dddd-eeee-ffffff/Lv0000-aaaa-bbbb-cccc-dddd-eeee-ffffff)/k }\n\
+             menuentry E { linux (mduuid/0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d)/k }\n\
+             menuentry F { linux /k r=$root p=$prefix; initrd /i ($root)/j }\n\
+             menuentry G { set root=hd1,1; linux /k }\n",
+            &[],
+        );
+        assert_eq!(m.warnings, Vec::<String>::new());
+        assert_eq!(
+            kernels(&m),
+            vec![
+                ("A", "nvme0n1p2:/vmlinuz"),
+                ("B", "sda5:/k"),
+                ("C", "dm-0:/boot/k"),
+                ("D", "dm-0:/k"),
+                ("E", "md127:/k"),
+                ("F", "nvme0n1p2:/k"),
+                ("G", "sda1:/k"),
+            ]
+        );
+        assert_eq!(m.entries[5].cmdline, "r=hd0,gpt2 p=(hd0,gpt2)/grub");
+        assert_eq!(m.entries[5].initrds, ["nvme0n1p2:/i", "nvme0n1p2:/j"]);
+    }
+
+    #[test]
+    fn impossible_devices_skip_the_entry_with_one_warning() {
+        let m = d(
+            "menuentry A { linux (hd99,1)/k }\n\
+             menuentry B { set root=hd0,msdos2; linux /k }\n\
+             menuentry C { linux (hd0,gpt0)/k }\n\
+             menuentry D { linux (garbage)/k }\n\
+             menuentry E { linux (hd0,msdos1,bsd1)/k }\n\
+             menuentry F { linux (cd)/k }\n\
+             menuentry G { linux (hd0,gpt3)/k; initrd (hd0,gpt3)/i }\n\
+             menuentry OK { linux /k }\n",
+            &[],
+        );
+        assert_eq!(kernels(&m), vec![("OK", "nvme0n1p2:/k")]);
+        assert_eq!(m.warnings.len(), 7, "{:#?}", m.warnings);
+        assert!(
+            m.warnings[0].contains("hd99 does not exist"),
+            "{}",
+            m.warnings[0]
+        );
+        assert!(
+            m.warnings[1].contains("gpt partition table"),
+            "{}",
+            m.warnings[1]
+        );
+        assert!(
+            m.warnings[6].contains("nvme0n1p3, which has no filesystem"),
+            "{}",
+            m.warnings[6]
+        );
+    }
+
+    #[test]
+    fn search_forms_and_hints() {
+        let m = d(
+            "search --no-floppy --fs-uuid --set=root --hint-bios=hd1,msdos1 --hint-baremetal=ahci0,msdos1 55555555-5555-5555-5555-555555555555\n\
+             search --label root --set=lv\n\
+             search.fs_uuid 11111111-1111-1111-1111-111111111111 one hd1,msdos1\n\
+             search.fs_label EFI esp\n\
+             search --file --set=f /marker\n\
+             search --set u --fs-uuid 77777777-7777-7777-7777-777777777777\n\
+             search -s -u abcd-1234\n\
+             menuentry A { linux /k r=$root lv=$lv one=$one esp=$esp f=$f u=$u }\n",
+            &[("sda5:/marker", "")],
+        );
+        assert_eq!(m.warnings, Vec::<String>::new());
+        assert_eq!(m.entries[0].kernel.as_deref(), Some("nvme0n1p1:/k"));
+        assert_eq!(
+            m.entries[0].cmdline,
+            "r=hd0,gpt1 lv=lvm/debian--vg-root one=hd1,msdos1 esp=hd0,gpt1 f=hd1,msdos5 u=mduuid/0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d"
+        );
+    }
+
+    #[test]
+    fn search_prefers_hints_and_keeps_root_when_nothing_matches() {
+        let mut inv = crate::config::grub_device::tests::sample();
+        for v in &mut inv.volumes {
+            if v.name == "sda1" || v.name == "nvme0n1p2" {
+                if let Some(f) = v.fs.as_mut() {
+                    f.label = Some("boot".into());
+                }
+            }
+        }
+        let ctx = disk_ctx(inv);
+        let t = |hint: &str| {
+            let m = d_with(
+                &format!("search -l boot --set=root {hint}\nmenuentry A {{ linux /k }}\n"),
+                &ctx,
+                &[],
+            );
+            m.entries[0].kernel.clone().unwrap_or_default()
+        };
+        assert_eq!(t(""), "nvme0n1p2:/k");
+        assert_eq!(t("--hint=hd1,msdos1"), "sda1:/k");
+        assert_eq!(t("--hint-bios=hd9,msdos1 --hint-efi=hd1,msdos1"), "sda1:/k");
+        // The idiom grub-mkconfig writes: both branches give the same device.
+        let idiom = "set root='hd1,msdos1'\nif [ x$feature_platform_search_hint = xy ]; then\n  search --no-floppy --fs-uuid --set=root --hint-bios=hd1,msdos1 --hint-efi=hd1,msdos1 --hint-baremetal=ahci0,msdos1 11111111-1111-1111-1111-111111111111\nelse\n  search --no-floppy --fs-uuid --set=root 11111111-1111-1111-1111-111111111111\nfi\nmenuentry A { linux /k }\n";
+        let m = d_with(idiom, &ctx, &[]);
+        assert_eq!(m.entries[0].kernel.as_deref(), Some("sda1:/k"));
+        let m = d_with(&idiom.replace("= xy", "= xn"), &ctx, &[]);
+        assert_eq!(m.entries[0].kernel.as_deref(), Some("sda1:/k"));
+        let m = d_with(
+            "set root=hd1,msdos5\nsearch -u 00000000-dead-0000-0000-000000000000 --set=root\nsearch --set=x\nsearch foo\nmenuentry A { linux /k }\n",
+            &ctx,
+            &[],
+        );
+        assert_eq!(m.entries[0].kernel.as_deref(), Some("sda5:/k"));
+        assert_eq!(m.warnings.len(), 3, "{:#?}", m.warnings);
+        assert!(m.warnings[0].contains("$root stays 'hd1,msdos5'"));
+    }
+
+    #[test]
+    fn grubenv_saved_entry_and_file_tests() {
+        let env = |vars: &str| {
+            let mut b = format!("# GRUB Environment Block\n{vars}");
+            while b.len() < 1024 {
+                b.push('#');
+            }
+            b
+        };
+        let cfg = "if [ -s $prefix/grubenv ]; then\n  load_env\nfi\nif [ \"${next_entry}\" ] ; then\n   set default=\"${next_entry}\"\nelse\n   set default=\"${saved_entry}\"\nfi\nmenuentry 'Debian' --id simple { linux /k $vt_handoff }\nsubmenu 'Advanced options' --id adv {\n menuentry 'Normal' --id n { linux /k }\n menuentry 'Recovery' --id r { linux /k single }\n}\n";
+        let saved = env("saved_entry=Advanced options>Recovery\n");
+        let m = d(cfg, &[("nvme0n1p2:/grub/grubenv", &saved)]);
+        assert_eq!(m.warnings, Vec::<String>::new());
+        assert_eq!(m.default.as_deref(), Some("adv"));
+        assert_eq!(m.default_entry().map(|e| e.id.as_str()), Some("r"));
+        // Ubuntu's $vt_handoff is unset here: nothing is added.
+        assert_eq!(m.entries[0].cmdline, "");
+        let next = env("saved_entry=adv>r\nnext_entry=simple\n");
+        let m = d(cfg, &[("nvme0n1p2:/grub/grubenv", &next)]);
+        assert_eq!(m.default.as_deref(), Some("simple"));
+        // No grubenv: the -s test is false, unset variables are empty, the first entry.
+        let m = d(cfg, &[]);
+        assert_eq!(m.warnings, Vec::<String>::new());
+        assert_eq!(m.default, None);
+        // A file that is not an environment block: one warning.
+        let m = d(cfg, &[("nvme0n1p2:/grub/grubenv", "saved_entry=adv\n")]);
+        assert_eq!(m.warnings.len(), 1, "{:?}", m.warnings);
+        assert!(m.warnings[0].contains("GRUB Environment Block"));
+        // load_env -f with a whitelist.
+        let m = d(
+            "load_env -f (hd1,msdos1)/e a\nmenuentry A { linux /k a=$a b=$b }\n",
+            &[("sda1:/e", &env("a=1\nb=2\n"))],
+        );
+        assert_eq!(m.entries[0].cmdline, "a=1 b=");
+        let m = d("load_env -f /missing\nmenuentry A { linux /k }\n", &[]);
+        assert_eq!(m.warnings.len(), 1);
+        // -e/-f on local files; -d cannot be known.
+        let m = d(
+            "if [ -f /x -a -e /y ]; then menuentry A { linux /a }; fi\nif [ -f /nope -o ! -e /x ]; then menuentry B { linux /b }; fi\nif [ -d /x ]; then menuentry C { linux /c }; fi\n",
+            &[("nvme0n1p2:/x", "1"), ("nvme0n1p2:/y", "")],
+        );
+        let ids: Vec<_> = m.entries.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["A", "C"]);
+        assert_eq!(m.warnings.len(), 1, "{:?}", m.warnings);
+    }
+
+    #[test]
+    fn blscfg_reads_the_entries_on_root() {
+        let mut ctx = disk_ctx(crate::config::grub_device::tests::sample());
+        let mut bls = BlsFolders::new();
+        bls.insert(
+            "nvme0n1p2:/loader/entries".into(),
+            vec![
+                ("a-5.0-1.conf".into(), "title Old\nlinux /vmlinuz-5\noptions $kernelopts x=\"a b\"\n".into()),
+                ("a-6.0-1.conf".into(), "title New\nlinux /vmlinuz-6\ninitrd /i1\ninitrd /i2\noptions root=/dev/x ro\ngrub_hotkey n\n".into()),
+                ("a-6.0-1b.conf".into(), "title NoLinux\nefi /x.efi\n".into()),
+                ("notes.txt".into(), "linux /x\n".into()),
+            ],
+        );
+        bls.insert(
+            "sda1:/custom".into(),
+            vec![("c.conf".into(), "title C\nlinux /c\n".into())],
+        );
+        ctx.bls = Arc::new(bls);
+        let m = d_with(
+            "set kernelopts=\"root=UUID=1 quiet\"\nset default=a-5.0-1\nblscfg\n",
+            &ctx,
+            &[],
+        );
+        assert_eq!(m.warnings, Vec::<String>::new());
+        assert_eq!(
+            kernels(&m),
+            vec![
+                ("a-6.0-1", "nvme0n1p2:/vmlinuz-6"),
+                ("a-5.0-1", "nvme0n1p2:/vmlinuz-5")
+            ]
+        );
+        assert_eq!(m.entries[0].title, "New");
+        assert_eq!(m.entries[0].hotkey, Some('n'));
+        assert_eq!(m.entries[0].initrds, ["nvme0n1p2:/i1", "nvme0n1p2:/i2"]);
+        assert_eq!(m.entries[1].cmdline, "root=UUID=1 quiet \"x=a b\"");
+        assert_eq!(m.default.as_deref(), Some("a-5.0-1"));
+        let m = d_with("set default=a-5.0-1\nblscfg default\n", &ctx, &[]);
+        assert_eq!(kernels(&m), vec![("a-5.0-1", "nvme0n1p2:/vmlinuz-5")]);
+        let m = d_with(
+            "set root=hd1,msdos1\nset blsdir=/custom\nbls_import\n",
+            &ctx,
+            &[],
+        );
+        assert_eq!(kernels(&m), vec![("c", "sda1:/c")]);
+        let m = d_with(
+            "set root=hd1,msdos5\nblscfg\nmenuentry { blscfg }\n",
+            &ctx,
+            &[],
+        );
+        assert!(m.entries.is_empty());
+        assert_eq!(m.warnings.len(), 2, "{:?}", m.warnings);
+        assert!(m.warnings[0].contains("no Boot Loader Spec entries in sda5:/loader/entries"));
+    }
+
+    #[test]
+    fn empty_submenus_are_dropped() {
+        let m = d(
+            "submenu 'Advanced' { menuentry X { linux (hd7,1)/k } }\nsubmenu Outer { submenu Inner { } }\nmenuentry A { linux /k }\n",
+            &[],
+        );
+        assert_eq!(kernels(&m), vec![("A", "nvme0n1p2:/k")]);
+        assert!(m.warnings.iter().any(|w| w.contains("submenu 'Advanced'")));
+    }
+
+    #[test]
+    fn grub_quotes_loader_arguments() {
+        assert_eq!(loader_arg("a"), "a");
+        assert_eq!(loader_arg("a b"), "\"a b\"");
+        assert_eq!(loader_arg("x='y'"), "x=\\'y\\'");
+        assert_eq!(loader_arg("\\\""), "\\\\\\\"");
+        assert_eq!(loader_arg(""), "");
+    }
+
+    #[test]
+    fn every_prefix_of_a_disk_sample_parses() {
+        let sample: &str = "search --no-floppy --fs-uuid --set=root --hint='lvmid/a/b' --hint-bios=hd0,msdos1 X\nload_env -f $prefix/grubenv\nif [ -f (hd1,gpt9)/x -o -s /y ]; then blscfg; fi\nmenuentry 'A' { set root=(hd0,gpt2); linux (lvm/a-b)/k $vt_handoff; initrd (mduuid/ab)/i }\n";
+        let ctx = disk_ctx(crate::config::grub_device::tests::sample());
+        let cuts: Vec<usize> = sample.char_indices().map(|(i, _)| i).collect();
+        for &i in &cuts {
+            for text in [&sample[..i], &sample[i..]] {
+                let owned = format!("# GRUB Environment Block\n{text}");
+                let mut fetch = |_: &str| Ok(owned.clone());
+                let _ = parse(text, DISK_URL, &ctx, &mut fetch);
             }
         }
     }
