@@ -27,38 +27,64 @@
 //!   [`Entry::hotkey`].
 //! - Like GRUB, entry and submenu bodies run when chosen: after the whole file, with the
 //!   variables as the file left them (plus what the body sets itself). In a body:
-//!   `linux|linux16|linuxefi PATH args...` (args become the command line; an argument with
-//!   whitespace is double-quoted), `initrd|initrd16|initrdefi PATH...` (the last one wins,
-//!   as in GRUB), `devicetree PATH`, `chainloader +1` / `exit` → [`Action::LocalBoot`],
-//!   `reboot` → [`Action::Reboot`], `halt` → [`Action::PowerOff`], `configfile FILE` →
+//!   `linux|linux16|linuxefi PATH args...` (args become the command line as GRUB's loader
+//!   builds it: joined by single spaces, `\`, `'` and `"` backslash-escaped, an argument with
+//!   a space double-quoted), `initrd|initrd16|initrdefi PATH...` (the last one wins, as in
+//!   GRUB), `devicetree PATH`, `chainloader +1` / `exit` → [`Action::LocalBoot`], `reboot` →
+//!   [`Action::Reboot`], `halt` → [`Action::PowerOff`], `configfile FILE` →
 //!   [`Action::Chain`]. Commands that cannot be honoured (`multiboot`, `loopback`,
 //!   `chainloader` of a file, …) skip the entry with a warning.
 //! - Variables: `set name=value`, `name=value`, `unset`, `export` (no-op). Built in:
-//!   `grub_platform` (`efi` when [`ParseContext::efi`], else `pc`), `grub_cpu`, `root` and
-//!   `prefix` (the config's server, e.g. `tftp,10.0.2.2` and `(tftp,10.0.2.2)/boot/grub`),
-//!   `cmdpath`, `net_default_mac`, `net_default_ip`, `net_default_server`,
-//!   `net_default_hostname`, the `feature_*` flags of GRUB 2.02+ and `menuentry_id_option`.
+//!   `grub_platform` (`efi` when [`ParseContext::efi`], else `pc`), `grub_cpu`, `root`,
+//!   `prefix` and `cmdpath` (the config's server, e.g. `tftp,10.0.2.2` and
+//!   `(tftp,10.0.2.2)/boot/grub`; for a config on a disk GRUB's name of its volume, e.g.
+//!   `hd0,msdos1` and `(hd0,msdos1)/boot/grub`), `net_default_mac`, `net_default_ip`,
+//!   `net_default_server`, `net_default_hostname`, the `feature_*` flags of GRUB 2.02+ and
+//!   `menuentry_id_option`. An unset variable expands to nothing (Ubuntu's `$vt_handoff`:
+//!   kboot does not run the `gfxmode` function that would set it, as no GRUB framebuffer is
+//!   handed over).
 //! - `set default=N|id|title|"A>B"` (read when the file is done, as GRUB does): a number
-//!   counts top-level entries, a name matches an id or a title; `A>B` selects inside a
-//!   submenu, which the model cannot express yet, so the default becomes the submenu `A`
-//!   (warning). `set timeout=N` is in seconds, `-1` (or unset) waits.
+//!   counts top-level entries, a name matches an id or a title; `A>B` selects submenu `A`
+//!   and makes `B` its [`Entry::default_child`]. `set timeout=N` is in seconds, `-1` (or
+//!   unset) waits.
 //! - `source FILE` reads FILE in place; `configfile FILE` outside an entry does too (GRUB
 //!   would replace the menu with FILE's). Includes go through the fetcher and are bounded
 //!   by [`MAX_INCLUDE_DEPTH`], loop detection and a budget of files; failures are warnings.
 //! - `if COND; then ...; elif COND; then ...; else ...; fi`: `[ ... ]` and `test ...` with
-//!   `=`, `==`, `!=`, `-z`, `-n`, `-eq`…`-ge`, `!` and a bare string are evaluated when every
-//!   variable they read is known; anything else (`-f`, `loadfont`, `cpuid`, variables from
-//!   `load_env`) reads every branch in turn, with a warning.
+//!   `=`, `==`, `!=`, `-z`, `-n`, `-eq`…`-ge`, `!`, `-a`, `-o` and a bare string are
+//!   evaluated when every variable they read is known (for a config on a disk, always: an
+//!   unset variable is empty there, as kboot reads grubenv like GRUB); `-e`/`-f`/`-s FILE` on
+//!   a local volume ask the fetcher. Conditions on GRUB's own display (`loadfont`, `insmod`,
+//!   `background_image`, …) read every branch quietly; anything else (`cpuid`, `hwmatch`,
+//!   network `-f`) reads every branch in turn, with a warning.
 //! - Paths: `(tftp)/x`, `(http)/x`, `(tftp,server)/x`, `(http,server:port)/x`, `(pxe)/x` →
 //!   a URL on that server (the config's own server when none is named); a bare `/x` is on
-//!   the `$root` device, by default the config's server; a relative path is relative to the
-//!   config; full URLs stay. Local devices (`(hd0,1)`, `(cd)`, `(loop)`, `(lvm/..)`, a `root`
-//!   set to a disk) skip the entry with a warning: local disks come later.
-//! - `insmod`, `loadfont`, `terminal_*`, `play`, `echo`, `search` (even `--set=root`),
-//!   `load_env`, `save_env`, `gfx*`, `background_image`, `sleep`, `clear`, `function`
-//!   definitions and calls, … are ignored. `blscfg` leaves a warning: BLS entries are read by
-//!   the BLS parser. `for`/`while`/`until` loops are skipped with a warning. Other unknown
-//!   commands are warnings.
+//!   the `$root` device, by default the config's own; a relative path is relative to the
+//!   config; full URLs stay. Local devices (`(hd0,msdos1)`, `(hd1,gpt2)`, `(hd0,1)`,
+//!   `hd0,msdos1` in `$root`, `(lvm/vg-lv)`, `(lvmid/VG/LV)`, `(mduuid/..)`) resolve through
+//!   [`ParseContext::inventory`] to `<volume>:/x` (see [`crate::config::grub_device`]); an
+//!   impossible name, a volume without a filesystem, or any local device without an
+//!   inventory (a network config) skips the entry with one warning.
+//! - `search [--fs-uuid|--label|--file] [--set[=VAR]] [--hint*=DEV]... NAME` and
+//!   `search.fs_uuid|fs_label|file NAME [VAR [HINT...]]` set VAR (default `root`) to GRUB's
+//!   name of the first matching volume: the hints' volumes first, then GRUB's device order
+//!   (`--file` asks the fetcher for `<volume>:NAME`). No match: a warning, VAR unchanged.
+//!   Without an inventory `search` is ignored.
+//! - `load_env [-f FILE] [VAR...]` reads GRUB's environment block (default
+//!   `$prefix/grubenv`, [`crate::config::grubenv`]) through the fetcher, for a config on a
+//!   disk; `save_env` is ignored.
+//! - `blscfg [default|non-default|ID]` (and `bls_import`): the BLS entries in `$blsdir`, else
+//!   `/loader/entries`, else `/boot/loader/entries`, on `$root`'s volume, from
+//!   [`ParseContext::bls`], become entries as GRUB's blscfg makes them: `linux ($root)PATH
+//!   OPTIONS`, `initrd ($root)PATH...` (every `initrd` line), the first `options` (else
+//!   `$default_kernelopts`) with `$variables` expanded (Fedora's `$kernelopts` from
+//!   grubenv), id = file name without `.conf`, newest first (RPM version order of
+//!   `name-version-release`). Without an inventory `blscfg` is a warning.
+//! - A submenu without a bootable entry is left out (warning).
+//! - `insmod`, `loadfont`, `terminal_*`, `play`, `echo`, `save_env`, `gfx*`,
+//!   `background_image`, `sleep`, `clear`, `recordfail`, `savedefault`, `fwsetup
+//!   --is-supported`, `function` definitions and calls, … are ignored. `for`/`while`/`until`
+//!   loops are skipped with a warning. Other unknown commands are warnings.
 //! - Warnings read `<file url> line N: ...`; nothing here fails or panics.
 
 use std::collections::{HashMap, HashSet};
