@@ -504,6 +504,25 @@ pub fn as_entries(found: &[DiskMenu]) -> Vec<Entry> {
         .collect()
 }
 
+/// The menu shown when there is no network menu: the disks' submenus, the first one the
+/// default (booting its own default entry, see [`Menu::default_entry`]), counting down with
+/// that config's timeout (GRUB's `set timeout=5`; none waits).
+pub fn as_menu(found: &[DiskMenu]) -> Menu {
+    let entries = as_entries(found);
+    let first = entries.first().map(|e| e.id.clone());
+    let timeout_ms = first.as_ref().and_then(|id| {
+        let i: usize = id.strip_prefix("disk")?.split('-').next()?.parse().ok()?;
+        found.get(i)?.menu.timeout_ms
+    });
+    Menu {
+        title: Some("Local disks".into()),
+        default: first,
+        timeout_ms,
+        entries,
+        ..Default::default()
+    }
+}
+
 fn no_handoff(entries: &mut [Entry]) {
     for e in entries {
         e.handoff = Handoff::Off;
@@ -624,5 +643,46 @@ mod tests {
             ),
             None
         );
+    }
+
+    #[test]
+    fn the_local_menu_boots_the_first_disks_default() {
+        let grub = |default: &str| {
+            let mut m = super::super::grub::parse(
+                &format!("set timeout=3\nset default='{default}'\nmenuentry A {{ linux /a }}\nsubmenu S {{ menuentry B {{ linux /b single }} }}\n"),
+                "vda1:/boot/grub/grub.cfg",
+                &ParseContext::default(),
+                &mut |_: &str| Err("none".to_string()),
+            );
+            m.warnings.clear();
+            m
+        };
+        let found = vec![
+            DiskMenu {
+                device: "vda1".into(),
+                url: "vda1:/empty.conf".into(),
+                format: Format::Kboot,
+                menu: Menu::default(),
+                os: None,
+                disk: None,
+            },
+            DiskMenu {
+                device: "vda1".into(),
+                url: "vda1:/boot/grub/grub.cfg".into(),
+                format: Format::Grub,
+                menu: grub("S>B"),
+                os: Some("Debian GNU/Linux 12 (bookworm)".into()),
+                disk: Some("vda".into()),
+            },
+        ];
+        let m = as_menu(&found);
+        assert_eq!(m.default.as_deref(), Some("disk1-vda1"));
+        assert_eq!(m.timeout_ms, Some(3000));
+        assert_eq!(m.entries[0].title, "Debian GNU/Linux 12 (bookworm) on vda");
+        let e = m.default_entry().unwrap();
+        assert_eq!((e.id.as_str(), e.cmdline.as_str()), ("B", "single"));
+        assert_eq!(e.kernel.as_deref(), Some("vda1:/b"));
+        assert_eq!(e.handoff, Handoff::Off);
+        assert_eq!(as_menu(&[]).default, None);
     }
 }
