@@ -511,3 +511,129 @@ fn fedora_blscfg_with_grubenv() {
     assert_eq!(m.entries[0].cmdline, e.cmdline);
     assert_eq!(entries[0].title, "Fedora Linux 40 (Server Edition) on vda");
 }
+
+// Real configs: written by Debian 12's own grub-mkconfig (grub2 2.06) inside a VM that
+// installed the system (the QEMU installed-system fixtures), copied here unchanged.
+
+const REAL_MBR_ROOT: &str = "8276eaae-f160-11f1-96e7-8ff618cdd3b2";
+
+#[test]
+fn real_debian12_grub_mkconfig_on_mbr() {
+    let tree = "disk-debian12-mbr-real";
+    let inv = Inventory {
+        disks: vec!["vda".into()],
+        volumes: vec![part(
+            "vda1",
+            "vda",
+            1,
+            PartTable::Msdos,
+            fs(FsType::Ext, REAL_MBR_ROOT, None),
+        )],
+    };
+    let (found, entries) = disk_tree(tree, "vda1", &inv, false);
+    golden(tree, &entries);
+    let m = &found[0].menu;
+    assert_eq!(m.warnings, Vec::<String>::new());
+    assert_eq!(m.timeout_ms, Some(1000));
+    let d = m.default_entry().unwrap();
+    assert_eq!(d.id, format!("gnulinux-simple-{REAL_MBR_ROOT}"));
+    assert_eq!(
+        d.kernel.as_deref(),
+        Some("vda1:/boot/vmlinuz-6.1.0-57-amd64")
+    );
+    assert_eq!(d.initrds, ["vda1:/boot/initrd.img-6.1.0-57-amd64"]);
+    assert_eq!(
+        d.cmdline,
+        format!("root=UUID={REAL_MBR_ROOT} ro console=ttyS0,115200 quiet")
+    );
+    let rec = &m.entries[1].children[1];
+    assert_eq!(
+        rec.title,
+        "Debian GNU/Linux, with Linux 6.1.0-57-amd64 (recovery mode)"
+    );
+    assert_eq!(
+        rec.cmdline,
+        format!("root=UUID={REAL_MBR_ROOT} ro single console=ttyS0,115200")
+    );
+}
+
+#[test]
+fn real_debian12_grub_mkconfig_boot_partition_and_lvm() {
+    let tree = "disk-debian12-lvm-real";
+    let inv = Inventory {
+        disks: vec!["vda".into()],
+        volumes: vec![
+            part("vda1", "vda", 1, PartTable::Gpt, None),
+            part(
+                "vda2",
+                "vda",
+                2,
+                PartTable::Gpt,
+                fs(FsType::Ext, "5b564129-6931-4d2a-ae18-acbe26d1a0ce", None),
+            ),
+            part("vda3", "vda", 3, PartTable::Gpt, None),
+            Volume {
+                name: "dm-0".into(),
+                fs: fs(FsType::Ext, "e98ae324-5af1-48e7-a909-150c270a8672", None),
+                lvm: Some(LvmVolume {
+                    vg_name: "kboot-vg".into(),
+                    lv_name: "root".into(),
+                    vg_uuid: "a".into(),
+                    lv_uuid: "b".into(),
+                }),
+                ..Default::default()
+            },
+        ],
+    };
+    let (found, entries) = disk_tree(tree, "vda2", &inv, false);
+    golden(tree, &entries);
+    let m = &found[0].menu;
+    assert_eq!(m.warnings, Vec::<String>::new());
+    let d = m.default_entry().unwrap();
+    assert_eq!(d.kernel.as_deref(), Some("vda2:/vmlinuz-6.1.0-57-amd64"));
+    assert_eq!(d.initrds, ["vda2:/initrd.img-6.1.0-57-amd64"]);
+    assert_eq!(
+        d.cmdline,
+        "root=/dev/mapper/kboot--vg-root ro console=ttyS0,115200 quiet"
+    );
+    assert_eq!(m.entries[1].children.len(), 2);
+}
+
+#[test]
+fn real_blscfg_layout_with_grubenv() {
+    let tree = "disk-bls-usb-real";
+    let inv = Inventory {
+        disks: vec!["sda".into()],
+        volumes: vec![
+            part("sda1", "sda", 1, PartTable::Gpt, None),
+            part(
+                "sda2",
+                "sda",
+                2,
+                PartTable::Gpt,
+                fs(FsType::Ext, "1072ee48-80bc-44a8-b257-afab7cb43a45", None),
+            ),
+        ],
+    };
+    let (found, entries) = disk_tree(tree, "sda2", &inv, false);
+    golden(tree, &entries);
+    assert_eq!(found.len(), 1);
+    let m = &found[0].menu;
+    assert_eq!(m.warnings, Vec::<String>::new());
+    let ids: Vec<_> = m.entries.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "44bcd66f7d03422d9c29ca07d2a0898b-6.1.0-57-amd64",
+            "44bcd66f7d03422d9c29ca07d2a0898b-0-rescue"
+        ]
+    );
+    let d = m.default_entry().unwrap();
+    assert_eq!(d.id, ids[0]);
+    assert_eq!(d.kernel.as_deref(), Some("sda2:/vmlinuz-6.1.0-57-amd64"));
+    // grubenv's kernelopts wins over the grub.cfg fallback (`if [ -z "${kernelopts}" ]`).
+    assert_eq!(
+        d.cmdline,
+        "root=UUID=d3fd5ca1-7e7f-49da-8b51-73e5db5b3634 ro console=ttyS0,115200"
+    );
+}
