@@ -191,7 +191,11 @@ fn grub_debian_netboot_tree() {
         adv.children[3].children[0].title,
         "... Expert speech install"
     );
-    assert_eq!(adv.children[0].cmdline, "priority=low vga=788 ---");
+    // GRUB's loader passes `BOOT_IMAGE=<path as written>` first.
+    assert_eq!(
+        adv.children[0].cmdline,
+        "BOOT_IMAGE=/debian-installer/amd64/linux priority=low vga=788 ---"
+    );
     assert_eq!(
         m.entries[3].kernel.as_deref(),
         Some("tftp://10.0.2.2/debian-installer/amd64/linux")
@@ -204,7 +208,7 @@ fn grub_debian_netboot_tree() {
     assert_eq!(
         live.cmdline,
         // GRUB's loader escapes quotes inside an argument.
-        "ip=dhcp url=http://releases.example.org/noble/ubuntu.iso \"boot message=\\'hi there\\'\""
+        "BOOT_IMAGE=/noble/casper/vmlinuz ip=dhcp url=http://releases.example.org/noble/ubuntu.iso \"boot message=\\'hi there\\'\""
     );
     // loadfont and background_image only concern GRUB's display: read quietly. The default
     // inside the submenu is the submenu's default child.
@@ -332,7 +336,10 @@ fn debian12_ext4_on_mbr() {
         Some("nvme0n1p1:/boot/vmlinuz-6.1.0-18-amd64")
     );
     assert_eq!(e.initrds, ["nvme0n1p1:/boot/initrd.img-6.1.0-18-amd64"]);
-    assert_eq!(e.cmdline, format!("root=UUID={DEB_ROOT} ro quiet"));
+    assert_eq!(
+        e.cmdline,
+        format!("BOOT_IMAGE=/boot/vmlinuz-6.1.0-18-amd64 root=UUID={DEB_ROOT} ro quiet")
+    );
     let adv = &m.entries[1];
     assert_eq!(adv.title, "Advanced options for Debian GNU/Linux");
     assert_eq!(adv.children.len(), 4);
@@ -342,7 +349,7 @@ fn debian12_ext4_on_mbr() {
     );
     assert_eq!(
         adv.children[1].cmdline,
-        format!("root=UUID={DEB_ROOT} ro single")
+        format!("BOOT_IMAGE=/boot/vmlinuz-6.1.0-18-amd64 root=UUID={DEB_ROOT} ro single")
     );
     assert_eq!(
         adv.children[3].kernel.as_deref(),
@@ -438,7 +445,10 @@ fn debian12_boot_on_gpt2_root_on_lvm_saved_default() {
     assert_eq!(d.id, format!("gnulinux-6.1.0-18-amd64-recovery-{LVM_ROOT}"));
     assert_eq!(d.kernel.as_deref(), Some("sda2:/vmlinuz-6.1.0-18-amd64"));
     assert_eq!(d.initrds, ["sda2:/initrd.img-6.1.0-18-amd64"]);
-    assert_eq!(d.cmdline, "root=/dev/mapper/debian--vg-root ro single");
+    assert_eq!(
+        d.cmdline,
+        "BOOT_IMAGE=/vmlinuz-6.1.0-18-amd64 root=/dev/mapper/debian--vg-root ro single"
+    );
     assert_eq!(entries[0].title, "Debian GNU/Linux 12 (bookworm) on sda");
     assert_eq!(
         entries[0].default_child.as_deref(),
@@ -506,9 +516,11 @@ fn fedora_blscfg_with_grubenv() {
     // $kernelopts from grubenv, $tuned_params unset: as GRUB's blscfg expands them.
     assert_eq!(
         e.cmdline,
-        format!("root=UUID={FEDORA_ROOT} ro rootflags=subvol=root rhgb quiet")
+        format!("BOOT_IMAGE=(hd0,gpt2)/vmlinuz-6.8.5-301.fc40.x86_64 root=UUID={FEDORA_ROOT} ro rootflags=subvol=root rhgb quiet")
     );
-    assert_eq!(m.entries[0].cmdline, e.cmdline);
+    assert!(m.entries[0]
+        .cmdline
+        .ends_with(&format!("/vmlinuz-6.8.11-300.fc40.x86_64 root=UUID={FEDORA_ROOT} ro rootflags=subvol=root rhgb quiet")));
     assert_eq!(entries[0].title, "Fedora Linux 40 (Server Edition) on vda");
 }
 
@@ -544,7 +556,7 @@ fn real_debian12_grub_mkconfig_on_mbr() {
     assert_eq!(d.initrds, ["vda1:/boot/initrd.img-6.1.0-57-amd64"]);
     assert_eq!(
         d.cmdline,
-        format!("root=UUID={REAL_MBR_ROOT} ro console=ttyS0,115200 quiet")
+        format!("BOOT_IMAGE=/boot/vmlinuz-6.1.0-57-amd64 root=UUID={REAL_MBR_ROOT} ro console=ttyS0,115200 quiet")
     );
     let rec = &m.entries[1].children[1];
     assert_eq!(
@@ -553,7 +565,7 @@ fn real_debian12_grub_mkconfig_on_mbr() {
     );
     assert_eq!(
         rec.cmdline,
-        format!("root=UUID={REAL_MBR_ROOT} ro single console=ttyS0,115200")
+        format!("BOOT_IMAGE=/boot/vmlinuz-6.1.0-57-amd64 root=UUID={REAL_MBR_ROOT} ro single console=ttyS0,115200")
     );
 }
 
@@ -594,7 +606,7 @@ fn real_debian12_grub_mkconfig_boot_partition_and_lvm() {
     assert_eq!(d.initrds, ["vda2:/initrd.img-6.1.0-57-amd64"]);
     assert_eq!(
         d.cmdline,
-        "root=/dev/mapper/kboot--vg-root ro console=ttyS0,115200 quiet"
+        "BOOT_IMAGE=/vmlinuz-6.1.0-57-amd64 root=/dev/mapper/kboot--vg-root ro console=ttyS0,115200 quiet"
     );
     assert_eq!(m.entries[1].children.len(), 2);
 }
@@ -634,6 +646,6 @@ fn real_blscfg_layout_with_grubenv() {
     // grubenv's kernelopts wins over the grub.cfg fallback (`if [ -z "${kernelopts}" ]`).
     assert_eq!(
         d.cmdline,
-        "root=UUID=d3fd5ca1-7e7f-49da-8b51-73e5db5b3634 ro console=ttyS0,115200"
+        "BOOT_IMAGE=(hd0,gpt2)/vmlinuz-6.1.0-57-amd64 root=UUID=d3fd5ca1-7e7f-49da-8b51-73e5db5b3634 ro console=ttyS0,115200"
     );
 }

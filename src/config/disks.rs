@@ -680,7 +680,10 @@ mod tests {
         assert_eq!(m.timeout_ms, Some(3000));
         assert_eq!(m.entries[0].title, "Debian GNU/Linux 12 (bookworm) on vda");
         let e = m.default_entry().unwrap();
-        assert_eq!((e.id.as_str(), e.cmdline.as_str()), ("B", "single"));
+        assert_eq!(
+            (e.id.as_str(), e.cmdline.as_str()),
+            ("B", "BOOT_IMAGE=/b single")
+        );
         assert_eq!(e.kernel.as_deref(), Some("vda1:/b"));
         assert_eq!(e.handoff, Handoff::Off);
         assert_eq!(as_menu(&[]).default, None);

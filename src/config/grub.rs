@@ -27,9 +27,9 @@
 //!   [`Entry::hotkey`].
 //! - Like GRUB, entry and submenu bodies run when chosen: after the whole file, with the
 //!   variables as the file left them (plus what the body sets itself). In a body:
-//!   `linux|linux16|linuxefi PATH args...` (args become the command line as GRUB's loader
-//!   builds it: joined by single spaces, `\`, `'` and `"` backslash-escaped, an argument with
-//!   a space double-quoted), `initrd|initrd16|initrdefi PATH...` (the last one wins, as in
+//!   `linux|linux16|linuxefi PATH args...` (the command line is what GRUB's loader builds:
+//!   `BOOT_IMAGE=PATH args...`, PATH as written (variables expanded), words joined by single
+//!   spaces, `\`, `'` and `"` backslash-escaped, a word with a space double-quoted), `initrd|initrd16|initrdefi PATH...` (the last one wins, as in
 //!   GRUB), `devicetree PATH`, `chainloader +1` / `exit` → [`Action::LocalBoot`], `reboot` →
 //!   [`Action::Reboot`], `halt` → [`Action::PowerOff`], `configfile FILE` →
 //!   [`Action::Chain`]. Commands that cannot be honoured (`multiboot`, `loopback`,
@@ -1397,7 +1397,8 @@ impl<'f, 'a> Interp<'f, 'a> {
                     Ok(u) => st.kernel = Some(u),
                     Err(e) => fail(st, e),
                 }
-                st.args = rest[1..].iter().map(|a| loader_arg(a)).collect();
+                // GRUB's loader passes the kernel's path too: `BOOT_IMAGE=PATH ARGS...`.
+                st.args = rest.iter().map(|a| loader_arg(a)).collect();
             }
             "initrd" | "initrd16" | "initrdefi" => {
                 st.initrds.clear();
@@ -1679,8 +1680,9 @@ impl<'f, 'a> Interp<'f, 'a> {
         e.kernel = Some(kernel);
         e.initrds = st.initrds;
         e.devicetree = st.devicetree;
-        // As GRUB builds it: the arguments joined by single spaces.
-        e.cmdline = st.args.join(" ");
+        // As GRUB's loader builds it: `BOOT_IMAGE=` and the `linux` words (the kernel's path
+        // as written, then the arguments) joined by single spaces.
+        e.cmdline = format!("BOOT_IMAGE={}", st.args.join(" "));
         Some(e)
     }
 
@@ -2129,7 +2131,7 @@ mod tests {
         assert_eq!((e.id.as_str(), e.title.as_str()), ("inst", "Install"));
         assert_eq!(e.kernel.as_deref(), Some("tftp://10.0.2.2/d-i/linux"));
         assert_eq!(e.initrds, vec!["tftp://10.0.2.2/d-i/initrd.gz"]);
-        assert_eq!(e.cmdline, "vga=788 --- quiet");
+        assert_eq!(e.cmdline, "BOOT_IMAGE=/d-i/linux vga=788 --- quiet");
         assert_eq!(e.handoff, Handoff::Default);
         let e = &m.entries[1];
         assert_eq!(e.kernel.as_deref(), Some("tftp://10.0.2.2/d-i/linux"));
@@ -2151,7 +2153,10 @@ menuentry 'It'\''s "q"' {
         let e = &m.entries[0];
         assert_eq!(e.title, "It's \"q\"");
         // As GRUB's loader builds it: `\`, `'` and `"` escaped, spaces quoted.
-        assert_eq!(e.cmdline, "x=a b \"y=a b\" z=$v e=$v f=\\\"\\\\ g=$vx h=#");
+        assert_eq!(
+            e.cmdline,
+            "BOOT_IMAGE=/k x=a b \"y=a b\" z=$v e=$v f=\\\"\\\\ g=$vx h=#"
+        );
     }
 
     #[test]
@@ -2159,7 +2164,7 @@ menuentry 'It'\''s "q"' {
         let m = g("set a=1; set b=2 # comment ; set c=3\nmenuentry x { linux /k \\\n  quiet; initrd /i }\n# menuentry y { linux /k }\n");
         assert_eq!(m.warnings, Vec::<String>::new());
         assert_eq!(m.entries.len(), 1);
-        assert_eq!(m.entries[0].cmdline, "quiet");
+        assert_eq!(m.entries[0].cmdline, "BOOT_IMAGE=/k quiet");
         assert_eq!(m.entries[0].initrds, vec!["tftp://10.0.2.2/i"]);
     }
 
@@ -2169,12 +2174,15 @@ menuentry 'It'\''s "q"' {
         assert_eq!(m.entries[1].id, "adv");
         assert_eq!(m.entries[1].children.len(), 2);
         assert_eq!(m.entries[1].children[1].id, "A");
-        assert_eq!(m.entries[1].children[0].cmdline, "priority=low");
+        assert_eq!(
+            m.entries[1].children[0].cmdline,
+            "BOOT_IMAGE=/e priority=low"
+        );
         assert_eq!(m.default.as_deref(), Some("adv"));
         assert_eq!(m.entries[1].default_child.as_deref(), Some("Expert"));
         assert_eq!(
             m.default_entry().map(|e| e.cmdline.as_str()),
-            Some("priority=low")
+            Some("BOOT_IMAGE=/e priority=low")
         );
         assert_eq!(m.warnings, Vec::<String>::new());
         let m = g("set default='Adv>Nope'\nsubmenu Adv { menuentry E { linux /e } }\n");
@@ -2273,7 +2281,10 @@ menuentry 'It'\''s "q"' {
         let m = g_ctx("menuentry A { linux $prefix/k mac=$net_default_mac ip=$net_default_ip v=$ver }\nset ver=2\n", &ctx, &[]);
         let e = &m.entries[0];
         assert_eq!(e.kernel.as_deref(), Some("tftp://10.0.2.2/boot/grub/k"));
-        assert_eq!(e.cmdline, "mac=52:54:00:12:34:56 ip=10.0.2.15 v=2");
+        assert_eq!(
+            e.cmdline,
+            "BOOT_IMAGE=(tftp,10.0.2.2)/boot/grub/k mac=52:54:00:12:34:56 ip=10.0.2.15 v=2"
+        );
     }
 
     #[test]
@@ -2393,7 +2404,7 @@ menuentry 'It'\''s "q"' {
     fn crlf_and_junk_do_not_panic() {
         let m = g("set timeout=2\r\nmenuentry 'A' {\r\n  linux /k quiet\r\n}\r\n");
         assert_eq!(m.warnings, Vec::<String>::new());
-        assert_eq!(m.entries[0].cmdline, "quiet");
+        assert_eq!(m.entries[0].cmdline, "BOOT_IMAGE=/k quiet");
         let _ = g(&"{".repeat(10_000));
         let _ = g(&"submenu x {".repeat(5_000));
         let _ = g(&"if true; then ".repeat(5_000));
@@ -2505,7 +2516,10 @@ menuentry 'It'\''s "q"' {
                 ("G", "sda1:/k"),
             ]
         );
-        assert_eq!(m.entries[5].cmdline, "r=hd0,gpt2 p=(hd0,gpt2)/grub");
+        assert_eq!(
+            m.entries[5].cmdline,
+            "BOOT_IMAGE=/k r=hd0,gpt2 p=(hd0,gpt2)/grub"
+        );
         assert_eq!(m.entries[5].initrds, ["nvme0n1p2:/i", "nvme0n1p2:/j"]);
     }
 
@@ -2558,7 +2572,7 @@ menuentry 'It'\''s "q"' {
         assert_eq!(m.entries[0].kernel.as_deref(), Some("nvme0n1p1:/k"));
         assert_eq!(
             m.entries[0].cmdline,
-            "r=hd0,gpt1 lv=lvm/debian--vg-root one=hd1,msdos1 esp=hd0,gpt1 f=hd1,msdos5 u=mduuid/0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d"
+            "BOOT_IMAGE=/k r=hd0,gpt1 lv=lvm/debian--vg-root one=hd1,msdos1 esp=hd0,gpt1 f=hd1,msdos5 u=mduuid/0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d"
         );
     }
 
@@ -2616,7 +2630,7 @@ menuentry 'It'\''s "q"' {
         assert_eq!(m.default.as_deref(), Some("adv"));
         assert_eq!(m.default_entry().map(|e| e.id.as_str()), Some("r"));
         // Ubuntu's $vt_handoff is unset here: nothing is added.
-        assert_eq!(m.entries[0].cmdline, "");
+        assert_eq!(m.entries[0].cmdline, "BOOT_IMAGE=/k");
         let next = env("saved_entry=adv>r\nnext_entry=simple\n");
         let m = d(cfg, &[("nvme0n1p2:/grub/grubenv", &next)]);
         assert_eq!(m.default.as_deref(), Some("simple"));
@@ -2633,7 +2647,7 @@ menuentry 'It'\''s "q"' {
             "load_env -f (hd1,msdos1)/e a\nmenuentry A { linux /k a=$a b=$b }\n",
             &[("sda1:/e", &env("a=1\nb=2\n"))],
         );
-        assert_eq!(m.entries[0].cmdline, "a=1 b=");
+        assert_eq!(m.entries[0].cmdline, "BOOT_IMAGE=/k a=1 b=");
         let m = d("load_env -f /missing\nmenuentry A { linux /k }\n", &[]);
         assert_eq!(m.warnings.len(), 1);
         // -e/-f on local files; -d cannot be known.
@@ -2680,7 +2694,10 @@ menuentry 'It'\''s "q"' {
         assert_eq!(m.entries[0].title, "New");
         assert_eq!(m.entries[0].hotkey, Some('n'));
         assert_eq!(m.entries[0].initrds, ["nvme0n1p2:/i1", "nvme0n1p2:/i2"]);
-        assert_eq!(m.entries[1].cmdline, "root=UUID=1 quiet \"x=a b\"");
+        assert_eq!(
+            m.entries[1].cmdline,
+            "BOOT_IMAGE=(hd0,gpt2)/vmlinuz-5 root=UUID=1 quiet \"x=a b\""
+        );
         assert_eq!(m.default.as_deref(), Some("a-5.0-1"));
         let m = d_with("set default=a-5.0-1\nblscfg default\n", &ctx, &[]);
         assert_eq!(kernels(&m), vec![("a-5.0-1", "nvme0n1p2:/vmlinuz-5")]);
