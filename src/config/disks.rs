@@ -1,7 +1,13 @@
-//! Local disks: every block device is mounted read-only and searched for the configs boot
-//! loaders keep there (GRUB, syslinux/extlinux/isolinux, kboot.conf, Boot Loader Spec entries),
-//! as petitboot does, so kboot also boots the system installed on the machine. Paths in those
+//! Local disks: every volume is mounted read-only and searched for the configs boot loaders
+//! keep there (GRUB, syslinux/extlinux/isolinux, kboot.conf, Boot Loader Spec entries), as
+//! petitboot does, so kboot also boots the system installed on the machine. Paths in those
 //! configs become device locations (`sda1:/boot/vmlinuz`) that the fetch layer mounts again.
+//!
+//! One scan builds the disk inventory once; GRUB device names (`hd0,msdos1`, `lvmid/...`) and
+//! `search` resolve against it. Files the configs name on the same volume (includes, grubenv)
+//! are read from the mount; BLS folders are read here and handed to GRUB's `blscfg`. Each
+//! config becomes a submenu titled after the installed system (the os-release name of the
+//! root its default entry boots), whose default child is the config's default.
 
 use super::detect::Format;
 use super::include::{BlsFolders, ParseContext};
