@@ -283,7 +283,20 @@ fn disk_tree(tree: &str, volume: &str, inv: &Inventory, efi: bool) -> (Vec<DiskM
         ..Default::default()
     };
     let mut log = |_: String| {};
-    let mut found = read_volume(&root.join(volume), volume, &ctx, &mut log);
+    // Files on other volumes come from their fixture folders; nothing touches this machine's
+    // devices.
+    let tree_root = root.clone();
+    let mut other = move |u: &str| -> Result<String, String> {
+        let (vol, path) = u
+            .split_once(':')
+            .ok_or_else(|| format!("{u}: not a device path"))?;
+        if path.split('/').any(|s| s == "..") {
+            return Err(format!("{u} leaves the test tree"));
+        }
+        std::fs::read_to_string(tree_root.join(vol).join(path.trim_start_matches('/')))
+            .map_err(|e| format!("{u}: {e}"))
+    };
+    let mut found = read_volume(&root.join(volume), volume, &ctx, &mut other, &mut log);
     for d in &mut found {
         d.disk = inv.volume(volume).and_then(|v| v.disk.clone());
         d.os = installed_os(&d.menu, inv, &mut |v: &Volume, p: &str| {

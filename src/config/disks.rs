@@ -10,7 +10,7 @@
 //! root its default entry boots), whose default child is the config's default.
 
 use super::detect::Format;
-use super::include::{BlsFolders, ParseContext};
+use super::include::{BlsFolders, Fetcher, ParseContext};
 use super::os_release;
 use super::{Entry, Menu};
 use crate::config::model::Handoff;
@@ -137,7 +137,10 @@ pub fn scan(ctx: &ParseContext, log: &mut dyn FnMut(String)) -> Vec<DiskMenu> {
                 continue;
             }
         };
-        let mut found = read_volume(mount.dir(), &vol.name, &ctx, log);
+        let cancel = AtomicBool::new(false);
+        let mut other =
+            |u: &str| crate::fetch::fetch_text(u, CONFIG_LIMIT, &cancel).map_err(|e| e.to_string());
+        let mut found = read_volume(mount.dir(), &vol.name, &ctx, &mut other, log);
         // The root volume, when it is another one, is mounted once for all configs here.
         let mut other: Option<(String, local::Mounted)> = None;
         let mut read = |root: &Volume, path: &str| -> Option<String> {
@@ -162,13 +165,14 @@ pub fn scan(ctx: &ParseContext, log: &mut dyn FnMut(String)) -> Vec<DiskMenu> {
 
 /// The configs on one volume mounted at `dir` (kernel name `name`), parsed with `ctx` (which
 /// carries the inventory). Files on this volume (`name:/path`: includes, grubenv, `search
-/// --file`) are read from `dir`; others through the fetch layer. BLS folders are read here
+/// --file`) are read from `dir`; others through `other` (the fetch layer). BLS folders are read here
 /// for GRUB's `blscfg`; a folder a grub.cfg on this volume already shows through `blscfg` is
 /// not shown again on its own.
 pub fn read_volume(
     dir: &Path,
     name: &str,
     ctx: &ParseContext,
+    other: &mut Fetcher<'_>,
     log: &mut dyn FnMut(String),
 ) -> Vec<DiskMenu> {
     let (files, bls_dirs) = configs_under(dir);
@@ -179,11 +183,10 @@ pub fn read_volume(
     }
     let mut ctx = ctx.clone();
     ctx.bls = Arc::new(folders);
-    let cancel = AtomicBool::new(false);
     let mut fetch = |u: &str| -> Result<String, String> {
         match on_volume(u, name) {
             Some(path) => read_limited(&dir.join(path.trim_start_matches('/'))),
-            None => crate::fetch::fetch_text(u, CONFIG_LIMIT, &cancel).map_err(|e| e.to_string()),
+            None => other(u),
         }
     };
     let mut out = Vec::new();
