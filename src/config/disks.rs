@@ -697,4 +697,21 @@ mod tests {
         assert_eq!(e.handoff, Handoff::Off);
         assert_eq!(as_menu(&[]).default, None);
     }
+
+    #[test]
+    fn partition_table_types_from_the_disk_head() {
+        let path = std::env::temp_dir().join(format!("kboot-table-{}", std::process::id()));
+        let mut head = vec![0u8; 4104];
+        head[510] = 0x55;
+        head[511] = 0xAA;
+        std::fs::write(&path, &head).unwrap();
+        assert_eq!(table_of(&path), Some(PartTable::Msdos));
+        head[512..520].copy_from_slice(b"EFI PART");
+        std::fs::write(&path, &head).unwrap();
+        assert_eq!(table_of(&path), Some(PartTable::Gpt));
+        std::fs::write(&path, [0u8; 100]).unwrap();
+        assert_eq!(table_of(&path), None);
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(table_of(&path), None);
+    }
 }
