@@ -25,6 +25,7 @@ fn ctx() -> ParseContext {
         hostname: Some("client1".into()),
         uuid: Some("8d0d3b5a-1c1e-4b7a-9f3e-0123456789ab".into()),
         efi: true,
+        ..Default::default()
     }
 }
 

@@ -22,6 +22,14 @@ fuzz_target!(|data: &[u8]| {
         if let (Some(a), Some(b)) = (words.next(), words.next()) {
             let ab = kboot::config::bls::version_cmp(a, b);
             assert_eq!(ab, kboot::config::bls::version_cmp(b, a).reverse());
+            // GRUB blscfg's order (RPM's rpmvercmp) is antisymmetric too.
+            let ab = kboot::config::bls::rpm_vercmp(a, b);
+            assert_eq!(ab, kboot::config::bls::rpm_vercmp(b, a).reverse());
+            let ab = kboot::config::bls::grub_blscfg_cmp(a, b);
+            assert_eq!(ab, kboot::config::bls::grub_blscfg_cmp(b, a).reverse());
+        }
+        for (k, _) in kboot::config::bls::grub_keys(text) {
+            assert!(!k.is_empty() && !k.contains(' ') && !k.contains('\n'), "{k:?}");
         }
     }
 });

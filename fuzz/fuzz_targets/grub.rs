@@ -1,6 +1,10 @@
 #![no_main]
 
-use kboot::config::include::ParseContext;
+use std::sync::Arc;
+
+use kboot::config::include::{BlsFolders, ParseContext};
+use kboot::disk::{Inventory, PartTable, Volume};
+use kboot::fetch::local::{FsInfo, FsType};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -30,5 +34,55 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         let _ = format!("{menu:?}");
+
+        // The same text as a config on a local disk: GRUB device names, search, load_env,
+        // file tests and blscfg resolve against a small inventory; the text is also every
+        // file, grubenv and BLS entry.
+        let part = |name: &str, disk: &str, n: u32, t: PartTable| Volume {
+            name: name.into(),
+            disk: Some(disk.into()),
+            partition: Some(n),
+            table: Some(t),
+            fs: Some(FsInfo {
+                fstype: FsType::Ext,
+                uuid: Some(format!("{name}-uuid")),
+                label: Some(name.into()),
+            }),
+            ..Default::default()
+        };
+        let inv = Inventory {
+            disks: vec!["sda".into(), "vda".into()],
+            volumes: vec![
+                part("sda1", "sda", 1, PartTable::Msdos),
+                part("vda2", "vda", 2, PartTable::Gpt),
+            ],
+        };
+        let mut bls = BlsFolders::new();
+        bls.insert(
+            "sda1:/loader/entries".into(),
+            text.split("\n\n")
+                .enumerate()
+                .map(|(i, t)| (format!("e-{i}.{}-1.conf", t.len()), t.to_string()))
+                .collect(),
+        );
+        let ctx = ParseContext {
+            inventory: Some(Arc::new(inv)),
+            bls: Arc::new(bls),
+            efi: data.len() % 3 == 0,
+            ..Default::default()
+        };
+        let mut calls = 0usize;
+        let mut fetch = |_: &str| {
+            calls += 1;
+            assert!(calls <= 1000, "include budget not enforced");
+            Ok(text.to_string())
+        };
+        let menu = kboot::config::grub::parse(text, "sda1:/boot/grub/grub.cfg", &ctx, &mut fetch);
+        for e in &menu.entries {
+            if let Some(k) = e.kernel.as_deref() {
+                assert_eq!(kboot::fetch::url::resolve(None, k).as_deref(), Ok(k));
+            }
+        }
+        let _ = menu.default_entry();
     }
 });

@@ -12,6 +12,7 @@ fuzz_target!(|data: &[u8]| {
             hostname: Some("fuzz".into()),
             uuid: None,
             efi: data.len() % 2 == 0,
+            ..Default::default()
         };
         // Every chained script is the input itself: chains, loops and nesting all at once.
         let own = text.to_string();

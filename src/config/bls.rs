@@ -422,9 +422,209 @@ pub fn version_cmp(a: &str, b: &str) -> Ordering {
     }
 }
 
+/// An entry's `key value` pairs as GRUB's blscfg reads them (`read_entry`): leading blanks
+/// and `#` comment lines are skipped, the key ends at the first space (else tab), the value
+/// starts after the blanks that follow; a line without a value (a blank line too) ends the
+/// entry. A trailing CR is dropped.
+pub fn grub_keys(text: &str) -> Vec<(String, String)> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut out = Vec::new();
+    for line in text.split('\n') {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let line = line.trim_start_matches([' ', '\t']);
+        if line.starts_with('#') {
+            continue;
+        }
+        let sep = line.find(' ').or_else(|| line.find('\t'));
+        let Some(sep) = sep.filter(|&i| i + 1 < line.len()) else {
+            break;
+        };
+        let value = line[sep + 1..].trim_start_matches([' ', '\t']);
+        out.push((line[..sep].to_string(), value.to_string()));
+    }
+    out
+}
+
+/// RPM's version comparison (`rpmvercmp`), which GRUB's blscfg uses: runs of digits compare
+/// as numbers, runs of letters as strings, a digit run beats a letter run, `~` sorts before
+/// anything (even the end), `+` after the end.
+pub fn rpm_vercmp(a: &str, b: &str) -> Ordering {
+    if a == b {
+        return Ordering::Equal;
+    }
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (mut i, mut j) = (0usize, 0usize);
+    let sep = |c: u8| !c.is_ascii_alphanumeric() && c != b'~' && c != b'+';
+    while i < a.len() || j < b.len() {
+        while i < a.len() && sep(a[i]) {
+            i += 1;
+        }
+        while j < b.len() && sep(b[j]) {
+            j += 1;
+        }
+        let (ca, cb) = (a.get(i).copied(), b.get(j).copied());
+        if ca == Some(b'~') || cb == Some(b'~') {
+            if ca != Some(b'~') {
+                return Ordering::Greater;
+            }
+            if cb != Some(b'~') {
+                return Ordering::Less;
+            }
+            i += 1;
+            j += 1;
+            continue;
+        }
+        if ca == Some(b'+') || cb == Some(b'+') {
+            if ca.is_none() {
+                return Ordering::Less;
+            }
+            if cb.is_none() {
+                return Ordering::Greater;
+            }
+            if ca != Some(b'+') {
+                return Ordering::Greater;
+            }
+            if cb != Some(b'+') {
+                return Ordering::Less;
+            }
+            i += 1;
+            j += 1;
+            continue;
+        }
+        let (Some(ca), Some(_)) = (ca, cb) else {
+            break;
+        };
+        let (si, sj) = (i, j);
+        let numeric = ca.is_ascii_digit();
+        let class = |c: u8| {
+            if numeric {
+                c.is_ascii_digit()
+            } else {
+                c.is_ascii_alphabetic()
+            }
+        };
+        while i < a.len() && class(a[i]) {
+            i += 1;
+        }
+        while j < b.len() && class(b[j]) {
+            j += 1;
+        }
+        if j == sj {
+            return if numeric {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            };
+        }
+        let (mut x, mut y) = (&a[si..i], &b[sj..j]);
+        if numeric {
+            while x.first() == Some(&b'0') {
+                x = &x[1..];
+            }
+            while y.first() == Some(&b'0') {
+                y = &y[1..];
+            }
+            match x.len().cmp(&y.len()) {
+                Ordering::Equal => {}
+                o => return o,
+            }
+        }
+        match x.cmp(y) {
+            Ordering::Equal => {}
+            o => return o,
+        }
+    }
+    match (i >= a.len(), j >= b.len()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Less,
+        _ => Ordering::Greater,
+    }
+}
+
+/// GRUB blscfg's order of two entry file names (without `.conf`): split as
+/// `name-version-release` at the last two `-`, each part compared with [`rpm_vercmp`].
+/// `Greater` = `a` is newer (shown first).
+pub fn grub_blscfg_cmp(a: &str, b: &str) -> Ordering {
+    fn split(s: &str) -> (&str, &str, &str) {
+        let (head, release) = match s.rsplit_once('-') {
+            Some((h, r)) => (h, Some(r)),
+            None => (s, None),
+        };
+        let (name, version) = match head.rsplit_once('-') {
+            Some((n, v)) => (n, Some(v)),
+            None => (head, None),
+        };
+        match (version, release) {
+            (Some(v), r) => (name, v, r.unwrap_or("")),
+            (None, r) => (name, r.unwrap_or(""), ""),
+        }
+    }
+    let (an, av, ar) = split(a);
+    let (bn, bv, br) = split(b);
+    rpm_vercmp(an, bn)
+        .then_with(|| rpm_vercmp(av, bv))
+        .then_with(|| rpm_vercmp(ar, br))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rpm_version_order() {
+        use std::cmp::Ordering::*;
+        assert_eq!(rpm_vercmp("6.8.11", "6.8.5"), Greater);
+        assert_eq!(rpm_vercmp("1.0", "1.0"), Equal);
+        assert_eq!(rpm_vercmp("1.0~rc1", "1.0"), Less);
+        assert_eq!(rpm_vercmp("1.0+p1", "1.0"), Greater);
+        assert_eq!(rpm_vercmp("1.0a", "1.0"), Greater);
+        assert_eq!(rpm_vercmp("1.a", "1.1"), Less);
+        assert_eq!(rpm_vercmp("010", "9"), Greater);
+        assert_eq!(rpm_vercmp("fc40", "fc39"), Greater);
+        let m = "6a9857a393724b7a981ebb5b8495b9ea";
+        let mut v = vec![
+            format!("{m}-0-rescue"),
+            format!("{m}-6.8.5-301.fc40.x86_64"),
+            format!("{m}-6.8.11-300.fc40.x86_64"),
+        ];
+        v.sort_by(|a, b| grub_blscfg_cmp(b, a));
+        assert_eq!(
+            v,
+            vec![
+                format!("{m}-6.8.11-300.fc40.x86_64"),
+                format!("{m}-6.8.5-301.fc40.x86_64"),
+                format!("{m}-0-rescue"),
+            ]
+        );
+        for (a, b) in [
+            ("", ""),
+            ("-", "--"),
+            ("~", "+"),
+            ("a-b", "a"),
+            ("\u{e9}", "1"),
+        ] {
+            let _ = grub_blscfg_cmp(a, b);
+            assert_eq!(rpm_vercmp(a, b), rpm_vercmp(b, a).reverse(), "{a:?} {b:?}");
+        }
+    }
+
+    #[test]
+    fn grub_reads_keys_like_blscfg() {
+        let k = grub_keys(
+            "title Fedora\r\n  # c\nlinux\t/vmlinuz\noptions  $kernelopts x \nnovalue\ninitrd /i\n",
+        );
+        assert_eq!(
+            k,
+            vec![
+                ("title".to_string(), "Fedora".to_string()),
+                ("linux".to_string(), "/vmlinuz".to_string()),
+                ("options".to_string(), "$kernelopts x ".to_string()),
+            ]
+        );
+        assert!(grub_keys("").is_empty());
+        assert!(grub_keys("\nlinux /k\n").is_empty());
+        let _ = grub_keys("\u{feff}a \t\n\t \n#");
+    }
 
     #[test]
     fn versions_compare_like_systemd() {

@@ -1,16 +1,26 @@
-//! Local disks: every block device is mounted read-only and searched for the configs boot
-//! loaders keep there (GRUB, syslinux/extlinux/isolinux, kboot.conf, Boot Loader Spec entries),
-//! as petitboot does, so kboot also boots the system installed on the machine. Paths in those
+//! Local disks: every volume is mounted read-only and searched for the configs boot loaders
+//! keep there (GRUB, syslinux/extlinux/isolinux, kboot.conf, Boot Loader Spec entries), as
+//! petitboot does, so kboot also boots the system installed on the machine. Paths in those
 //! configs become device locations (`sda1:/boot/vmlinuz`) that the fetch layer mounts again.
+//!
+//! One scan builds the disk inventory once; GRUB device names (`hd0,msdos1`, `lvmid/...`) and
+//! `search` resolve against it. Files the configs name on the same volume (includes, grubenv)
+//! are read from the mount; BLS folders are read here and handed to GRUB's `blscfg`. Each
+//! config becomes a submenu titled after the installed system (the os-release name of the
+//! root its default entry boots), whose default child is the config's default.
 
 use super::detect::Format;
-use super::include::ParseContext;
+use super::include::{BlsFolders, Fetcher, ParseContext};
+use super::os_release;
 use super::{Entry, Menu};
 use crate::config::model::Handoff;
+use crate::disk::{Inventory, LvmVolume, PartTable, Volume};
 use crate::fetch::local;
-use crate::fetch::url::DeviceRef;
-use std::path::Path;
+use crate::fetch::url::{parse_location, DeviceRef, Location};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 /// Where boot loaders keep their configs, relative to a filesystem's root, in the order they
 /// are shown.
@@ -49,6 +59,11 @@ pub struct DiskMenu {
     pub url: String,
     pub format: Format,
     pub menu: Menu,
+    /// What is installed: the os-release name of the root filesystem the default entry
+    /// boots ("Debian GNU/Linux 12 (bookworm)").
+    pub os: Option<String>,
+    /// The whole disk the config is on (`nvme0n1`), for the title.
+    pub disk: Option<String>,
 }
 
 /// Block devices worth a look: everything in /sys/class/block with a size, except RAM disks
@@ -95,66 +110,344 @@ pub fn configs_under(root: &Path) -> (Vec<&'static str>, Vec<&'static str>) {
     (files, bls)
 }
 
-/// Scan every block device. Devices without a filesystem kboot knows are skipped quietly;
-/// mount failures and parse warnings are logged.
+/// Scan every volume. Volumes without a filesystem kboot knows are skipped quietly; mount
+/// failures and parse warnings are logged. GRUB device names in the configs resolve against
+/// the inventory built here, once per scan.
 pub fn scan(ctx: &ParseContext, log: &mut dyn FnMut(String)) -> Vec<DiskMenu> {
+    let inventory = Arc::new(inventory(log));
+    let mut ctx = ctx.clone();
+    ctx.inventory = Some(inventory.clone());
     let mut out = Vec::new();
-    for name in block_devices() {
-        let device = DeviceRef::Name(name.clone());
-        let Ok((dev, Some(info))) = local::find_device(&device) else {
+    for vol in &inventory.volumes {
+        if let Some(note) = &vol.note {
+            log(format!("{}: {note}", vol.name));
+        }
+        let Some(info) = &vol.fs else {
             continue;
         };
-        let types = local::types_to_try(Some(&info));
+        let types = local::types_to_try(Some(info));
+        let dev = Path::new("/dev").join(&vol.name);
         let mount = match local::mount_ro(&dev.display().to_string(), &types, None) {
             Ok(m) => m,
             Err((tried, e)) => {
-                log(format!("{name}: cannot mount it read-only ({tried}): {e}"));
+                log(format!(
+                    "{}: cannot mount it read-only ({tried}): {e}",
+                    vol.name
+                ));
                 continue;
             }
         };
-        let (files, bls_dirs) = configs_under(mount.dir());
-        for path in files {
-            let url = format!("{name}:{path}");
-            let full = mount.dir().join(path.trim_start_matches('/'));
-            let text = match read_limited(&full) {
-                Ok(t) => t,
-                Err(e) => {
-                    log(format!("{url}: {e}"));
-                    continue;
-                }
-            };
-            let (format, menu) =
-                super::load::parse_fetched(&text, &url, None, ctx, &AtomicBool::new(false));
-            log(format!(
-                "{url}: {format} config, {} entries",
-                menu.entries.len()
-            ));
-            out.push(DiskMenu {
-                device: name.clone(),
-                url,
-                format,
-                menu,
-            });
+        let cancel = AtomicBool::new(false);
+        let mut other =
+            |u: &str| crate::fetch::fetch_text(u, CONFIG_LIMIT, &cancel).map_err(|e| e.to_string());
+        let mut found = read_volume(mount.dir(), &vol.name, &ctx, &mut other, log);
+        // The root volume, when it is another one, is mounted once for all configs here.
+        let mut other: Option<(String, local::Mounted)> = None;
+        let mut read = |root: &Volume, path: &str| -> Option<String> {
+            if root.name == vol.name {
+                return read_limited(&mount.dir().join(path)).ok();
+            }
+            if other.as_ref().map(|(n, _)| n) != Some(&root.name) {
+                let m = local::mount_device(&DeviceRef::Name(root.name.clone())).ok()?;
+                other = Some((root.name.clone(), m));
+            }
+            let (_, m) = other.as_ref()?;
+            read_limited(&m.dir().join(path)).ok()
+        };
+        for d in &mut found {
+            d.disk = vol.disk.clone();
+            d.os = installed_os(&d.menu, &inventory, &mut read);
         }
-        for dir in bls_dirs {
-            let entries = read_bls_dir(&mount.dir().join(dir.trim_start_matches('/')));
-            let root = dir.trim_end_matches("/loader/entries");
-            let base = format!("{name}:{root}/");
-            let menu = super::bls::menu_from_entries(entries, &base);
-            let url = format!("{name}:{dir}/");
-            log(format!(
-                "{url}: {} Boot Loader Spec entries",
-                menu.entries.len()
-            ));
-            out.push(DiskMenu {
-                device: name.clone(),
-                url,
-                format: Format::Bls,
-                menu,
-            });
-        }
+        out.extend(found);
     }
     out
+}
+
+/// The configs on one volume mounted at `dir` (kernel name `name`), parsed with `ctx` (which
+/// carries the inventory). Files on this volume (`name:/path`: includes, grubenv, `search
+/// --file`) are read from `dir`; others through `other` (the fetch layer). BLS folders are read here
+/// for GRUB's `blscfg`; a folder a grub.cfg on this volume already shows through `blscfg` is
+/// not shown again on its own.
+pub fn read_volume(
+    dir: &Path,
+    name: &str,
+    ctx: &ParseContext,
+    other: &mut Fetcher<'_>,
+    log: &mut dyn FnMut(String),
+) -> Vec<DiskMenu> {
+    let (files, bls_dirs) = configs_under(dir);
+    let mut folders = BlsFolders::new();
+    for d in &bls_dirs {
+        let entries = read_bls_dir(&dir.join(d.trim_start_matches('/')));
+        folders.insert(format!("{name}:{d}"), entries);
+    }
+    let mut ctx = ctx.clone();
+    ctx.bls = Arc::new(folders);
+    let mut fetch = |u: &str| -> Result<String, String> {
+        match on_volume(u, name) {
+            Some(path) => read_limited(&dir.join(path.trim_start_matches('/'))),
+            None => other(u),
+        }
+    };
+    let mut out = Vec::new();
+    let mut bls_shown = false;
+    for path in files {
+        let url = format!("{name}:{path}");
+        let text = match read_limited(&dir.join(path.trim_start_matches('/'))) {
+            Ok(t) => t,
+            Err(e) => {
+                log(format!("{url}: {e}"));
+                continue;
+            }
+        };
+        let (format, menu) = super::parse::parse_config(&text, &url, None, &ctx, &mut fetch);
+        log(format!(
+            "{url}: {format} config, {} entries",
+            menu.entries.len()
+        ));
+        for w in &menu.warnings {
+            log(format!("warning: {w}"));
+        }
+        if format == Format::Grub && text.contains("blscfg") && !menu.entries.is_empty() {
+            bls_shown = true;
+        }
+        out.push(DiskMenu {
+            device: name.to_string(),
+            url,
+            format,
+            menu,
+            os: None,
+            disk: None,
+        });
+    }
+    if bls_shown {
+        return out;
+    }
+    for d in bls_dirs {
+        let entries = ctx
+            .bls
+            .get(&format!("{name}:{d}"))
+            .cloned()
+            .unwrap_or_default();
+        let root = d.trim_end_matches("/loader/entries");
+        let base = format!("{name}:{root}/");
+        let menu = super::bls::menu_from_entries(entries, &base);
+        let url = format!("{name}:{d}/");
+        log(format!(
+            "{url}: {} Boot Loader Spec entries",
+            menu.entries.len()
+        ));
+        out.push(DiskMenu {
+            device: name.to_string(),
+            url,
+            format: Format::Bls,
+            menu,
+            os: None,
+            disk: None,
+        });
+    }
+    out
+}
+
+/// The path of `url` when it is a file on the volume `name` (`name:/path`).
+fn on_volume(url: &str, name: &str) -> Option<String> {
+    match parse_location(url).ok()? {
+        Location::Device {
+            device: DeviceRef::Name(n),
+            path,
+        } if n == name => Some(path),
+        _ => None,
+    }
+}
+
+/// The root filesystem a kernel command line names (`root=UUID=...`, `root=LABEL=...`,
+/// `root=/dev/mapper/vg-lv`, `root=/dev/vg/lv`, `root=/dev/nvme0n1p2`,
+/// `/dev/disk/by-uuid/...`) among the inventory's volumes, and the btrfs subvolume from
+/// `rootflags=subvol=`. The last `root=` counts, as for the kernel.
+pub fn root_volume<'i>(cmdline: &str, inv: &'i Inventory) -> Option<(&'i Volume, Option<String>)> {
+    let words = crate::cmdline::split(cmdline);
+    let root = words.iter().rev().find_map(|w| w.strip_prefix("root="))?;
+    let root = root.trim_matches('"');
+    let subvol = words
+        .iter()
+        .rev()
+        .find_map(|w| w.strip_prefix("rootflags="))
+        .and_then(|f| {
+            f.trim_matches('"')
+                .split(',')
+                .find_map(|o| o.strip_prefix("subvol="))
+                .map(|s| s.trim_matches('/').to_string())
+        })
+        .filter(|s| !s.is_empty());
+    let by_uuid = |u: &str| {
+        inv.volumes.iter().find(|v| {
+            v.fs.as_ref()
+                .and_then(|f| f.uuid.as_deref())
+                .is_some_and(|x| x.eq_ignore_ascii_case(u))
+        })
+    };
+    let by_label = |l: &str| {
+        inv.volumes
+            .iter()
+            .find(|v| v.fs.as_ref().and_then(|f| f.label.as_deref()) == Some(l))
+    };
+    let lv = |pred: &dyn Fn(&LvmVolume) -> bool| {
+        inv.volumes
+            .iter()
+            .find(|v| v.lvm.as_ref().is_some_and(pred))
+    };
+    let vol = if let Some(u) = root.strip_prefix("UUID=") {
+        by_uuid(u)
+    } else if let Some(l) = root.strip_prefix("LABEL=") {
+        by_label(l)
+    } else if let Some(u) = root.strip_prefix("/dev/disk/by-uuid/") {
+        by_uuid(u)
+    } else if let Some(l) = root.strip_prefix("/dev/disk/by-label/") {
+        by_label(l)
+    } else if let Some(m) = root.strip_prefix("/dev/mapper/") {
+        let esc = |s: &str| s.replace('-', "--");
+        lv(&|l| format!("{}-{}", esc(&l.vg_name), esc(&l.lv_name)) == m)
+    } else if let Some(dev) = root.strip_prefix("/dev/") {
+        match dev.split_once('/') {
+            Some((vg, name)) => lv(&|l| l.vg_name == vg && l.lv_name == name),
+            None => inv.volume(dev),
+        }
+    } else {
+        None
+    }?;
+    Some((vol, subvol))
+}
+
+/// The os-release name of the root the menu's default entry boots. `read(volume, path)`
+/// reads a file (`etc/os-release`, below the btrfs subvolume of `rootflags=subvol=`) from that
+/// volume's filesystem.
+pub fn installed_os(
+    menu: &Menu,
+    inv: &Inventory,
+    read: &mut dyn FnMut(&Volume, &str) -> Option<String>,
+) -> Option<String> {
+    let entry = menu.default_entry()?;
+    let (vol, subvol) = root_volume(&entry.cmdline, inv)?;
+    ["etc/os-release", "usr/lib/os-release"]
+        .iter()
+        .find_map(|p| {
+            let path = match &subvol {
+                Some(s) => format!("{s}/{p}"),
+                None => p.to_string(),
+            };
+            read(vol, &path)
+        })
+        .and_then(|t| os_release::parse(&t).display_name())
+}
+
+// replaced by crate::disk::inventory on merge
+/// The disks and volumes in /sys/class/block: whole disks, their partitions (numbered by the
+/// kernel, the table type read from the disk), device-mapper LVM volumes, each with what its
+/// superblock says.
+fn inventory(log: &mut dyn FnMut(String)) -> Inventory {
+    let mut inv = Inventory::default();
+    let mut tables: HashMap<String, Option<PartTable>> = HashMap::new();
+    for name in block_devices() {
+        let sys = PathBuf::from("/sys/class/block").join(&name);
+        let fs = local::find_device(&DeviceRef::Name(name.clone()))
+            .ok()
+            .and_then(|(_, i)| i);
+        let mut vol = Volume {
+            name: name.clone(),
+            fs,
+            ..Default::default()
+        };
+        if let Ok(n) = std::fs::read_to_string(sys.join("partition")) {
+            let disk = std::fs::canonicalize(&sys).ok().and_then(|p| {
+                p.parent()?
+                    .file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+            });
+            vol.partition = n.trim().parse().ok();
+            if let Some(d) = &disk {
+                vol.table = *tables
+                    .entry(d.clone())
+                    .or_insert_with(|| table_of(&Path::new("/dev").join(d)));
+            }
+            vol.disk = disk;
+        } else if let Ok(dm) = std::fs::read_to_string(sys.join("dm/uuid")) {
+            let dm_name = std::fs::read_to_string(sys.join("dm/name")).unwrap_or_default();
+            vol.lvm = lvm_of(dm.trim(), dm_name.trim());
+        } else if !name.starts_with("md") {
+            inv.disks.push(name.clone());
+        }
+        if vol.fs.is_some() || vol.partition.is_some() || vol.lvm.is_some() {
+            inv.volumes.push(vol);
+        }
+    }
+    log(format!(
+        "disks: {} ({} volumes)",
+        inv.disks.join(", "),
+        inv.volumes.len()
+    ));
+    inv
+}
+
+// replaced by crate::disk::inventory on merge
+fn table_of(disk: &Path) -> Option<PartTable> {
+    use std::io::Read;
+    let mut head = vec![0u8; 4096 + 8];
+    let mut f = std::fs::File::open(disk).ok()?;
+    let mut n = 0;
+    while n < head.len() {
+        match f.read(&mut head[n..]) {
+            Ok(0) | Err(_) => break,
+            Ok(k) => n += k,
+        }
+    }
+    head.truncate(n);
+    if head.get(512..520) == Some(b"EFI PART") || head.get(4096..4104) == Some(b"EFI PART") {
+        Some(PartTable::Gpt)
+    } else if head.get(510..512) == Some(&[0x55, 0xAA]) {
+        Some(PartTable::Msdos)
+    } else {
+        None
+    }
+}
+
+// replaced by crate::disk::inventory on merge
+/// An LVM volume from its device-mapper uuid (`LVM-<32 VG uuid chars><32 LV uuid chars>`) and
+/// name (`vg-lv`, a `-` inside a name doubled).
+fn lvm_of(dm_uuid: &str, dm_name: &str) -> Option<LvmVolume> {
+    let ids = dm_uuid.strip_prefix("LVM-")?;
+    let ids = ids.get(..64)?;
+    let fmt = |u: &str| -> Option<String> {
+        let parts = [6, 4, 4, 4, 4, 4, 6];
+        let mut out = Vec::new();
+        let mut at = 0;
+        for p in parts {
+            out.push(u.get(at..at + p)?.to_string());
+            at += p;
+        }
+        Some(out.join("-"))
+    };
+    // Split `vg-lv` at the first single `-`.
+    let b = dm_name.as_bytes();
+    let mut i = 0;
+    let mut split = None;
+    while i < b.len() {
+        if b[i] == b'-' {
+            if b.get(i + 1) == Some(&b'-') {
+                i += 2;
+                continue;
+            }
+            split = Some(i);
+            break;
+        }
+        i += 1;
+    }
+    let split = split?;
+    Some(LvmVolume {
+        vg_name: dm_name[..split].replace("--", "-"),
+        lv_name: dm_name[split + 1..].replace("--", "-"),
+        vg_uuid: fmt(&ids[..32])?,
+        lv_uuid: fmt(&ids[32..])?,
+    })
 }
 
 fn read_limited(path: &Path) -> Result<String, String> {
@@ -183,8 +476,10 @@ fn read_bls_dir(dir: &Path) -> Vec<(String, String)> {
     entries
 }
 
-/// One submenu per config found, titled after the device, for the main menu. Disk entries
-/// boot installed systems: they get no network handoff.
+/// One submenu per config found, for the main menu: titled after what is installed ("Debian
+/// GNU/Linux 12 (bookworm) on nvme0n1"), else after the device and config path. The config's
+/// default is the submenu's default child. Disk entries boot installed systems: they get no
+/// network handoff.
 pub fn as_entries(found: &[DiskMenu]) -> Vec<Entry> {
     found
         .iter()
@@ -193,17 +488,48 @@ pub fn as_entries(found: &[DiskMenu]) -> Vec<Entry> {
             let mut children = d.menu.entries.clone();
             no_handoff(&mut children);
             let path = d.url.split_once(':').map_or(d.url.as_str(), |(_, p)| p);
-            let what = d.menu.title.clone().unwrap_or_else(|| path.to_string());
+            let title = match &d.os {
+                Some(os) => format!("{os} on {}", d.disk.as_deref().unwrap_or(&d.device)),
+                None => {
+                    let what = d.menu.title.clone().unwrap_or_else(|| path.to_string());
+                    format!("Disk {}: {what}", d.device)
+                }
+            };
+            let default_child = d
+                .menu
+                .default
+                .clone()
+                .filter(|id| children.iter().any(|c| c.id == *id));
             Entry {
                 id: format!("disk{i}-{}", d.device),
-                title: format!("Disk {}: {what}", d.device),
+                title,
                 help: Some(d.url.clone()),
                 children,
+                default_child,
                 ..Default::default()
             }
         })
         .filter(|e| !e.children.is_empty())
         .collect()
+}
+
+/// The menu shown when there is no network menu: the disks' submenus, the first one the
+/// default (booting its own default entry, see [`Menu::default_entry`]), counting down with
+/// that config's timeout (GRUB's `set timeout=5`; none waits).
+pub fn as_menu(found: &[DiskMenu]) -> Menu {
+    let entries = as_entries(found);
+    let first = entries.first().map(|e| e.id.clone());
+    let timeout_ms = first.as_ref().and_then(|id| {
+        let i: usize = id.strip_prefix("disk")?.split('-').next()?.parse().ok()?;
+        found.get(i)?.menu.timeout_ms
+    });
+    Menu {
+        title: Some("Local disks".into()),
+        default: first,
+        timeout_ms,
+        entries,
+        ..Default::default()
+    }
 }
 
 fn no_handoff(entries: &mut [Entry]) {
@@ -245,12 +571,16 @@ mod tests {
                 url: "sda1:/kboot.conf".into(),
                 format: Format::Kboot,
                 menu,
+                os: None,
+                disk: None,
             },
             DiskMenu {
                 device: "sdb".into(),
                 url: "sdb:/extlinux.conf".into(),
                 format: Format::Pxelinux,
                 menu: Menu::default(),
+                os: None,
+                disk: None,
             },
         ];
         let entries = as_entries(&found);
@@ -259,5 +589,129 @@ mod tests {
         let child = &entries[0].children[0];
         assert_eq!(child.kernel.as_deref(), Some("sda1:/boot/vmlinuz"));
         assert_eq!(child.handoff, Handoff::Off);
+    }
+
+    #[test]
+    fn root_volumes_from_command_lines() {
+        let inv = crate::config::grub_device::tests::sample();
+        let r = |c: &str| root_volume(c, &inv).map(|(v, s)| (v.name.clone(), s));
+        assert_eq!(
+            r("root=UUID=22222222-2222-2222-2222-222222222222 ro quiet"),
+            Some(("nvme0n1p2".into(), None))
+        );
+        assert_eq!(r("root=LABEL=root"), Some(("dm-0".into(), None)));
+        assert_eq!(
+            r("root=/dev/mapper/debian--vg-root ro single"),
+            Some(("dm-0".into(), None))
+        );
+        assert_eq!(r("root=/dev/debian-vg/root"), Some(("dm-0".into(), None)));
+        assert_eq!(r("root=/dev/sda5"), Some(("sda5".into(), None)));
+        assert_eq!(
+            r("root=/dev/disk/by-uuid/11111111-1111-1111-1111-111111111111"),
+            Some(("sda1".into(), None))
+        );
+        assert_eq!(
+            r("root=/dev/sda1 rootflags=compress=zstd,subvol=/root root=/dev/md127"),
+            Some(("md127".into(), Some("root".into())))
+        );
+        for bad in [
+            "",
+            "ro quiet",
+            "root=",
+            "root=PARTUUID=x",
+            "root=/dev/nope",
+            "root=UUID=",
+            "root=/dev/mapper/",
+            "root=/dev/a/b/c",
+            "root=\"",
+            "root=ZFS=rpool",
+        ] {
+            assert_eq!(r(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn lvm_names_from_device_mapper() {
+        let l = lvm_of(
+            "LVM-Z3bT1a8xQeXn7P0bGt2WdNyK4sVq9LmChR5cUeJw2D4kLpSx8fQm3ZeN6vTb1YoA",
+            "debian--vg-root",
+        )
+        .unwrap();
+        assert_eq!(
+            (l.vg_name.as_str(), l.lv_name.as_str()),
+            ("debian-vg", "root")
+        );
+        assert_eq!(l.vg_uuid, "Z3bT1a-8xQe-Xn7P-0bGt-2WdN-yK4s-Vq9LmC");
+        assert_eq!(l.lv_uuid, "hR5cUe-Jw2D-4kLp-Sx8f-Qm3Z-eN6v-Tb1YoA");
+        assert_eq!(lvm_of("CRYPT-LUKS2-abc", "luks-x"), None);
+        assert_eq!(lvm_of("LVM-short", "a-b"), None);
+        assert_eq!(
+            lvm_of(
+                "LVM-Z3bT1a8xQeXn7P0bGt2WdNyK4sVq9LmChR5cUeJw2D4kLpSx8fQm3ZeN6vTb1YoA",
+                "noseparator"
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn the_local_menu_boots_the_first_disks_default() {
+        let grub = |default: &str| {
+            let mut m = super::super::grub::parse(
+                &format!("set timeout=3\nset default='{default}'\nmenuentry A {{ linux /a }}\nsubmenu S {{ menuentry B {{ linux /b single }} }}\n"),
+                "vda1:/boot/grub/grub.cfg",
+                &ParseContext::default(),
+                &mut |_: &str| Err("none".to_string()),
+            );
+            m.warnings.clear();
+            m
+        };
+        let found = vec![
+            DiskMenu {
+                device: "vda1".into(),
+                url: "vda1:/empty.conf".into(),
+                format: Format::Kboot,
+                menu: Menu::default(),
+                os: None,
+                disk: None,
+            },
+            DiskMenu {
+                device: "vda1".into(),
+                url: "vda1:/boot/grub/grub.cfg".into(),
+                format: Format::Grub,
+                menu: grub("S>B"),
+                os: Some("Debian GNU/Linux 12 (bookworm)".into()),
+                disk: Some("vda".into()),
+            },
+        ];
+        let m = as_menu(&found);
+        assert_eq!(m.default.as_deref(), Some("disk1-vda1"));
+        assert_eq!(m.timeout_ms, Some(3000));
+        assert_eq!(m.entries[0].title, "Debian GNU/Linux 12 (bookworm) on vda");
+        let e = m.default_entry().unwrap();
+        assert_eq!(
+            (e.id.as_str(), e.cmdline.as_str()),
+            ("B", "BOOT_IMAGE=/b single")
+        );
+        assert_eq!(e.kernel.as_deref(), Some("vda1:/b"));
+        assert_eq!(e.handoff, Handoff::Off);
+        assert_eq!(as_menu(&[]).default, None);
+    }
+
+    #[test]
+    fn partition_table_types_from_the_disk_head() {
+        let path = std::env::temp_dir().join(format!("kboot-table-{}", std::process::id()));
+        let mut head = vec![0u8; 4104];
+        head[510] = 0x55;
+        head[511] = 0xAA;
+        std::fs::write(&path, &head).unwrap();
+        assert_eq!(table_of(&path), Some(PartTable::Msdos));
+        head[512..520].copy_from_slice(b"EFI PART");
+        std::fs::write(&path, &head).unwrap();
+        assert_eq!(table_of(&path), Some(PartTable::Gpt));
+        std::fs::write(&path, [0u8; 100]).unwrap();
+        assert_eq!(table_of(&path), None);
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(table_of(&path), None);
     }
 }

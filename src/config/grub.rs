@@ -27,47 +27,75 @@
 //!   [`Entry::hotkey`].
 //! - Like GRUB, entry and submenu bodies run when chosen: after the whole file, with the
 //!   variables as the file left them (plus what the body sets itself). In a body:
-//!   `linux|linux16|linuxefi PATH args...` (args become the command line; an argument with
-//!   whitespace is double-quoted), `initrd|initrd16|initrdefi PATH...` (the last one wins,
-//!   as in GRUB), `devicetree PATH`, `chainloader +1` / `exit` → [`Action::LocalBoot`],
-//!   `reboot` → [`Action::Reboot`], `halt` → [`Action::PowerOff`], `configfile FILE` →
+//!   `linux|linux16|linuxefi PATH args...` (the command line is what GRUB's loader builds:
+//!   `BOOT_IMAGE=PATH args...`, PATH as written (variables expanded), words joined by single
+//!   spaces, `\`, `'` and `"` backslash-escaped, a word with a space double-quoted), `initrd|initrd16|initrdefi PATH...` (the last one wins, as in
+//!   GRUB), `devicetree PATH`, `chainloader +1` / `exit` → [`Action::LocalBoot`], `reboot` →
+//!   [`Action::Reboot`], `halt` → [`Action::PowerOff`], `configfile FILE` →
 //!   [`Action::Chain`]. Commands that cannot be honoured (`multiboot`, `loopback`,
 //!   `chainloader` of a file, …) skip the entry with a warning.
 //! - Variables: `set name=value`, `name=value`, `unset`, `export` (no-op). Built in:
-//!   `grub_platform` (`efi` when [`ParseContext::efi`], else `pc`), `grub_cpu`, `root` and
-//!   `prefix` (the config's server, e.g. `tftp,10.0.2.2` and `(tftp,10.0.2.2)/boot/grub`),
-//!   `cmdpath`, `net_default_mac`, `net_default_ip`, `net_default_server`,
-//!   `net_default_hostname`, the `feature_*` flags of GRUB 2.02+ and `menuentry_id_option`.
+//!   `grub_platform` (`efi` when [`ParseContext::efi`], else `pc`), `grub_cpu`, `root`,
+//!   `prefix` and `cmdpath` (the config's server, e.g. `tftp,10.0.2.2` and
+//!   `(tftp,10.0.2.2)/boot/grub`; for a config on a disk GRUB's name of its volume, e.g.
+//!   `hd0,msdos1` and `(hd0,msdos1)/boot/grub`), `net_default_mac`, `net_default_ip`,
+//!   `net_default_server`, `net_default_hostname`, the `feature_*` flags of GRUB 2.02+ and
+//!   `menuentry_id_option`. An unset variable expands to nothing (Ubuntu's `$vt_handoff`:
+//!   kboot does not run the `gfxmode` function that would set it, as no GRUB framebuffer is
+//!   handed over).
 //! - `set default=N|id|title|"A>B"` (read when the file is done, as GRUB does): a number
-//!   counts top-level entries, a name matches an id or a title; `A>B` selects inside a
-//!   submenu, which the model cannot express yet, so the default becomes the submenu `A`
-//!   (warning). `set timeout=N` is in seconds, `-1` (or unset) waits.
+//!   counts top-level entries, a name matches an id or a title; `A>B` selects submenu `A`
+//!   and makes `B` its [`Entry::default_child`]. `set timeout=N` is in seconds, `-1` (or
+//!   unset) waits.
 //! - `source FILE` reads FILE in place; `configfile FILE` outside an entry does too (GRUB
 //!   would replace the menu with FILE's). Includes go through the fetcher and are bounded
 //!   by [`MAX_INCLUDE_DEPTH`], loop detection and a budget of files; failures are warnings.
 //! - `if COND; then ...; elif COND; then ...; else ...; fi`: `[ ... ]` and `test ...` with
-//!   `=`, `==`, `!=`, `-z`, `-n`, `-eq`…`-ge`, `!` and a bare string are evaluated when every
-//!   variable they read is known; anything else (`-f`, `loadfont`, `cpuid`, variables from
-//!   `load_env`) reads every branch in turn, with a warning.
+//!   `=`, `==`, `!=`, `-z`, `-n`, `-eq`…`-ge`, `!`, `-a`, `-o` and a bare string are
+//!   evaluated when every variable they read is known (for a config on a disk, always: an
+//!   unset variable is empty there, as kboot reads grubenv like GRUB); `-e`/`-f`/`-s FILE` on
+//!   a local volume ask the fetcher. Conditions on GRUB's own display (`loadfont`, `insmod`,
+//!   `background_image`, …) read every branch quietly; anything else (`cpuid`, `hwmatch`,
+//!   network `-f`) reads every branch in turn, with a warning.
 //! - Paths: `(tftp)/x`, `(http)/x`, `(tftp,server)/x`, `(http,server:port)/x`, `(pxe)/x` →
 //!   a URL on that server (the config's own server when none is named); a bare `/x` is on
-//!   the `$root` device, by default the config's server; a relative path is relative to the
-//!   config; full URLs stay. Local devices (`(hd0,1)`, `(cd)`, `(loop)`, `(lvm/..)`, a `root`
-//!   set to a disk) skip the entry with a warning: local disks come later.
-//! - `insmod`, `loadfont`, `terminal_*`, `play`, `echo`, `search` (even `--set=root`),
-//!   `load_env`, `save_env`, `gfx*`, `background_image`, `sleep`, `clear`, `function`
-//!   definitions and calls, … are ignored. `blscfg` leaves a warning: BLS entries are read by
-//!   the BLS parser. `for`/`while`/`until` loops are skipped with a warning. Other unknown
-//!   commands are warnings.
+//!   the `$root` device, by default the config's own; a relative path is relative to the
+//!   config; full URLs stay. Local devices (`(hd0,msdos1)`, `(hd1,gpt2)`, `(hd0,1)`,
+//!   `hd0,msdos1` in `$root`, `(lvm/vg-lv)`, `(lvmid/VG/LV)`, `(mduuid/..)`) resolve through
+//!   [`ParseContext::inventory`] to `<volume>:/x` (see [`crate::config::grub_device`]); an
+//!   impossible name, a volume without a filesystem, or any local device without an
+//!   inventory (a network config) skips the entry with one warning.
+//! - `search [--fs-uuid|--label|--file] [--set[=VAR]] [--hint*=DEV]... NAME` and
+//!   `search.fs_uuid|fs_label|file NAME [VAR [HINT...]]` set VAR (default `root`) to GRUB's
+//!   name of the first matching volume: the hints' volumes first, then GRUB's device order
+//!   (`--file` asks the fetcher for `<volume>:NAME`). No match: a warning, VAR unchanged.
+//!   Without an inventory `search` is ignored.
+//! - `load_env [-f FILE] [VAR...]` reads GRUB's environment block (default
+//!   `$prefix/grubenv`, [`crate::config::grubenv`]) through the fetcher, for a config on a
+//!   disk; `save_env` is ignored.
+//! - `blscfg [default|non-default|ID]` (and `bls_import`): the BLS entries in `$blsdir`, else
+//!   `/loader/entries`, else `/boot/loader/entries`, on `$root`'s volume, from
+//!   [`ParseContext::bls`], become entries as GRUB's blscfg makes them: `linux ($root)PATH
+//!   OPTIONS`, `initrd ($root)PATH...` (every `initrd` line), the first `options` (else
+//!   `$default_kernelopts`) with `$variables` expanded (Fedora's `$kernelopts` from
+//!   grubenv), id = file name without `.conf`, newest first (RPM version order of
+//!   `name-version-release`). Without an inventory `blscfg` is a warning.
+//! - A submenu without a bootable entry is left out (warning).
+//! - `insmod`, `loadfont`, `terminal_*`, `play`, `echo`, `save_env`, `gfx*`,
+//!   `background_image`, `sleep`, `clear`, `recordfail`, `savedefault`, `fwsetup
+//!   --is-supported`, `function` definitions and calls, … are ignored. `for`/`while`/`until`
+//!   loops are skipped with a warning. Other unknown commands are warnings.
 //! - Warnings read `<file url> line N: ...`; nothing here fails or panics.
 
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
+use std::sync::Arc;
 
-use crate::config::include::{Fetcher, ParseContext, MAX_INCLUDE_DEPTH};
+use crate::config::grub_device::GrubDevices;
+use crate::config::include::{BlsFolders, Fetcher, ParseContext, MAX_INCLUDE_DEPTH};
 use crate::config::model::Action;
-use crate::config::{Entry, Menu};
-use crate::fetch::url::resolve;
+use crate::config::{bls, grubenv, Entry, Menu};
+use crate::fetch::url::{parse_location, resolve, DeviceRef, Location};
 
 /// Most files one parse reads through the fetcher (bounds include fan-out).
 const MAX_INCLUDES: usize = 256;
@@ -77,6 +105,10 @@ const MAX_NESTING: usize = 48;
 /// Parse a GRUB config fetched from `url`. Files named by `source`/`configfile` are read
 /// through `fetch`. Never fails: problems go to `menu.warnings`.
 pub fn parse(text: &str, url: &str, ctx: &ParseContext, fetch: &mut Fetcher<'_>) -> Menu {
+    let devices = ctx
+        .inventory
+        .as_ref()
+        .map(|inv| GrubDevices::new(inv.clone(), own_volume(url).as_deref()));
     let mut it = Interp {
         url: url.to_string(),
         file: Rc::from(url),
@@ -86,8 +118,26 @@ pub fn parse(text: &str, url: &str, ctx: &ParseContext, fetch: &mut Fetcher<'_>)
         includes_left: MAX_INCLUDES,
         functions: HashSet::new(),
         var_lines: HashMap::new(),
+        unset_is_empty: devices.is_some(),
+        devices,
+        bls: ctx.bls.clone(),
     };
     let mut env = builtin_env(url, ctx);
+    if let (Some(d), Some(own)) = (&it.devices, own_volume(url)) {
+        // GRUB's $root and $prefix: the device it read grub.cfg from, by GRUB's name for it.
+        if let Ok(v) = d.resolve(&own) {
+            let name = d.name_of(v);
+            let dir = match parse_location(url) {
+                Ok(Location::Device { path, .. }) => {
+                    path.rfind('/').map_or("", |i| &path[..i]).to_string()
+                }
+                _ => String::new(),
+            };
+            env.insert("root".into(), name.clone());
+            env.insert("prefix".into(), format!("({name}){dir}"));
+            env.insert("cmdpath".into(), format!("({name}){dir}"));
+        }
+    }
     let nodes = it.parse_text(text);
     let mut pending = Vec::new();
     it.exec_list(&nodes, &mut env, &mut Scope::Menu(&mut pending));
@@ -114,7 +164,7 @@ pub fn parse(text: &str, url: &str, ctx: &ParseContext, fetch: &mut Fetcher<'_>)
     };
     if let Some(d) = env.get("default").map(|s| s.trim().to_string()) {
         if !d.is_empty() {
-            menu.default = it.resolve_default(&menu.entries, &d);
+            menu.default = it.resolve_default(&mut menu.entries, &d);
         }
     }
     menu.warnings = it.warnings;
@@ -131,6 +181,67 @@ fn snippet(s: &str) -> String {
         t.push('…');
         t
     }
+}
+
+/// The kernel name of the volume a config at `url` (`nvme0n1p1:/boot/grub/grub.cfg`) is on.
+fn own_volume(url: &str) -> Option<String> {
+    match parse_location(url).ok()? {
+        Location::Device {
+            device: DeviceRef::Name(n),
+            ..
+        } => Some(n),
+        _ => None,
+    }
+}
+
+/// One `linux` argument as GRUB puts it on the kernel command line
+/// (`grub_create_loader_cmdline`): `\`, `'` and `"` get a backslash, and an argument with a
+/// space is wrapped in double quotes.
+fn loader_arg(a: &str) -> String {
+    let mut out = String::with_capacity(a.len() + 2);
+    let space = a.contains(' ');
+    if space {
+        out.push('"');
+    }
+    for c in a.chars() {
+        if matches!(c, '\\' | '\'' | '"') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    if space {
+        out.push('"');
+    }
+    out
+}
+
+/// A BLS value with `$name` replaced by the variable's value (unset: nothing), as GRUB's
+/// blscfg `expand_val` does before the entry's script is built.
+fn bls_expand(value: &str, env: &Env) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut chars = value.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '$' {
+            out.push(c);
+            continue;
+        }
+        let mut name = String::new();
+        while let Some(&n) = chars.peek() {
+            if !is_name_char(n) {
+                break;
+            }
+            name.push(n);
+            chars.next();
+        }
+        if let Some(v) = env.get(&name) {
+            out.push_str(v);
+            out.push(' ');
+        }
+        if chars.peek() == Some(&' ') {
+            chars.next();
+        }
+    }
+    out
 }
 
 /// The network device (`tftp,host` or `http,host:port`) a config at `url` came from.
@@ -809,6 +920,10 @@ const IGNORED: &[&str] = &[
     "smbios",
     "tpm2_key_protector_init",
     "cryptomount",
+    "increment",
+    "decrement",
+    "password",
+    "password_pbkdf2",
     "hiddenentry",
     "videoinfo",
     "boot",
@@ -829,6 +944,13 @@ struct Interp<'f, 'a> {
     functions: HashSet<String>,
     /// File and line of the last `set default=` / `set timeout=`.
     var_lines: HashMap<String, (Rc<str>, usize)>,
+    /// Local disks, for a config read from one (GRUB device names, `search`).
+    devices: Option<GrubDevices>,
+    /// Whether an unset variable is known to be empty (a config from a disk: kboot reads its
+    /// grubenv as GRUB does) rather than something kboot cannot know (a network config).
+    unset_is_empty: bool,
+    /// BLS entry folders for `blscfg`.
+    bls: Arc<BlsFolders>,
 }
 
 /// A word's value: the expansion and whether a variable it read is unknown.
@@ -924,16 +1046,56 @@ enum Truth {
     Yes,
     No,
     Unknown(String),
+    /// Undecidable, but only about what GRUB itself shows (fonts, video modules): every
+    /// branch is read without a warning.
+    Quiet,
 }
 
-/// Evaluate `[ ... ]` / `test ...` arguments (after the command word).
-fn eval_test(args: &[String]) -> Option<bool> {
+/// Condition commands that only test GRUB's own display setup.
+const QUIET_CONDITIONS: &[&str] = &[
+    "loadfont",
+    "insmod",
+    "load_video",
+    "terminal_output",
+    "terminal_input",
+    "background_image",
+];
+
+/// Evaluate `[ ... ]` / `test ...` arguments (after the command word). `file` answers
+/// `-e`/`-f`/`-s`/`-d` tests (`None`: cannot be known).
+fn eval_test(args: &[String], file: &mut dyn FnMut(&str, &str) -> Option<bool>) -> Option<bool> {
+    // `-o` binds looser than `-a`, both looser than the rest.
+    if let Some(i) = args.iter().position(|a| a == "-o") {
+        let l = eval_test(&args[..i], file);
+        if l == Some(true) {
+            return Some(true);
+        }
+        let r = eval_test(&args[i + 1..], file);
+        return match (l, r) {
+            (_, Some(true)) => Some(true),
+            (Some(false), Some(false)) => Some(false),
+            _ => None,
+        };
+    }
+    if let Some(i) = args.iter().position(|a| a == "-a") {
+        let l = eval_test(&args[..i], file);
+        if l == Some(false) {
+            return Some(false);
+        }
+        let r = eval_test(&args[i + 1..], file);
+        return match (l, r) {
+            (_, Some(false)) => Some(false),
+            (Some(true), Some(true)) => Some(true),
+            _ => None,
+        };
+    }
     match args {
         [] => Some(false),
         [a] => Some(!a.is_empty()),
-        [bang, rest @ ..] if bang == "!" => eval_test(rest).map(|b| !b),
+        [bang, rest @ ..] if bang == "!" => eval_test(rest, file).map(|b| !b),
         [op, a] if op == "-z" => Some(a.is_empty()),
         [op, a] if op == "-n" => Some(!a.is_empty()),
+        [op, a] if matches!(op.as_str(), "-e" | "-f" | "-s" | "-d") => file(op, a),
         [a, op, b] => {
             let num = |s: &str| s.trim().parse::<i64>().ok();
             match op.as_str() {
@@ -1083,6 +1245,7 @@ impl<'f, 'a> Interp<'f, 'a> {
                             }
                             self.exec_list(body, env, scope);
                         }
+                        Truth::Quiet => self.exec_list(body, env, scope),
                     }
                 }
                 if let Some(b) = els {
@@ -1111,16 +1274,19 @@ impl<'f, 'a> Interp<'f, 'a> {
         let Some(cmd) = args.first().cloned() else {
             return Truth::Unknown("an empty if condition cannot be decided".into());
         };
+        let env_ro: &Env = env;
+        let mut file = |op: &str, p: &str| self.file_test(op, p, env_ro);
         let result = match cmd.as_str() {
             "[" => {
                 if args.last().map(String::as_str) != Some("]") {
                     return Truth::Unknown("a '[' test without ']' cannot be decided".into());
                 }
-                eval_test(&args[1..args.len() - 1])
+                eval_test(&args[1..args.len() - 1], &mut file)
             }
-            "test" => eval_test(&args[1..]),
+            "test" => eval_test(&args[1..], &mut file),
             "true" => Some(true),
             "false" => Some(false),
+            c if QUIET_CONDITIONS.contains(&c) => return Truth::Quiet,
             _ => {
                 return Truth::Unknown(format!(
                     "the if condition '{}' depends on the machine",
@@ -1128,7 +1294,7 @@ impl<'f, 'a> Interp<'f, 'a> {
                 ))
             }
         };
-        if unknown {
+        if unknown && !self.unset_is_empty {
             return Truth::Unknown(format!(
                 "the if condition '{}' reads a variable kboot does not know",
                 snippet(&args.join(" "))
@@ -1189,16 +1355,23 @@ impl<'f, 'a> Interp<'f, 'a> {
                 }
                 Scope::Menu(_) => self.include(line, rest.first(), env, scope),
             },
-            "blscfg" => self.warn(line, "blscfg: BLS entries are read by the BLS parser"),
+            "blscfg" | "bls_import" => self.blscfg(line, rest, env, scope),
+            "search" | "search.fs_uuid" | "search.fs_label" | "search.file" => {
+                self.search(line, cmd, rest, env)
+            }
+            "load_env" => self.load_env(line, rest, env),
             "linux" | "linux16" | "linuxefi" | "initrd" | "initrd16" | "initrdefi"
             | "devicetree" | "chainloader" | "reboot" | "halt" | "exit" | "multiboot"
             | "multiboot2" | "module" | "module2" | "loopback" | "kfreebsd" | "knetbsd"
             | "kopenbsd" | "appleloader" | "fwsetup" | "ntldr" | "xnu_kernel" | "xnu_kernel64" => {
                 let Scope::Entry(st) = scope else {
-                    self.warn(
-                        line,
-                        format!("'{}' outside a menuentry is ignored", snippet(cmd)),
-                    );
+                    // `fwsetup --is-supported` (30_uefi-firmware) only asks GRUB a question.
+                    if cmd != "fwsetup" {
+                        self.warn(
+                            line,
+                            format!("'{}' outside a menuentry is ignored", snippet(cmd)),
+                        );
+                    }
                     return;
                 };
                 self.entry_command(cmd, rest, env, st);
@@ -1224,16 +1397,8 @@ impl<'f, 'a> Interp<'f, 'a> {
                     Ok(u) => st.kernel = Some(u),
                     Err(e) => fail(st, e),
                 }
-                st.args = rest[1..]
-                    .iter()
-                    .map(|a| {
-                        if a.chars().any(|c| c.is_ascii_whitespace()) && !a.contains('"') {
-                            format!("\"{a}\"")
-                        } else {
-                            a.clone()
-                        }
-                    })
-                    .collect();
+                // GRUB's loader passes the kernel's path too: `BOOT_IMAGE=PATH ARGS...`.
+                st.args = rest.iter().map(|a| loader_arg(a)).collect();
             }
             "initrd" | "initrd16" | "initrdefi" => {
                 st.initrds.clear();
@@ -1304,11 +1469,27 @@ impl<'f, 'a> Interp<'f, 'a> {
             "http" => "http",
             "https" => "https",
             _ => {
-                return Err(format!(
-                    "'{}' is on the local device '{}', which kboot cannot read yet",
-                    snippet(p),
-                    snippet(device)
-                ))
+                let Some(devs) = &self.devices else {
+                    return Err(format!(
+                        "'{}' is on the local device '{}', which kboot cannot map without its disk inventory",
+                        snippet(p),
+                        snippet(device)
+                    ));
+                };
+                let vol = devs
+                    .resolve(device)
+                    .map_err(|e| format!("'{}': {e}", snippet(p)))?;
+                if vol.fs.is_none() {
+                    return Err(format!(
+                        "'{}' is on {}, which has no filesystem kboot can read{}",
+                        snippet(p),
+                        vol.name,
+                        vol.note
+                            .as_ref()
+                            .map_or(String::new(), |n| format!(" ({n})"))
+                    ));
+                }
+                return resolve(None, &format!("{}:{path}", vol.name)).map_err(|e| e.to_string());
             }
         };
         let server = match server.filter(|s| !s.is_empty()) {
@@ -1416,16 +1597,21 @@ impl<'f, 'a> Interp<'f, 'a> {
                 if children.is_empty() {
                     self.warn(
                         p.line,
-                        format!("submenu '{}' has no entries", snippet(&p.title)),
+                        format!(
+                            "submenu '{}' has no entries kboot can boot; it is left out",
+                            snippet(&p.title)
+                        ),
                     );
+                    None
+                } else {
+                    Some(Entry {
+                        id: p.id.clone(),
+                        title: p.title.clone(),
+                        children,
+                        hotkey: p.hotkey,
+                        ..Default::default()
+                    })
                 }
-                Some(Entry {
-                    id: p.id.clone(),
-                    title: p.title.clone(),
-                    children,
-                    hotkey: p.hotkey,
-                    ..Default::default()
-                })
             } else {
                 let mut st = EntryState::default();
                 self.exec_list(&p.body, &mut env, &mut Scope::Entry(&mut st));
@@ -1494,15 +1680,16 @@ impl<'f, 'a> Interp<'f, 'a> {
         e.kernel = Some(kernel);
         e.initrds = st.initrds;
         e.devicetree = st.devicetree;
-        e.cmdline = crate::cmdline::join(&st.args);
+        // As GRUB's loader builds it: `BOOT_IMAGE=` and the `linux` words (the kernel's path
+        // as written, then the arguments) joined by single spaces.
+        e.cmdline = format!("BOOT_IMAGE={}", st.args.join(" "));
         Some(e)
     }
 
-    /// `set default=` value → a top-level entry id.
-    fn resolve_default(&mut self, entries: &[Entry], d: &str) -> Option<String> {
+    /// `set default=` value → a top-level entry id. A path `A>B` into a submenu sets the
+    /// submenus' [`Entry::default_child`] on the way down.
+    fn resolve_default(&mut self, entries: &mut [Entry], d: &str) -> Option<String> {
         let (url, line) = self.var_line("default");
-        let mut parts = d.split('>');
-        let first = parts.next().unwrap_or("");
         let find = |list: &[Entry], key: &str| -> Option<usize> {
             match key.trim().parse::<usize>() {
                 Ok(n) => (n < list.len()).then_some(n),
@@ -1512,6 +1699,8 @@ impl<'f, 'a> Interp<'f, 'a> {
                     .or_else(|| list.iter().position(|e| e.title == key)),
             }
         };
+        let mut parts = d.split('>');
+        let first = parts.next().unwrap_or("");
         let Some(i) = find(entries, first) else {
             self.warn_at(
                 &url,
@@ -1523,18 +1712,387 @@ impl<'f, 'a> Interp<'f, 'a> {
             );
             return None;
         };
-        if d.contains('>') {
-            self.warn_at(
-                &url,
+        let top = entries[i].id.clone();
+        let mut level = &mut entries[i];
+        for part in parts {
+            let Some(j) = find(&level.children, part) else {
+                self.warn_at(
+                    &url,
+                    line,
+                    format!(
+                        "default '{}': '{}' names no entry of submenu '{}'; its first entry is the default",
+                        snippet(d),
+                        snippet(part),
+                        snippet(&level.title)
+                    ),
+                );
+                break;
+            };
+            level.default_child = Some(level.children[j].id.clone());
+            level = &mut level.children[j];
+        }
+        Some(top)
+    }
+
+    /// `[ -e|-f|-s|-d FILE ]` on a local volume, through the fetcher (a file it returns
+    /// exists). `None` (undecidable) for network configs, folders and when the budget of
+    /// files is spent.
+    fn file_test(&mut self, op: &str, p: &str, env: &Env) -> Option<bool> {
+        if self.devices.is_none() || op == "-d" || self.includes_left == 0 {
+            return None;
+        }
+        let url = self.path(p, env).ok()?;
+        if !matches!(parse_location(&url), Ok(Location::Device { .. })) {
+            return None;
+        }
+        self.includes_left -= 1;
+        Some(match (self.fetch)(&url) {
+            Ok(text) => op != "-s" || !text.is_empty(),
+            Err(_) => false,
+        })
+    }
+
+    /// Whether `vol:/file` exists, for `search --file`.
+    fn file_exists(&mut self, vol: &str, file: &str) -> bool {
+        let Ok(url) = resolve(None, &format!("{vol}:{file}")) else {
+            return false;
+        };
+        if self.includes_left == 0 {
+            return false;
+        }
+        self.includes_left -= 1;
+        (self.fetch)(&url).is_ok()
+    }
+
+    /// `search [--fs-uuid|--label|--file] [--set[=VAR]] [--hint...] NAME [HINT...]` and the
+    /// `search.fs_uuid NAME [VAR [HINT...]]` forms: VAR (default `root`) becomes GRUB's name of
+    /// the first volume that matches, hints first, then in GRUB's device order. Without a disk
+    /// inventory (network configs) search is ignored.
+    fn search(&mut self, line: usize, cmd: &str, rest: &[String], env: &mut Env) {
+        #[derive(Clone, Copy, PartialEq)]
+        enum Kind {
+            Uuid,
+            Label,
+            File,
+        }
+        let Some(devs) = self.devices.clone() else {
+            return;
+        };
+        let mut kind = match cmd {
+            "search.fs_uuid" => Some(Kind::Uuid),
+            "search.fs_label" => Some(Kind::Label),
+            "search.file" => Some(Kind::File),
+            _ => None,
+        };
+        let dotted = kind.is_some();
+        let mut var: Option<String> = None;
+        let mut hints: Vec<String> = Vec::new();
+        let mut positional: Vec<String> = Vec::new();
+        let mut i = 0;
+        while i < rest.len() {
+            let a = &rest[i];
+            let (opt, inline) = match a.split_once('=') {
+                Some((o, v)) if o.starts_with("--") => (o, Some(v.to_string())),
+                _ => (a.as_str(), None),
+            };
+            match opt {
+                "--fs-uuid" | "-u" => kind = Some(Kind::Uuid),
+                "--label" | "-l" => kind = Some(Kind::Label),
+                "--file" | "-f" => kind = Some(Kind::File),
+                "--no-floppy" | "-n" | "--efidisk-only" => {}
+                "--set" | "-s" => {
+                    var = Some(match inline {
+                        Some(v) => v,
+                        None => {
+                            // `--set VAR NAME`: the next word is the variable when a name
+                            // still follows it.
+                            let not_opt = |w: &String| !w.starts_with('-');
+                            let next = rest.get(i + 1).filter(|w| not_opt(w));
+                            let more = rest.get(i + 2..).unwrap_or(&[]).iter().any(not_opt);
+                            match next {
+                                Some(v) if more => {
+                                    i += 1;
+                                    v.clone()
+                                }
+                                _ => "root".to_string(),
+                            }
+                        }
+                    })
+                }
+                o if o == "-h" || o.starts_with("--hint") => {
+                    let v = match inline {
+                        Some(v) => Some(v),
+                        None => {
+                            i += 1;
+                            rest.get(i).cloned()
+                        }
+                    };
+                    hints.extend(v);
+                }
+                o if o.starts_with('-') && o.len() > 1 => {
+                    self.warn(line, format!("search option '{}' ignored", snippet(o)))
+                }
+                _ => positional.push(a.clone()),
+            }
+            i += 1;
+        }
+        let Some(kind) = kind else {
+            self.warn(
+                line,
+                "search without --fs-uuid, --label or --file is ignored",
+            );
+            return;
+        };
+        let Some(name) = positional.first().cloned() else {
+            self.warn(line, "search names nothing to look for; ignored");
+            return;
+        };
+        let mut extra = positional.into_iter().skip(1);
+        if dotted {
+            if let Some(v) = extra.next() {
+                var = Some(v);
+            }
+        }
+        hints.extend(extra);
+        let Some(var) = var else {
+            return; // GRUB only prints what it found
+        };
+        let hit = |it: &mut Self, v: &crate::disk::Volume| -> bool {
+            let fs = v.fs.as_ref();
+            match kind {
+                Kind::Uuid => fs
+                    .and_then(|f| f.uuid.as_deref())
+                    .is_some_and(|u| u.eq_ignore_ascii_case(&name)),
+                Kind::Label => fs.and_then(|f| f.label.as_deref()) == Some(name.as_str()),
+                Kind::File => fs.is_some() && it.file_exists(&v.name, &name),
+            }
+        };
+        let mut found = None;
+        for h in &hints {
+            if let Ok(v) = devs.resolve(h) {
+                if hit(self, v) {
+                    found = Some(v);
+                    break;
+                }
+            }
+        }
+        if found.is_none() {
+            for v in devs.volumes_in_order() {
+                if hit(self, v) {
+                    found = Some(v);
+                    break;
+                }
+            }
+        }
+        match found {
+            Some(v) => {
+                let n = devs.name_of(v);
+                self.set_var(line, &var, &n, env);
+            }
+            None => {
+                let what = match kind {
+                    Kind::Uuid => "filesystem UUID",
+                    Kind::Label => "label",
+                    Kind::File => "file",
+                };
+                let now = env.get(&var).cloned().unwrap_or_default();
+                self.warn(
+                    line,
+                    format!(
+                        "search: no volume has the {what} '{}'; ${var} stays '{}'",
+                        snippet(&name),
+                        snippet(&now)
+                    ),
+                );
+            }
+        }
+    }
+
+    /// `load_env [-f FILE] [--skip-sig] [VAR...]`: the variables of GRUB's environment block
+    /// (`$prefix/grubenv`), read through the fetcher. Ignored for network configs.
+    fn load_env(&mut self, line: usize, rest: &[String], env: &mut Env) {
+        if self.devices.is_none() {
+            return;
+        }
+        let mut file = None;
+        let mut only: Vec<&str> = Vec::new();
+        let mut i = 0;
+        while i < rest.len() {
+            let a = rest[i].as_str();
+            match a {
+                "-f" | "--file" => {
+                    i += 1;
+                    file = rest.get(i).cloned();
+                }
+                _ if a.starts_with("--file=") => file = Some(a["--file=".len()..].to_string()),
+                _ if a.starts_with('-') => {}
+                _ => only.push(a),
+            }
+            i += 1;
+        }
+        let file = file
+            .unwrap_or_else(|| format!("{}/grubenv", env.get("prefix").map_or("", String::as_str)));
+        let url = match self.path(&file, env) {
+            Ok(u) => u,
+            Err(e) => {
+                self.warn(
+                    line,
+                    format!("load_env: '{}' not read: {e}", snippet(&file)),
+                );
+                return;
+            }
+        };
+        if self.includes_left == 0 {
+            self.warn(
+                line,
+                format!("load_env: '{url}' skipped: more than {MAX_INCLUDES} files read"),
+            );
+            return;
+        }
+        self.includes_left -= 1;
+        let text = match (self.fetch)(&url) {
+            Ok(t) => t,
+            Err(e) => {
+                self.warn(
+                    line,
+                    format!("load_env: '{url}' could not be read ({e}); its variables stay unset"),
+                );
+                return;
+            }
+        };
+        match grubenv::parse(text.as_bytes()) {
+            Ok(vars) => {
+                for (k, v) in vars {
+                    if (only.is_empty() || only.contains(&k.as_str())) && is_var_name(&k) {
+                        self.set_var(line, &k, &v, env);
+                    }
+                }
+            }
+            Err(e) => self.warn(line, format!("load_env: '{url}': {e}")),
+        }
+    }
+
+    /// `blscfg [default|non-default|ID]`: the Boot Loader Spec entries in `$blsdir` (else
+    /// `/loader/entries`, then `/boot/loader/entries`) on `$root`'s volume become menu
+    /// entries, as GRUB's blscfg builds them: newest version first, `linux ($root)PATH
+    /// OPTIONS` with GRUB variables in the options expanded, the id the file name.
+    fn blscfg(&mut self, line: usize, args: &[String], env: &Env, scope: &mut Scope<'_>) {
+        let Some(devs) = self.devices.clone() else {
+            self.warn(line, "blscfg: BLS entries are read by the BLS parser");
+            return;
+        };
+        let Scope::Menu(pending) = scope else {
+            self.warn(line, "blscfg inside a menuentry is ignored");
+            return;
+        };
+        let root = env.get("root").cloned().unwrap_or_default();
+        let vol = match devs.resolve(&root) {
+            Ok(v) => v.name.clone(),
+            Err(e) => {
+                self.warn(line, format!("blscfg: $root: {e}"));
+                return;
+            }
+        };
+        let dirs: Vec<String> = match env.get("blsdir").filter(|d| !d.is_empty()) {
+            Some(d) => vec![d.clone()],
+            None => vec!["/loader/entries".into(), "/boot/loader/entries".into()],
+        };
+        let bls = self.bls.clone();
+        let Some((dir, files)) = dirs.iter().find_map(|d| {
+            let key = format!("{vol}:{}", d.trim_end_matches('/'));
+            bls.get(&key).map(|f| (key, f))
+        }) else {
+            self.warn(
                 line,
                 format!(
-                    "default '{}' is inside a submenu; kboot selects the submenu '{}'",
-                    snippet(d),
-                    snippet(&entries[i].id)
+                    "blscfg: no Boot Loader Spec entries in {}",
+                    dirs.iter()
+                        .map(|d| format!("{vol}:{d}"))
+                        .collect::<Vec<_>>()
+                        .join(" or ")
                 ),
             );
+            return;
+        };
+        let mut list: Vec<(String, Vec<(String, String)>)> = files
+            .iter()
+            .filter_map(|(name, text)| {
+                let stem = name.strip_suffix(".conf")?;
+                (!stem.is_empty() && !name.starts_with('.'))
+                    .then(|| (stem.to_string(), bls::grub_keys(text)))
+            })
+            .collect();
+        list.sort_by(|a, b| bls::grub_blscfg_cmp(&b.0, &a.0));
+        list.dedup_by(|a, b| bls::grub_blscfg_cmp(&a.0, &b.0).is_eq());
+        let default = env.get("default").cloned();
+        for (idx, (id, keys)) in list.iter().enumerate() {
+            let get = |k: &str| {
+                keys.iter()
+                    .find(|(key, _)| key == k)
+                    .map(|(_, v)| v.as_str())
+            };
+            let Some(linux) = get("linux") else {
+                continue; // GRUB skips these (EFI programs are chainloaded there)
+            };
+            let title = get("title").unwrap_or(linux).to_string();
+            let is_default = default.as_deref().is_some_and(|d| {
+                d == id || d == title || d.trim().parse::<usize>().ok() == Some(idx)
+            });
+            let wanted = match args.first().map(String::as_str) {
+                None => true,
+                Some("default") => is_default,
+                Some("non-default") => !is_default,
+                Some(other) => other == id,
+            };
+            if !wanted {
+                continue;
+            }
+            let options = get("options")
+                .map(|o| bls_expand(o, env))
+                .or_else(|| env.get("default_kernelopts").map(|o| bls_expand(o, env)));
+            let mut script = format!("linux ($root){linux}");
+            if let Some(o) = options {
+                script.push(' ');
+                script.push_str(&o);
+            }
+            let initrds: Vec<&str> = keys
+                .iter()
+                .filter(|(k, _)| k == "initrd")
+                .map(|(_, v)| v.as_str())
+                .collect();
+            if !initrds.is_empty() {
+                script.push_str("\ninitrd");
+                for i in initrds {
+                    script.push_str(" ($root)");
+                    script.push_str(i);
+                }
+            }
+            if let Some(dt) = get("devicetree") {
+                script.push_str("\ndevicetree ($root)");
+                script.push_str(&bls_expand(dt, env));
+            }
+            script.push('\n');
+            let file: Rc<str> = Rc::from(format!("{dir}/{id}.conf").as_str());
+            let saved = std::mem::replace(&mut self.file, file.clone());
+            let body = self.parse_text(&script);
+            self.file = saved;
+            let hotkey = get("grub_hotkey").and_then(|h| {
+                let mut c = h.chars();
+                match (c.next(), c.next()) {
+                    (Some(k), None) => Some(k.to_ascii_lowercase()),
+                    _ => None,
+                }
+            });
+            pending.push(Pending {
+                file,
+                line: 1,
+                submenu: false,
+                title,
+                id: id.clone(),
+                hotkey,
+                body: Rc::new(body),
+            });
         }
-        Some(entries[i].id.clone())
     }
 }
 
@@ -1573,7 +2131,7 @@ mod tests {
         assert_eq!((e.id.as_str(), e.title.as_str()), ("inst", "Install"));
         assert_eq!(e.kernel.as_deref(), Some("tftp://10.0.2.2/d-i/linux"));
         assert_eq!(e.initrds, vec!["tftp://10.0.2.2/d-i/initrd.gz"]);
-        assert_eq!(e.cmdline, "vga=788 --- quiet");
+        assert_eq!(e.cmdline, "BOOT_IMAGE=/d-i/linux vga=788 --- quiet");
         assert_eq!(e.handoff, Handoff::Default);
         let e = &m.entries[1];
         assert_eq!(e.kernel.as_deref(), Some("tftp://10.0.2.2/d-i/linux"));
@@ -1594,7 +2152,11 @@ menuentry 'It'\''s "q"' {
         assert_eq!(m.warnings, Vec::<String>::new());
         let e = &m.entries[0];
         assert_eq!(e.title, "It's \"q\"");
-        assert_eq!(e.cmdline, "x=a b \"y=a b\" z=$v e=$v f=\"\\ g=$vx h=#");
+        // As GRUB's loader builds it: `\`, `'` and `"` escaped, spaces quoted.
+        assert_eq!(
+            e.cmdline,
+            "BOOT_IMAGE=/k x=a b \"y=a b\" z=$v e=$v f=\\\"\\\\ g=$vx h=#"
+        );
     }
 
     #[test]
@@ -1602,7 +2164,7 @@ menuentry 'It'\''s "q"' {
         let m = g("set a=1; set b=2 # comment ; set c=3\nmenuentry x { linux /k \\\n  quiet; initrd /i }\n# menuentry y { linux /k }\n");
         assert_eq!(m.warnings, Vec::<String>::new());
         assert_eq!(m.entries.len(), 1);
-        assert_eq!(m.entries[0].cmdline, "quiet");
+        assert_eq!(m.entries[0].cmdline, "BOOT_IMAGE=/k quiet");
         assert_eq!(m.entries[0].initrds, vec!["tftp://10.0.2.2/i"]);
     }
 
@@ -1612,8 +2174,20 @@ menuentry 'It'\''s "q"' {
         assert_eq!(m.entries[1].id, "adv");
         assert_eq!(m.entries[1].children.len(), 2);
         assert_eq!(m.entries[1].children[1].id, "A");
-        assert_eq!(m.entries[1].children[0].cmdline, "priority=low");
+        assert_eq!(
+            m.entries[1].children[0].cmdline,
+            "BOOT_IMAGE=/e priority=low"
+        );
         assert_eq!(m.default.as_deref(), Some("adv"));
+        assert_eq!(m.entries[1].default_child.as_deref(), Some("Expert"));
+        assert_eq!(
+            m.default_entry().map(|e| e.cmdline.as_str()),
+            Some("BOOT_IMAGE=/e priority=low")
+        );
+        assert_eq!(m.warnings, Vec::<String>::new());
+        let m = g("set default='Adv>Nope'\nsubmenu Adv { menuentry E { linux /e } }\n");
+        assert_eq!(m.default.as_deref(), Some("Adv"));
+        assert_eq!(m.entries[0].default_child, None);
         assert_eq!(m.warnings.len(), 1);
         assert!(
             m.warnings[0].starts_with(&format!("{URL} line 1:")),
@@ -1676,9 +2250,9 @@ menuentry 'It'\''s "q"' {
     fn undecidable_conditions_take_every_branch() {
         let m = g("if loadfont unicode; then\n set gfx=1\nfi\nif [ -s $prefix/grubenv ]; then\n menuentry A { linux /a }\nelse\n menuentry B { linux /b }\nfi\nif [ \"${next_entry}\" ] ; then set default=\"${next_entry}\"; fi\n");
         assert_eq!(m.entries.len(), 2);
-        assert_eq!(m.warnings.len(), 3, "{:?}", m.warnings);
-        assert!(m.warnings[0].contains("line 1:"));
-        assert!(m.warnings[1].contains("line 4:"));
+        // loadfont only concerns GRUB's own display: read quietly.
+        assert_eq!(m.warnings.len(), 2, "{:?}", m.warnings);
+        assert!(m.warnings[0].contains("line 4:"));
         assert_eq!(m.default, None);
     }
 
@@ -1707,7 +2281,10 @@ menuentry 'It'\''s "q"' {
         let m = g_ctx("menuentry A { linux $prefix/k mac=$net_default_mac ip=$net_default_ip v=$ver }\nset ver=2\n", &ctx, &[]);
         let e = &m.entries[0];
         assert_eq!(e.kernel.as_deref(), Some("tftp://10.0.2.2/boot/grub/k"));
-        assert_eq!(e.cmdline, "mac=52:54:00:12:34:56 ip=10.0.2.15 v=2");
+        assert_eq!(
+            e.cmdline,
+            "BOOT_IMAGE=(tftp,10.0.2.2)/boot/grub/k mac=52:54:00:12:34:56 ip=10.0.2.15 v=2"
+        );
     }
 
     #[test]
@@ -1827,7 +2404,7 @@ menuentry 'It'\''s "q"' {
     fn crlf_and_junk_do_not_panic() {
         let m = g("set timeout=2\r\nmenuentry 'A' {\r\n  linux /k quiet\r\n}\r\n");
         assert_eq!(m.warnings, Vec::<String>::new());
-        assert_eq!(m.entries[0].cmdline, "quiet");
+        assert_eq!(m.entries[0].cmdline, "BOOT_IMAGE=/k quiet");
         let _ = g(&"{".repeat(10_000));
         let _ = g(&"submenu x {".repeat(5_000));
         let _ = g(&"if true; then ".repeat(5_000));
@@ -1870,6 +2447,305 @@ menuentry 'It'\''s "q"' {
                 let owned = format!("{text}{text}");
                 let mut fetch = |_: &str| Ok(owned.clone());
                 let _ = parse(text, URL, &ParseContext::default(), &mut fetch);
+            }
+        }
+    }
+
+    // ---- local disks ----
+
+    const DISK_URL: &str = "nvme0n1p2:/grub/grub.cfg";
+
+    fn disk_ctx(inv: crate::disk::Inventory) -> ParseContext {
+        ParseContext {
+            inventory: Some(Arc::new(inv)),
+            ..Default::default()
+        }
+    }
+
+    fn d_with(text: &str, ctx: &ParseContext, files: &[(&str, &str)]) -> Menu {
+        let files: HashMap<String, String> = files
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let mut fetch = |u: &str| {
+            files
+                .get(u)
+                .cloned()
+                .ok_or_else(|| format!("{u} does not exist"))
+        };
+        parse(text, DISK_URL, ctx, &mut fetch)
+    }
+
+    fn d(text: &str, files: &[(&str, &str)]) -> Menu {
+        d_with(
+            text,
+            &disk_ctx(crate::config::grub_device::tests::sample()),
+            files,
+        )
+    }
+
+    fn kernels(m: &Menu) -> Vec<(&str, &str)> {
+        m.entries
+            .iter()
+            .map(|e| (e.id.as_str(), e.kernel.as_deref().unwrap_or("")))
+            .collect()
+    }
+
+    #[test]
+    fn local_devices_resolve_through_the_inventory() {
+        let m = d(
+            "menuentry A { set root='hd0,gpt2'; linux /vmlinuz x }\n\
+             menuentry B { linux (hd1,msdos5)/k }\n\
+             menuentry C { linux (lvm/debian--vg-root)/boot/k }\n\
+             menuentry D { linux (lvmid/Vg0000-aaaa-bbbb-cccc-dddd-eeee-ffffff/Lv0000-aaaa-bbbb-cccc-dddd-eeee-ffffff)/k }\n\
+             menuentry E { linux (mduuid/0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d)/k }\n\
+             menuentry F { linux /k r=$root p=$prefix; initrd /i ($root)/j }\n\
+             menuentry G { set root=hd1,1; linux /k }\n",
+            &[],
+        );
+        assert_eq!(m.warnings, Vec::<String>::new());
+        assert_eq!(
+            kernels(&m),
+            vec![
+                ("A", "nvme0n1p2:/vmlinuz"),
+                ("B", "sda5:/k"),
+                ("C", "dm-0:/boot/k"),
+                ("D", "dm-0:/k"),
+                ("E", "md127:/k"),
+                ("F", "nvme0n1p2:/k"),
+                ("G", "sda1:/k"),
+            ]
+        );
+        assert_eq!(
+            m.entries[5].cmdline,
+            "BOOT_IMAGE=/k r=hd0,gpt2 p=(hd0,gpt2)/grub"
+        );
+        assert_eq!(m.entries[5].initrds, ["nvme0n1p2:/i", "nvme0n1p2:/j"]);
+    }
+
+    #[test]
+    fn impossible_devices_skip_the_entry_with_one_warning() {
+        let m = d(
+            "menuentry A { linux (hd99,1)/k }\n\
+             menuentry B { set root=hd0,msdos2; linux /k }\n\
+             menuentry C { linux (hd0,gpt0)/k }\n\
+             menuentry D { linux (garbage)/k }\n\
+             menuentry E { linux (hd0,msdos1,bsd1)/k }\n\
+             menuentry F { linux (cd)/k }\n\
+             menuentry G { linux (hd0,gpt3)/k; initrd (hd0,gpt3)/i }\n\
+             menuentry OK { linux /k }\n",
+            &[],
+        );
+        assert_eq!(kernels(&m), vec![("OK", "nvme0n1p2:/k")]);
+        assert_eq!(m.warnings.len(), 7, "{:#?}", m.warnings);
+        assert!(
+            m.warnings[0].contains("hd99 does not exist"),
+            "{}",
+            m.warnings[0]
+        );
+        assert!(
+            m.warnings[1].contains("gpt partition table"),
+            "{}",
+            m.warnings[1]
+        );
+        assert!(
+            m.warnings[6].contains("nvme0n1p3, which has no filesystem"),
+            "{}",
+            m.warnings[6]
+        );
+    }
+
+    #[test]
+    fn search_forms_and_hints() {
+        let m = d(
+            "search --no-floppy --fs-uuid --set=root --hint-bios=hd1,msdos1 --hint-baremetal=ahci0,msdos1 55555555-5555-5555-5555-555555555555\n\
+             search --label root --set=lv\n\
+             search.fs_uuid 11111111-1111-1111-1111-111111111111 one hd1,msdos1\n\
+             search.fs_label EFI esp\n\
+             search --file --set=f /marker\n\
+             search --set u --fs-uuid 77777777-7777-7777-7777-777777777777\n\
+             search -s -u abcd-1234\n\
+             menuentry A { linux /k r=$root lv=$lv one=$one esp=$esp f=$f u=$u }\n",
+            &[("sda5:/marker", "")],
+        );
+        assert_eq!(m.warnings, Vec::<String>::new());
+        assert_eq!(m.entries[0].kernel.as_deref(), Some("nvme0n1p1:/k"));
+        assert_eq!(
+            m.entries[0].cmdline,
+            "BOOT_IMAGE=/k r=hd0,gpt1 lv=lvm/debian--vg-root one=hd1,msdos1 esp=hd0,gpt1 f=hd1,msdos5 u=mduuid/0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d"
+        );
+    }
+
+    #[test]
+    fn search_prefers_hints_and_keeps_root_when_nothing_matches() {
+        let mut inv = crate::config::grub_device::tests::sample();
+        for v in &mut inv.volumes {
+            if v.name == "sda1" || v.name == "nvme0n1p2" {
+                if let Some(f) = v.fs.as_mut() {
+                    f.label = Some("boot".into());
+                }
+            }
+        }
+        let ctx = disk_ctx(inv);
+        let t = |hint: &str| {
+            let m = d_with(
+                &format!("search -l boot --set=root {hint}\nmenuentry A {{ linux /k }}\n"),
+                &ctx,
+                &[],
+            );
+            m.entries[0].kernel.clone().unwrap_or_default()
+        };
+        assert_eq!(t(""), "nvme0n1p2:/k");
+        assert_eq!(t("--hint=hd1,msdos1"), "sda1:/k");
+        assert_eq!(t("--hint-bios=hd9,msdos1 --hint-efi=hd1,msdos1"), "sda1:/k");
+        // The idiom grub-mkconfig writes: both branches give the same device.
+        let idiom = "set root='hd1,msdos1'\nif [ x$feature_platform_search_hint = xy ]; then\n  search --no-floppy --fs-uuid --set=root --hint-bios=hd1,msdos1 --hint-efi=hd1,msdos1 --hint-baremetal=ahci0,msdos1 11111111-1111-1111-1111-111111111111\nelse\n  search --no-floppy --fs-uuid --set=root 11111111-1111-1111-1111-111111111111\nfi\nmenuentry A { linux /k }\n";
+        let m = d_with(idiom, &ctx, &[]);
+        assert_eq!(m.entries[0].kernel.as_deref(), Some("sda1:/k"));
+        let m = d_with(&idiom.replace("= xy", "= xn"), &ctx, &[]);
+        assert_eq!(m.entries[0].kernel.as_deref(), Some("sda1:/k"));
+        let m = d_with(
+            "set root=hd1,msdos5\nsearch -u 00000000-dead-0000-0000-000000000000 --set=root\nsearch --set=x\nsearch foo\nmenuentry A { linux /k }\n",
+            &ctx,
+            &[],
+        );
+        assert_eq!(m.entries[0].kernel.as_deref(), Some("sda5:/k"));
+        assert_eq!(m.warnings.len(), 3, "{:#?}", m.warnings);
+        assert!(m.warnings[0].contains("$root stays 'hd1,msdos5'"));
+    }
+
+    #[test]
+    fn grubenv_saved_entry_and_file_tests() {
+        let env = |vars: &str| {
+            let mut b = format!("# GRUB Environment Block\n{vars}");
+            while b.len() < 1024 {
+                b.push('#');
+            }
+            b
+        };
+        let cfg = "if [ -s $prefix/grubenv ]; then\n  load_env\nfi\nif [ \"${next_entry}\" ] ; then\n   set default=\"${next_entry}\"\nelse\n   set default=\"${saved_entry}\"\nfi\nmenuentry 'Debian' --id simple { linux /k $vt_handoff }\nsubmenu 'Advanced options' --id adv {\n menuentry 'Normal' --id n { linux /k }\n menuentry 'Recovery' --id r { linux /k single }\n}\n";
+        let saved = env("saved_entry=Advanced options>Recovery\n");
+        let m = d(cfg, &[("nvme0n1p2:/grub/grubenv", &saved)]);
+        assert_eq!(m.warnings, Vec::<String>::new());
+        assert_eq!(m.default.as_deref(), Some("adv"));
+        assert_eq!(m.default_entry().map(|e| e.id.as_str()), Some("r"));
+        // Ubuntu's $vt_handoff is unset here: nothing is added.
+        assert_eq!(m.entries[0].cmdline, "BOOT_IMAGE=/k");
+        let next = env("saved_entry=adv>r\nnext_entry=simple\n");
+        let m = d(cfg, &[("nvme0n1p2:/grub/grubenv", &next)]);
+        assert_eq!(m.default.as_deref(), Some("simple"));
+        // No grubenv: the -s test is false, unset variables are empty, the first entry.
+        let m = d(cfg, &[]);
+        assert_eq!(m.warnings, Vec::<String>::new());
+        assert_eq!(m.default, None);
+        // A file that is not an environment block: one warning.
+        let m = d(cfg, &[("nvme0n1p2:/grub/grubenv", "saved_entry=adv\n")]);
+        assert_eq!(m.warnings.len(), 1, "{:?}", m.warnings);
+        assert!(m.warnings[0].contains("GRUB Environment Block"));
+        // load_env -f with a whitelist.
+        let m = d(
+            "load_env -f (hd1,msdos1)/e a\nmenuentry A { linux /k a=$a b=$b }\n",
+            &[("sda1:/e", &env("a=1\nb=2\n"))],
+        );
+        assert_eq!(m.entries[0].cmdline, "BOOT_IMAGE=/k a=1 b=");
+        let m = d("load_env -f /missing\nmenuentry A { linux /k }\n", &[]);
+        assert_eq!(m.warnings.len(), 1);
+        // -e/-f on local files; -d cannot be known.
+        let m = d(
+            "if [ -f /x -a -e /y ]; then menuentry A { linux /a }; fi\nif [ -f /nope -o ! -e /x ]; then menuentry B { linux /b }; fi\nif [ -d /x ]; then menuentry C { linux /c }; fi\n",
+            &[("nvme0n1p2:/x", "1"), ("nvme0n1p2:/y", "")],
+        );
+        let ids: Vec<_> = m.entries.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["A", "C"]);
+        assert_eq!(m.warnings.len(), 1, "{:?}", m.warnings);
+    }
+
+    #[test]
+    fn blscfg_reads_the_entries_on_root() {
+        let mut ctx = disk_ctx(crate::config::grub_device::tests::sample());
+        let mut bls = BlsFolders::new();
+        bls.insert(
+            "nvme0n1p2:/loader/entries".into(),
+            vec![
+                ("a-5.0-1.conf".into(), "title Old\nlinux /vmlinuz-5\noptions $kernelopts x=\"a b\"\n".into()),
+                ("a-6.0-1.conf".into(), "title New\nlinux /vmlinuz-6\ninitrd /i1\ninitrd /i2\noptions root=/dev/x ro\ngrub_hotkey n\n".into()),
+                ("a-6.0-1b.conf".into(), "title NoLinux\nefi /x.efi\n".into()),
+                ("notes.txt".into(), "linux /x\n".into()),
+            ],
+        );
+        bls.insert(
+            "sda1:/custom".into(),
+            vec![("c.conf".into(), "title C\nlinux /c\n".into())],
+        );
+        ctx.bls = Arc::new(bls);
+        let m = d_with(
+            "set kernelopts=\"root=UUID=1 quiet\"\nset default=a-5.0-1\nblscfg\n",
+            &ctx,
+            &[],
+        );
+        assert_eq!(m.warnings, Vec::<String>::new());
+        assert_eq!(
+            kernels(&m),
+            vec![
+                ("a-6.0-1", "nvme0n1p2:/vmlinuz-6"),
+                ("a-5.0-1", "nvme0n1p2:/vmlinuz-5")
+            ]
+        );
+        assert_eq!(m.entries[0].title, "New");
+        assert_eq!(m.entries[0].hotkey, Some('n'));
+        assert_eq!(m.entries[0].initrds, ["nvme0n1p2:/i1", "nvme0n1p2:/i2"]);
+        assert_eq!(
+            m.entries[1].cmdline,
+            "BOOT_IMAGE=(hd0,gpt2)/vmlinuz-5 root=UUID=1 quiet \"x=a b\""
+        );
+        assert_eq!(m.default.as_deref(), Some("a-5.0-1"));
+        let m = d_with("set default=a-5.0-1\nblscfg default\n", &ctx, &[]);
+        assert_eq!(kernels(&m), vec![("a-5.0-1", "nvme0n1p2:/vmlinuz-5")]);
+        let m = d_with(
+            "set root=hd1,msdos1\nset blsdir=/custom\nbls_import\n",
+            &ctx,
+            &[],
+        );
+        assert_eq!(kernels(&m), vec![("c", "sda1:/c")]);
+        let m = d_with(
+            "set root=hd1,msdos5\nblscfg\nmenuentry { blscfg }\n",
+            &ctx,
+            &[],
+        );
+        assert!(m.entries.is_empty());
+        assert_eq!(m.warnings.len(), 2, "{:?}", m.warnings);
+        assert!(m.warnings[0].contains("no Boot Loader Spec entries in sda5:/loader/entries"));
+    }
+
+    #[test]
+    fn empty_submenus_are_dropped() {
+        let m = d(
+            "submenu 'Advanced' { menuentry X { linux (hd7,1)/k } }\nsubmenu Outer { submenu Inner { } }\nmenuentry A { linux /k }\n",
+            &[],
+        );
+        assert_eq!(kernels(&m), vec![("A", "nvme0n1p2:/k")]);
+        assert!(m.warnings.iter().any(|w| w.contains("submenu 'Advanced'")));
+    }
+
+    #[test]
+    fn grub_quotes_loader_arguments() {
+        assert_eq!(loader_arg("a"), "a");
+        assert_eq!(loader_arg("a b"), "\"a b\"");
+        assert_eq!(loader_arg("x='y'"), "x=\\'y\\'");
+        assert_eq!(loader_arg("\\\""), "\\\\\\\"");
+        assert_eq!(loader_arg(""), "");
+    }
+
+    #[test]
+    fn every_prefix_of_a_disk_sample_parses() {
+        let sample: &str = "search --no-floppy --fs-uuid --set=root --hint='lvmid/a/b' --hint-bios=hd0,msdos1 X\nload_env -f $prefix/grubenv\nif [ -f (hd1,gpt9)/x -o -s /y ]; then blscfg; fi\nmenuentry 'A' { set root=(hd0,gpt2); linux (lvm/a-b)/k $vt_handoff; initrd (mduuid/ab)/i }\n";
+        let ctx = disk_ctx(crate::config::grub_device::tests::sample());
+        let cuts: Vec<usize> = sample.char_indices().map(|(i, _)| i).collect();
+        for &i in &cuts {
+            for text in [&sample[..i], &sample[i..]] {
+                let owned = format!("# GRUB Environment Block\n{text}");
+                let mut fetch = |_: &str| Ok(owned.clone());
+                let _ = parse(text, DISK_URL, &ctx, &mut fetch);
             }
         }
     }

@@ -44,6 +44,7 @@ pub fn context(lease: Option<&Lease>) -> ParseContext {
         hostname: lease.and_then(|l| l.hostname.clone()),
         uuid: machine_uuid(),
         efi: std::path::Path::new("/sys/firmware/efi").exists(),
+        ..Default::default()
     }
 }
 

@@ -41,6 +41,11 @@ pub struct Entry {
     /// Location of a device tree blob to pass to the target (kboot.conf `dtb=`).
     pub devicetree: Option<String>,
     pub children: Vec<Entry>,
+    /// For a submenu: the `id` of the child booted when this submenu is the default (GRUB's
+    /// `set default="Advanced options>Recovery"`, a disk config's own default). `None` = the
+    /// first child.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_child: Option<String>,
     /// A key that selects the entry at once (pxelinux `^x` in MENU LABEL, iPXE `item --key`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hotkey: Option<char>,
@@ -146,6 +151,21 @@ impl Menu {
             .as_deref()
             .and_then(|d| self.entries.iter().position(|e| e.id == d))
             .unwrap_or(0)
+    }
+
+    /// The entry the countdown boots: the default top-level entry, and for a submenu its
+    /// [`Entry::default_child`] (else its first child), down to an entry without children.
+    pub fn default_entry(&self) -> Option<&Entry> {
+        let mut e = self.entries.get(self.default_index())?;
+        // Bounded: each step goes one level down.
+        while !e.children.is_empty() {
+            e = e
+                .default_child
+                .as_deref()
+                .and_then(|id| e.children.iter().find(|c| c.id == id))
+                .or_else(|| e.children.first())?;
+        }
+        Some(e)
     }
 
     /// Find a top-level entry by label.
