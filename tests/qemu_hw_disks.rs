@@ -16,6 +16,8 @@ const BOOT: Duration = Duration::from_secs(180);
 
 /// An ext4 image (no partition table) laid out as an installed system: /boot with kboot's
 /// kernel, the demo initrd and an extlinux.conf whose only entry says `kboot_test=<test>`.
+/// Its menu (`UI menu.c32`, no TIMEOUT) waits, as syslinux would, so the test picks the entry;
+/// without a UI, syslinux (and kboot) would boot the default at once.
 /// 16 MiB: a power of two, as QEMU's sd-card wants.
 fn installed_disk(dir: &Path, test: &str) -> PathBuf {
     let staging = installed_tree(dir, test);
@@ -44,7 +46,7 @@ fn installed_tree(dir: &Path, test: &str) -> PathBuf {
     std::fs::write(
         staging.join("boot/extlinux/extlinux.conf"),
         format!(
-            "MENU TITLE Installed on {test}\nDEFAULT local\nLABEL local\n  MENU LABEL Local system\n  \
+            "UI menu.c32\nMENU TITLE Installed on {test}\nDEFAULT local\nLABEL local\n  MENU LABEL Local system\n  \
              KERNEL /boot/vmlinuz\n  INITRD /boot/initrd.gz\n  APPEND console=ttyS0 kboot_test={test}\n"
         ),
     )

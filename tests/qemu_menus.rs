@@ -81,7 +81,7 @@ fn a_config_on_a_local_disk_shows_up_and_boots() {
     .unwrap();
     std::fs::write(
         staging.join("boot/extlinux/extlinux.conf"),
-        "MENU TITLE Installed system\nDEFAULT local\nLABEL local\n  MENU LABEL ^Local disk system\n  \
+        "UI menu.c32\nMENU TITLE Installed system\nDEFAULT local\nLABEL local\n  MENU LABEL ^Local disk system\n  \
          KERNEL /boot/bzImage-kboot\n  INITRD /boot/initrd.gz\n  APPEND console=ttyS0 kboot_test=disk\n",
     )
     .unwrap();

@@ -42,7 +42,8 @@ struct Shared {
     cancel: AtomicBool,
     busy: AtomicBool,
     /// Submenus for the configs found on local disks, shown after the config's entries.
-    disk_entries: Mutex<Vec<crate::config::Entry>>,
+    /// The "Local disks" menu: one submenu per config found on a disk.
+    disk_menu: Mutex<Menu>,
     /// `kboot.timeout=`: replaces every config's countdown.
     timeout_override: Option<u64>,
     /// Set before kexec: the DHCP renew thread stops.
@@ -63,7 +64,7 @@ impl Shared {
             lease: Mutex::new(None),
             cancel: AtomicBool::new(false),
             busy: AtomicBool::new(false),
-            disk_entries: Mutex::new(Vec::new()),
+            disk_menu: Mutex::new(Menu::default()),
             timeout_override,
             stop_renew: AtomicBool::new(false),
             prefetch: Mutex::new(None),
@@ -185,8 +186,7 @@ fn unattended(events: Receiver<UiEvent>, commands: Sender<UiCommand>) -> ! {
                 println!("kboot: menu from {source}: {} entries", menu.entries.len());
                 if !booted {
                     if let Some(spec) = menu
-                        .entries
-                        .get(menu.default_index())
+                        .default_entry()
                         .and_then(|e| crate::cmdline::entry_to_boot_spec(e, None))
                     {
                         println!("kboot: booting '{}'", spec.title);
@@ -545,22 +545,25 @@ fn publish_menu(url: &str, format: crate::config::detect::Format, mut menu: Menu
 /// any config arrived, a menu of the disks alone).
 fn show_menu(s: &Shared) {
     let disks = s
-        .disk_entries
+        .disk_menu
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .clone();
+    // Without a network menu the disks' menu is shown alone and counts down as the first
+    // disk's config says (an installed system boots by itself, as under its own loader); a
+    // network menu that comes later takes over, with the disks' entries after its own.
     let (mut menu, source) = match s.menu.lock().unwrap_or_else(|p| p.into_inner()).clone() {
         Some(m) => m,
-        None if disks.is_empty() => return,
+        None if disks.entries.is_empty() => return,
         None => (
             Menu {
-                title: Some("Local disks".into()),
-                ..Menu::default()
+                entries: Vec::new(),
+                ..disks.clone()
             },
             "local disks".to_string(),
         ),
     };
-    menu.entries.extend(disks);
+    menu.entries.extend(disks.entries);
     prefetch_default(&menu, s);
     s.send(UiEvent::Menu { source, menu });
 }
@@ -571,8 +574,7 @@ fn show_menu(s: &Shared) {
 fn prefetch_default(menu: &Menu, s: &Shared) {
     let counts_down = menu.timeout_ms.is_some_and(|t| t > 0);
     let spec = menu
-        .entries
-        .get(menu.default_index())
+        .default_entry()
         .filter(|e| counts_down && e.children.is_empty() && e.action.is_none())
         .and_then(|e| crate::cmdline::entry_to_boot_spec(e, None).map(|spec| (e.id.clone(), spec)));
     let mut slot = s.prefetch.lock().unwrap_or_else(|p| p.into_inner());
@@ -674,13 +676,13 @@ fn scan_disks(s: &Shared) {
     let ctx = crate::config::load::context(None);
     let mut log = |line: String| s.log(line);
     let found = crate::config::disks::scan(&ctx, &mut log);
-    let entries = crate::config::disks::as_entries(&found);
+    let menu = crate::config::disks::as_menu(&found);
     {
-        let mut shown = s.disk_entries.lock().unwrap_or_else(|p| p.into_inner());
-        if *shown == entries {
+        let mut shown = s.disk_menu.lock().unwrap_or_else(|p| p.into_inner());
+        if *shown == menu {
             return;
         }
-        *shown = entries;
+        *shown = menu;
     }
     show_menu(s);
 }

@@ -503,7 +503,7 @@ impl App {
             },
         };
         let menu = self.menu.as_ref()?;
-        let entry = menu.entries.get(menu.default_index())?;
+        let entry = menu.default_entry()?;
         let ms = left.as_millis();
         let secs = u64::try_from(ms.div_ceil(1000)).unwrap_or(u64::MAX);
         Some((entry_title(entry), secs))
@@ -643,8 +643,8 @@ impl App {
         let entry = match &self.hidden_default {
             Some(e) => e.clone(),
             None => {
-                let menu = self.menu.as_ref()?;
-                menu.entries.get(menu.default_index())?.clone()
+                // A submenu as the default boots its own default entry (GRUB's `A>B`).
+                self.menu.as_ref()?.default_entry()?.clone()
             }
         };
         self.boot_entry(&entry)
@@ -1137,6 +1137,38 @@ mod tests {
         assert!(matches!(app.mode(), Mode::Busy { .. }));
         // Fires once only.
         assert_eq!(app.on_tick(t0 + Duration::from_secs(60)), None);
+    }
+
+    #[test]
+    fn a_submenu_as_default_boots_its_own_default_entry() {
+        // GRUB's `set default="Advanced options>Recovery"` and the disks' menu, whose entries
+        // are submenus: the countdown boots the entry inside, never the submenu itself.
+        let mut menu = sample_menu();
+        let mut adv = entry("adv", "Advanced options", "");
+        adv.kernel = None;
+        adv.initrds.clear();
+        adv.children = vec![
+            entry("normal", "Debian", "root=/dev/vda1 ro"),
+            entry(
+                "recovery",
+                "Debian (recovery mode)",
+                "root=/dev/vda1 ro single",
+            ),
+        ];
+        adv.default_child = Some("recovery".into());
+        menu.entries.push(adv);
+        menu.default = Some("adv".into());
+        let mut app = App::new();
+        app.on_event(UiEvent::Menu {
+            source: "nvme0n1p1:/boot/grub/grub.cfg".into(),
+            menu,
+        });
+        let t0 = Instant::now();
+        assert_eq!(app.on_tick(t0), None);
+        assert_eq!(app.countdown(), Some(("Debian (recovery mode)", 5)));
+        let spec = boot_of(app.on_tick(t0 + Duration::from_secs(5)));
+        assert_eq!(spec.title, "Debian (recovery mode)");
+        assert_eq!(spec.cmdline, "root=/dev/vda1 ro single");
     }
 
     #[test]
