@@ -18,6 +18,27 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+/// `kboot wifi ...`.
+#[derive(Subcommand, Debug)]
+pub enum WifiCommand {
+    /// Scan and list the networks in range: SSID, signal, security, band, strongest first.
+    Scan {
+        /// The wireless interface; default: the first one.
+        #[arg(long)]
+        iface: Option<String>,
+        /// Print JSON: [{"ssid", "bssid", "signal_dbm", "security", "band", "freq_mhz"}...].
+        #[arg(long)]
+        json: bool,
+        /// Use the wpa_supplicant already running with its control sockets in this folder
+        /// (e.g. /run/wpa_supplicant); default: start one of our own for the scan.
+        #[arg(long)]
+        ctrl: Option<PathBuf>,
+        /// The wpa_supplicant binary to start (default: the first of /usr/sbin, /sbin).
+        #[arg(long)]
+        supplicant: Option<PathBuf>,
+    },
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Download a URL (tftp://, http://, https://, file://) to a file, with a progress line on stderr.
@@ -111,6 +132,11 @@ pub enum Command {
         /// Requests per server.
         #[arg(long, default_value_t = 3)]
         tries: u32,
+    },
+    /// Wi-Fi on a host with a wireless device (root): `kboot wifi scan [--json]`.
+    Wifi {
+        #[command(subcommand)]
+        what: WifiCommand,
     },
     /// Print the kernel modules kboot would load, in load order, from a module pack: for the
     /// given modaliases, or else for the devices in this machine's /sys. Loads nothing.
@@ -340,6 +366,15 @@ fn run(command: Command) -> Result<(), String> {
             tries,
         } => sntp(&server, set, timeout, tries),
         Command::Cmdline(args) => crate::cli_cmdline::run(*args),
+        Command::Wifi {
+            what:
+                WifiCommand::Scan {
+                    iface,
+                    json,
+                    ctrl,
+                    supplicant,
+                },
+        } => wifi_scan(iface, json, ctrl, supplicant),
         Command::Modules {
             dir,
             modalias,
@@ -579,4 +614,74 @@ pub fn human(n: u64) -> String {
     } else {
         format!("{v:.1} {}", UNITS[u])
     }
+}
+
+/// `kboot wifi scan`.
+fn wifi_scan(
+    iface: Option<String>,
+    json: bool,
+    ctrl: Option<PathBuf>,
+    supplicant: Option<PathBuf>,
+) -> Result<(), String> {
+    use crate::net::wifi::{client::CtrlClient, device, scan};
+    let iface = match iface {
+        Some(i) => i,
+        None => device::wireless_interfaces()
+            .into_iter()
+            .next()
+            .ok_or("this machine has no Wi-Fi interface (nothing in /sys/class/net is wireless)")?,
+    };
+    let limit = std::time::Duration::from_secs(15);
+    let results = match ctrl {
+        Some(dir) => {
+            let mut c = CtrlClient::connect(&dir.join(&iface), &std::env::temp_dir())
+                .map_err(|e| e.to_string())?;
+            c.attach().map_err(|e| e.to_string())?;
+            c.scan(limit).map_err(|e| e.to_string())?
+        }
+        None => {
+            let binary = supplicant
+                .or_else(device::find_supplicant)
+                .ok_or("wpa_supplicant was not found: give it with --supplicant")?;
+            let run = std::env::temp_dir().join(format!("kboot-wifi-{}", std::process::id()));
+            let result = device::Supplicant::start(&binary, &iface, &run, None)
+                .map_err(|e| e.to_string())
+                .and_then(|s| {
+                    let mut c = s.client().map_err(|e| e.to_string())?;
+                    c.scan(limit).map_err(|e| e.to_string())
+                });
+            let _ = std::fs::remove_dir_all(&run);
+            result?
+        }
+    };
+    let nets = scan::networks(&results);
+    if json {
+        let list: Vec<serde_json::Value> = nets
+            .iter()
+            .map(|n| {
+                serde_json::json!({
+                    "ssid": n.ssid_text(),
+                    "bssid": n.bssid,
+                    "signal_dbm": n.signal,
+                    "security": n.security.label(),
+                    "band": n.band().label(),
+                    "freq_mhz": n.freq,
+                })
+            })
+            .collect();
+        let text = serde_json::to_string_pretty(&list).map_err(|e| e.to_string())?;
+        println!("{text}");
+    } else {
+        for n in &nets {
+            println!(
+                "{:>4} dBm  {:<10} {:<8} {}",
+                n.signal,
+                n.security.label(),
+                n.band().label(),
+                n.ssid_text()
+            );
+        }
+        eprintln!("{iface}: {} networks", nets.len());
+    }
+    Ok(())
 }

@@ -9,6 +9,7 @@
 pub mod client;
 pub mod conf;
 pub mod ctrl;
+pub mod device;
 pub mod join;
 pub mod scan;
 
