@@ -105,6 +105,9 @@ pub fn handoff_args(handoff: Handoff, lease: &Lease) -> String {
     let bootif = || format!("BOOTIF={}", lease.bootif());
     match handoff {
         Handoff::Off => {}
+        // A wireless link: the target's initramfs could not bring it up without the
+        // credentials, so nothing is handed over unless the entry asks (IPAPPEND).
+        Handoff::Default if lease.wireless.is_some() => {}
         Handoff::Default => {
             if let Some(ip) = default_ip(lease) {
                 out.push(format!("ip={ip}"));

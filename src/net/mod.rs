@@ -65,6 +65,10 @@ pub struct Lease {
     pub iscsi_initiator: Option<String>,
     /// Option 211, pxelinux reboot time in seconds (re-run discovery after this long).
     pub reboot_time: Option<u32>,
+    /// Set when the lease came over Wi-Fi: the network's SSID. The target then gets no
+    /// `ip=` handoff by default (its initramfs would need the credentials to use the link).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wireless: Option<String>,
 }
 
 impl Lease {
