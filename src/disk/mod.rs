@@ -5,6 +5,9 @@
 //! `search --fs-uuid`, `lvmid/...`) resolve device names against it without any I/O, and
 //! tests build one by hand.
 
+pub(crate) mod bytes;
+pub mod lvm;
+
 use crate::fetch::local::FsInfo;
 
 /// The partition table of a whole disk.
