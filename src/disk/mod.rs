@@ -6,7 +6,15 @@
 //! tests build one by hand.
 
 pub(crate) mod bytes;
+pub mod dm;
+pub mod luks;
 pub mod lvm;
+pub mod md;
+mod scan;
+pub mod table;
+
+pub use scan::inventory;
+pub use table::partition_table;
 
 use crate::fetch::local::FsInfo;
 
