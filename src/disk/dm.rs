@@ -146,7 +146,10 @@ pub fn create_linear(name: &str, uuid: &str, targets: &[Target]) -> Result<u64, 
         .read(true)
         .write(true)
         .open(CONTROL)
-        .map_err(DmError::Open)?;
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ENODEV) | Some(libc::ENOENT) => DmError::NoControl,
+            _ => DmError::Open(e),
+        })?;
     let fd = control.as_raw_fd();
     let inval = |why| DmError::Invalid(name.to_string(), why);
     let mut b = encode(name, uuid, 0, &[]).map_err(inval)?;

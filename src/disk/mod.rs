@@ -16,7 +16,7 @@ pub mod table;
 pub use scan::inventory;
 pub use table::partition_table;
 
-use crate::fetch::local::FsInfo;
+use crate::fetch::local::{FsInfo, FsType};
 
 /// The partition table of a whole disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,5 +81,94 @@ impl Inventory {
     /// The volume with this kernel name.
     pub fn volume(&self, name: &str) -> Option<&Volume> {
         self.volumes.iter().find(|v| v.name == name)
+    }
+
+    /// `kboot disks`: a `disks:` line, then one line per volume with its name and the fields
+    /// it has (`disk=sda part=1 table=gpt fs=ext uuid=... label=... lvm=vg/lv md=... note=...`).
+    pub fn to_text(&self) -> String {
+        let mut out = format!("disks: {}\n", self.disks.join(" "));
+        for v in &self.volumes {
+            out.push_str(&v.name);
+            let mut field = |k: &str, val: &str| {
+                out.push_str(&format!(" {k}={val}"));
+            };
+            if let Some(d) = &v.disk {
+                field("disk", d);
+            }
+            if let Some(p) = v.partition {
+                field("part", &p.to_string());
+            }
+            if let Some(t) = v.table {
+                field("table", t.grub_name());
+            }
+            if let Some(fs) = &v.fs {
+                field("fs", fs_name(fs.fstype));
+                if let Some(u) = &fs.uuid {
+                    field("uuid", u);
+                }
+                if let Some(l) = &fs.label {
+                    field("label", &format!("{l:?}"));
+                }
+            }
+            if let Some(l) = &v.lvm {
+                field("lvm", &format!("{}/{}", l.vg_name, l.lv_name));
+            }
+            if let Some(m) = &v.md_uuid {
+                field("md", m);
+            }
+            if let Some(n) = &v.note {
+                field("note", &format!("{n:?}"));
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    /// `kboot disks --json`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let volumes: Vec<serde_json::Value> = self
+            .volumes
+            .iter()
+            .map(|v| {
+                serde_json::json!({
+                    "name": v.name,
+                    "disk": v.disk,
+                    "partition": v.partition,
+                    "table": v.table.map(PartTable::grub_name),
+                    "fs": v.fs.as_ref().map(|f| fs_name(f.fstype)),
+                    "uuid": v.fs.as_ref().and_then(|f| f.uuid.clone()),
+                    "label": v.fs.as_ref().and_then(|f| f.label.clone()),
+                    "lvm": v.lvm.as_ref().map(|l| serde_json::json!({
+                        "vg": l.vg_name, "lv": l.lv_name,
+                        "vg_uuid": l.vg_uuid, "lv_uuid": l.lv_uuid,
+                    })),
+                    "md_uuid": v.md_uuid,
+                    "note": v.note,
+                })
+            })
+            .collect();
+        serde_json::json!({ "disks": self.disks, "volumes": volumes })
+    }
+}
+
+impl PartTable {
+    /// GRUB's name for it: `msdos` or `gpt`.
+    pub fn grub_name(self) -> &'static str {
+        match self {
+            PartTable::Msdos => "msdos",
+            PartTable::Gpt => "gpt",
+        }
+    }
+}
+
+/// A short name of a filesystem type (`ext` stands for ext2/3/4: the probe does not tell them
+/// apart).
+pub fn fs_name(t: FsType) -> &'static str {
+    match t {
+        FsType::Ext => "ext",
+        FsType::Vfat => "vfat",
+        FsType::Iso9660 => "iso9660",
+        FsType::Btrfs => "btrfs",
+        FsType::Xfs => "xfs",
     }
 }
