@@ -99,6 +99,8 @@ pub fn configs_under(root: &Path) -> (Vec<&'static str>, Vec<&'static str>) {
 /// mount failures and parse warnings are logged.
 pub fn scan(ctx: &ParseContext, log: &mut dyn FnMut(String)) -> Vec<DiskMenu> {
     let mut out = Vec::new();
+    // Maps LVM2 logical volumes and RAID1 members read-only (dm-N), so they are listed below.
+    let _ = crate::disk::inventory(log);
     for name in block_devices() {
         let device = DeviceRef::Name(name.clone());
         let Ok((dev, Some(info))) = local::find_device(&device) else {
