@@ -10,13 +10,14 @@ pub mod dm;
 pub mod luks;
 pub mod lvm;
 pub mod md;
+pub mod probe;
 mod scan;
 pub mod table;
 
 pub use scan::inventory;
 pub use table::partition_table;
 
-use crate::fetch::local::{FsInfo, FsType};
+use probe::{FsInfo, FsType};
 
 /// The partition table of a whole disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,8 +7,8 @@ use super::lvm::label::{parse_label, plain_uuid, PvLabel};
 use super::lvm::vg::{dm_name, dm_uuid, Vg};
 use super::lvm::{mda, parse_vg};
 use super::md::{self, MdSuper};
+use super::probe::{probe, FsInfo, PROBE_LEN};
 use super::{dm, luks, table, Inventory, LvmVolume, Volume};
-use crate::fetch::local::{probe, PROBE_LEN};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io;
@@ -210,7 +210,7 @@ fn map(
     Some(kname)
 }
 
-fn probe_node(name: &str) -> Option<crate::fetch::local::FsInfo> {
+fn probe_node(name: &str) -> Option<FsInfo> {
     read_at(&dev_path(name), 0, PROBE_LEN)
         .ok()
         .and_then(|h| probe(&h))
