@@ -112,8 +112,7 @@ fn an_lvm_logical_volume_shows_its_menu_and_boots() {
 fn md_disk(dir: &Path, test: &str) -> PathBuf {
     let fs = std::fs::read(lv_filesystem(dir, test)).unwrap();
     let mut sb = vec![0u8; 4096];
-    let put32 =
-        |sb: &mut [u8], at: usize, v: u32| sb[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    let put32 = |sb: &mut [u8], at: usize, v: u32| sb[at..at + 4].copy_from_slice(&v.to_le_bytes());
     let put64 = |sb: &mut [u8], at: usize, v: u64| sb[at..at + 8].copy_from_slice(&v.to_le_bytes());
     put32(&mut sb, 0, 0xa92b_4efc); // magic
     put32(&mut sb, 4, 1); // major version

@@ -223,6 +223,10 @@ pub fn inventory(log: &mut dyn FnMut(String)) -> Inventory {
     let mut inv = Inventory::default();
     let mut pvs: Vec<(usize, PvLabel)> = Vec::new();
     let mut members: Vec<(usize, MdSuper)> = Vec::new();
+    // A v0.90 or v1.0 superblock at the end of a disk's last partition can also be at the end
+    // of the disk itself: only partitions and disks without partitions are members.
+    let has_partitions =
+        |d: &Dev| d.partition.is_none() && devs.iter().any(|x| x.parent.as_ref() == Some(&d.name));
     for (i, d) in devs.iter().enumerate() {
         let is_disk = d.partition.is_none();
         if is_disk {
@@ -252,7 +256,7 @@ pub fn inventory(log: &mut dyn FnMut(String)) -> Inventory {
         } {
             v.note = Some("LVM2 physical volume".into());
             pvs.push((i, label));
-        } else if let Some(sb) = md_super(d, log) {
+        } else if let Some(sb) = (!has_partitions(d)).then(|| md_super(d, log)).flatten() {
             v.md_uuid = Some(sb.uuid.clone());
             v.note = Some(format!("MD RAID member ({} superblock)", sb.version));
             members.push((i, sb));

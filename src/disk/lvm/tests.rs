@@ -328,6 +328,26 @@ fn vg_errors_and_skips() {
         "its extents lie beyond any device"
     );
     assert_eq!(reason(""), "it has no segments");
+    // A snapshot: its copy-on-write store looks linear, but is no file system.
+    let snap = parse_vg(
+        "vg { id = \"v\" seqno = 1 extent_size = 8
+         physical_volumes { pv0 { id = \"p\" pe_start = 2048 } }
+         logical_volumes {
+           root { id = \"r\" status = [\"VISIBLE\"] segment1 { start_extent = 0 extent_count = 1 type = \"striped\" stripe_count = 1 stripes = [\"pv0\", 0] } }
+           snap { id = \"s\" status = [\"VISIBLE\"] segment1 { start_extent = 0 extent_count = 1 type = \"striped\" stripe_count = 1 stripes = [\"pv0\", 1] } }
+           snapshot0 { id = \"x\" status = [\"READ\"] segment1 { start_extent = 0 extent_count = 1 type = \"snapshot\" origin = \"root\" cow_store = \"snap\" } }
+         } }",
+    )
+    .unwrap();
+    assert!(snap.linear_table(&snap.lvs[0]).is_ok());
+    assert!(snap
+        .linear_table(&snap.lvs[1])
+        .unwrap_err()
+        .contains("snapshot"));
+    assert!(snap
+        .linear_table(&snap.lvs[2])
+        .unwrap_err()
+        .contains("hidden"));
     let hidden = parse_vg(&lv("").replace("\"VISIBLE\"", "\"X\"")).unwrap();
     assert!(hidden
         .linear_table(&hidden.lvs[0])

@@ -46,6 +46,8 @@ pub struct Segment {
     pub stripe_count: u64,
     /// (PV key, first extent on that PV) for each stripe.
     pub stripes: Vec<(String, u64)>,
+    /// For a `snapshot` segment: the LV holding the snapshot's copy-on-write data.
+    pub cow_store: Option<String>,
 }
 
 /// One row of a dm-linear table: `len` sectors of the LV from `start` are `len` sectors of
@@ -129,6 +131,7 @@ pub fn from_metadata(top: &Section) -> Result<Vg, LvmError> {
                         .and_then(|i| u64::try_from(i).ok())
                         .unwrap_or(0),
                     stripes,
+                    cow_store: seg.str("cow_store").map(str::to_string),
                 });
             }
             lvs.push(Lv {
@@ -154,6 +157,14 @@ impl Vg {
     pub fn linear_table(&self, lv: &Lv) -> Result<Vec<LinearPart>, String> {
         if !lv.visible {
             return Err("it is hidden (a part of another volume)".into());
+        }
+        let is_cow = self
+            .lvs
+            .iter()
+            .flat_map(|l| &l.segments)
+            .any(|s| s.kind == "snapshot" && s.cow_store.as_deref() == Some(lv.name.as_str()));
+        if is_cow {
+            return Err("it is a snapshot (kboot does not read snapshots)".into());
         }
         if lv.segments.is_empty() {
             return Err("it has no segments".into());
