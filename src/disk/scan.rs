@@ -218,6 +218,10 @@ fn probe_node(name: &str) -> Option<FsInfo> {
 
 /// Every disk and volume, with LVM2 logical volumes and RAID1 members mapped read-only.
 pub fn inventory(log: &mut dyn FnMut(String)) -> Inventory {
+    // The first scan and a hotplug rescan may overlap: one at a time, so that a volume is
+    // mapped once and the second finds it mapped.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let (names, mut dms, mds) = block_devices();
     let devs: Vec<Dev> = names.iter().filter_map(|n| read_dev(n, log)).collect();
     let mut inv = Inventory::default();
