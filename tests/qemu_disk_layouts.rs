@@ -46,6 +46,9 @@ fn lv_filesystem(dir: &Path, test: &str) -> PathBuf {
         ),
     )
     .unwrap();
+    // 6 MiB of filler first, so that the kernel ends up past the first 8 MiB: in the LV's
+    // second segment (checked in lvm_disk).
+    std::fs::write(staging.join("boot/0-filler"), vec![0xa5u8; 6 << 20]).unwrap();
     let image = dir.join("lv.img");
     let status = std::process::Command::new("mkfs.ext4")
         .args(["-q", "-F", "-L", "lvroot", "-d"])
@@ -88,6 +91,19 @@ fn lvm_disk(dir: &Path, test: &str) -> PathBuf {
     flate2::read::GzDecoder::new(&include_bytes!("fixtures/lvm/pv0.head.gz")[..])
         .read_to_end(&mut head)
         .unwrap();
+    // The kernel's last 4 KiB must lie in the second segment, or the test would not show that
+    // kboot maps it.
+    let kernel = std::fs::read(dir.join("bzImage-kboot")).unwrap();
+    let tail = &kernel[kernel.len() / 4096 * 4096 - 4096..][..4096];
+    let at = fs
+        .chunks(1024)
+        .position(|c| tail.starts_with(c))
+        .map(|i| i * 1024)
+        .expect("the kernel's tail in the file system");
+    assert!(
+        at as u64 >= 2 * EXTENT,
+        "the kernel lies in the LV's first segment (at {at}): make the filler larger"
+    );
     let image = dir.join("disk.img");
     let mut f = mbr_disk(&image, PART_START + 72 * MIB, 0x8e);
     let mut put = |at: u64, data: &[u8]| put(&mut f, at, data);
