@@ -306,6 +306,15 @@ fn lvm_volumes(
     }
     let mut vgs: Vec<Vg> = vgs.into_values().collect();
     vgs.sort_by(|a, b| a.name.cmp(&b.name));
+    for (i, label) in pvs {
+        let vg = vgs
+            .iter()
+            .find(|vg| vg.pvs.iter().any(|p| plain_uuid(&p.uuid) == label.pv_uuid));
+        let v = inv.volumes.iter_mut().find(|v| v.name == devs[*i].name);
+        if let (Some(vg), Some(v)) = (vg, v) {
+            v.note = Some(format!("LVM2 physical volume of VG {}", vg.name));
+        }
+    }
     for vg in vgs {
         for lv in vg.lvs.iter().filter(|l| l.visible) {
             let what = format!("LVM {}/{}", vg.name, lv.name);
