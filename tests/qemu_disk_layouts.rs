@@ -4,7 +4,9 @@
 //! (tests/fixtures/lvm/pv0.head.gz: label and metadata); its LV `vgkboot/root` has two
 //! segments (LV extents 0-1 at PV extents 0-1, 2-3 at 3-4), and an ext4 file system with an
 //! extlinux.conf is written into them piece by piece, where dm-linear must find it. kboot must
-//! map the LV read-only as dm-0, show its `Disk dm-0` submenu and boot its entry.
+//! map the LV read-only as dm-0, show its `Disk dm-0` submenu and boot its entry. A second
+//! test puts the file system on `vgkboot/span`, which runs from that partition onto a second
+//! disk (a whole-disk PV, the fixture's pv1).
 //!
 //! MD RAID1: one member of a two-disk mirror (a v1.2 superblock at 4 KiB of its partition,
 //! written here as mdadm lays it out, data from 1 MiB); kboot reads its data area through
@@ -30,6 +32,12 @@ const EXTENT: u64 = 4 * MIB;
 /// A 16 MiB ext4 image holding /boot/extlinux/extlinux.conf, kboot's kernel and the demo
 /// initrd, its only entry saying `kboot_test=<test>`.
 fn lv_filesystem(dir: &Path, test: &str) -> PathBuf {
+    filesystem(dir, test, 16, 6)
+}
+
+/// [`lv_filesystem`] of `mib` MiB, with `filler` MiB of filler written before the kernel (so
+/// that the kernel lies further in).
+fn filesystem(dir: &Path, test: &str, mib: u64, filler: usize) -> PathBuf {
     let staging = dir.join("root");
     std::fs::create_dir_all(staging.join("boot/extlinux")).unwrap();
     std::fs::copy(dir.join("bzImage-kboot"), staging.join("boot/vmlinuz")).unwrap();
@@ -46,15 +54,15 @@ fn lv_filesystem(dir: &Path, test: &str) -> PathBuf {
         ),
     )
     .unwrap();
-    // 6 MiB of filler first, so that the kernel ends up past the first 8 MiB: in the LV's
-    // second segment (checked in lvm_disk).
-    std::fs::write(staging.join("boot/0-filler"), vec![0xa5u8; 6 << 20]).unwrap();
+    // Filler first, so that the kernel ends up further in: in the LV's second segment
+    // (checked by kernel_tail_at).
+    std::fs::write(staging.join("boot/0-filler"), vec![0xa5u8; filler << 20]).unwrap();
     let image = dir.join("lv.img");
     let status = std::process::Command::new("mkfs.ext4")
         .args(["-q", "-F", "-L", "lvroot", "-d"])
         .arg(&staging)
         .arg(&image)
-        .arg("16M")
+        .arg(format!("{mib}M"))
         .status()
         .expect("mkfs.ext4 (apt-get install e2fsprogs)");
     assert!(status.success(), "mkfs.ext4 failed");
@@ -77,6 +85,25 @@ fn mbr_disk(path: &Path, len: u64, kind: u8) -> std::fs::File {
     f
 }
 
+/// Where the last 4 KiB of kboot's kernel are in the file system image `fs`: the test shows
+/// that kboot maps a segment only if the kernel lies (partly) in it.
+fn kernel_tail_at(dir: &Path, fs: &[u8]) -> u64 {
+    let kernel = std::fs::read(dir.join("bzImage-kboot")).unwrap();
+    let tail = &kernel[kernel.len() / 4096 * 4096 - 4096..][..4096];
+    fs.chunks(1024)
+        .position(|c| tail.starts_with(c))
+        .map(|i| i as u64 * 1024)
+        .expect("the kernel's tail in the file system")
+}
+
+fn gunzip(gz: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(gz)
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
 fn put(f: &mut std::fs::File, at: u64, data: &[u8]) {
     f.seek(SeekFrom::Start(at)).unwrap();
     f.write_all(data).unwrap();
@@ -87,21 +114,10 @@ fn put(f: &mut std::fs::File, at: u64, data: &[u8]) {
 fn lvm_disk(dir: &Path, test: &str) -> PathBuf {
     let fs = std::fs::read(lv_filesystem(dir, test)).unwrap();
     assert_eq!(fs.len() as u64, 16 * MIB);
-    let mut head = Vec::new();
-    flate2::read::GzDecoder::new(&include_bytes!("fixtures/lvm/pv0.head.gz")[..])
-        .read_to_end(&mut head)
-        .unwrap();
-    // The kernel's last 4 KiB must lie in the second segment, or the test would not show that
-    // kboot maps it.
-    let kernel = std::fs::read(dir.join("bzImage-kboot")).unwrap();
-    let tail = &kernel[kernel.len() / 4096 * 4096 - 4096..][..4096];
-    let at = fs
-        .chunks(1024)
-        .position(|c| tail.starts_with(c))
-        .map(|i| i * 1024)
-        .expect("the kernel's tail in the file system");
+    let head = gunzip(include_bytes!("fixtures/lvm/pv0.head.gz"));
+    let at = kernel_tail_at(dir, &fs);
     assert!(
-        at as u64 >= 2 * EXTENT,
+        at >= 2 * EXTENT,
         "the kernel lies in the LV's first segment (at {at}): make the filler larger"
     );
     let image = dir.join("disk.img");
@@ -160,18 +176,25 @@ fn md_disk(dir: &Path, test: &str) -> PathBuf {
 
 /// Boots kboot with `image` as its virtio disk; `Disk dm-0` must show up and boot.
 fn boots_from_dm0(test: &str, image: &Path) {
+    boots_from(test, image, &[], "dm-0");
+}
+
+/// Boots kboot with `image` as its first virtio disk and `extra` QEMU arguments; `Disk
+/// <device>` must show up and boot.
+fn boots_from(test: &str, image: &Path, extra: &[&str], device: &str) {
     let dir = image.parent().unwrap();
     let mut g = Guest::start(
         test,
         &GuestOptions {
             bootfile: "none",
             disk: Some(image),
+            extra,
             ..GuestOptions::serving(dir)
         },
     );
     g.wait_for_all(
         &[
-            &format!("Disk dm-0: Installed on {test}"),
+            &format!("Disk {device}: Installed on {test}"),
             "No boot config found",
         ],
         BOOT,
@@ -193,4 +216,39 @@ fn an_md_raid1_member_shows_its_menu_and_boots() {
     let dir = tftp_folder(test, "unused.conf", "");
     let image = md_disk(&dir, test);
     boots_from_dm0(test, &image);
+}
+
+/// LV `vgkboot/span` of the fixture: LV extents 0-10 at pv0's extents 6-16 (the partition of
+/// the first disk), 11-18 at pv1's extents 1-8 (the whole second disk). Its file system (76
+/// MiB) has the kernel on the second disk. Mapped third (after root and swap): dm-2.
+#[test]
+fn an_lvm_volume_spanning_two_disks_shows_its_menu_and_boots() {
+    let test = "disk-lvm-span";
+    let dir = tftp_folder(test, "unused.conf", "");
+    let fs = std::fs::read(filesystem(&dir, test, 76, 46)).unwrap();
+    let at = kernel_tail_at(&dir, &fs);
+    assert!(
+        at >= 11 * EXTENT,
+        "the kernel lies on the first PV (at {at})"
+    );
+    let first = dir.join("disk.img");
+    let mut f = mbr_disk(&first, PART_START + 72 * MIB, 0x8e);
+    put(
+        &mut f,
+        PART_START,
+        &gunzip(include_bytes!("fixtures/lvm/pv0.head.gz")),
+    );
+    let split = (11 * EXTENT) as usize;
+    put(&mut f, PART_START + PE_START + 6 * EXTENT, &fs[..split]);
+    let second = dir.join("disk2.img");
+    let mut f = std::fs::File::create(&second).unwrap();
+    f.set_len(40 * MIB).unwrap();
+    put(
+        &mut f,
+        0,
+        &gunzip(include_bytes!("fixtures/lvm/pv1.head.gz")),
+    );
+    put(&mut f, PE_START + EXTENT, &fs[split..]);
+    let drive = format!("file={},if=virtio,format=raw,readonly=on", second.display());
+    boots_from(test, &first, &["-drive", &drive], "dm-2");
 }
