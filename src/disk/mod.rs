@@ -173,3 +173,53 @@ pub fn fs_name(t: FsType) -> &'static str {
         FsType::Xfs => "xfs",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Inventory {
+        Inventory {
+            disks: vec!["sda".into()],
+            volumes: vec![
+                Volume {
+                    name: "sda1".into(),
+                    disk: Some("sda".into()),
+                    partition: Some(1),
+                    table: Some(PartTable::Gpt),
+                    fs: Some(FsInfo {
+                        fstype: FsType::Ext,
+                        uuid: Some("1234".into()),
+                        label: Some("my boot".into()),
+                    }),
+                    ..Volume::default()
+                },
+                Volume {
+                    name: "dm-0".into(),
+                    lvm: Some(LvmVolume {
+                        vg_name: "vg".into(),
+                        lv_name: "root".into(),
+                        vg_uuid: "a".into(),
+                        lv_uuid: "b".into(),
+                    }),
+                    note: Some("x".into()),
+                    ..Volume::default()
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn text_and_json_listings() {
+        assert_eq!(
+            sample().to_text(),
+            "disks: sda\nsda1 disk=sda part=1 table=gpt fs=ext uuid=1234 label=\"my boot\"\n\
+             dm-0 lvm=vg/root note=\"x\"\n"
+        );
+        let j = sample().to_json();
+        assert_eq!(j["volumes"][0]["table"], "gpt");
+        assert_eq!(j["volumes"][0]["label"], "my boot");
+        assert_eq!(j["volumes"][1]["lvm"]["lv"], "root");
+        assert_eq!(j["volumes"][1]["partition"], serde_json::Value::Null);
+    }
+}
