@@ -155,6 +155,16 @@ pub enum Command {
         #[arg(long)]
         blacklist: Vec<String>,
     },
+    /// List the disks and volumes kboot sees (partitions, LVM2 logical volumes, RAID1
+    /// members), mapping logical volumes read-only through device-mapper as the loader does
+    /// (root). What it did and skipped goes to stderr.
+    Disks {
+        /// Print JSON: {"disks": [...], "volumes": [{"name", "disk", "partition", "table",
+        /// "fs", "uuid", "label", "lvm": {"vg", "lv", "vg_uuid", "lv_uuid"}, "md_uuid",
+        /// "note"}...]}.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run the boot menu on this terminal (no network set-up, no reboot): to try kboot on a host.
     Loader {
         /// Config URL (as kboot.config= would give it).
@@ -381,6 +391,15 @@ fn run(command: Command) -> Result<(), String> {
             module,
             blacklist,
         } => modules(dir, &modalias, &module, &blacklist),
+        Command::Disks { json } => {
+            let inv = crate::disk::inventory(&mut |line| eprintln!("{line}"));
+            if json {
+                println!("{}", inv.to_json());
+            } else {
+                print!("{}", inv.to_text());
+            }
+            Ok(())
+        }
         Command::Loader { config, no_menu } => {
             let args = crate::init::args::KernelArgs {
                 config: config.map(|c| absolute(&c)).transpose()?,

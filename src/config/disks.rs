@@ -14,11 +14,10 @@ use super::include::{BlsFolders, Fetcher, ParseContext};
 use super::os_release;
 use super::{Entry, Menu};
 use crate::config::model::Handoff;
-use crate::disk::{Inventory, LvmVolume, PartTable, Volume};
+use crate::disk::{Inventory, LvmVolume, Volume};
 use crate::fetch::local;
 use crate::fetch::url::{parse_location, DeviceRef, Location};
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
@@ -114,14 +113,13 @@ pub fn configs_under(root: &Path) -> (Vec<&'static str>, Vec<&'static str>) {
 /// failures and parse warnings are logged. GRUB device names in the configs resolve against
 /// the inventory built here, once per scan.
 pub fn scan(ctx: &ParseContext, log: &mut dyn FnMut(String)) -> Vec<DiskMenu> {
-    let inventory = Arc::new(inventory(log));
+    // Also maps LVM2 logical volumes and RAID1 members read-only (dm-N); it logs what it
+    // notes about a volume (LUKS, unmappable LVs).
+    let inventory = Arc::new(crate::disk::inventory(log));
     let mut ctx = ctx.clone();
     ctx.inventory = Some(inventory.clone());
     let mut out = Vec::new();
     for vol in &inventory.volumes {
-        if let Some(note) = &vol.note {
-            log(format!("{}: {note}", vol.name));
-        }
         let Some(info) = &vol.fs else {
             continue;
         };
@@ -340,116 +338,6 @@ pub fn installed_os(
         .and_then(|t| os_release::parse(&t).display_name())
 }
 
-// replaced by crate::disk::inventory on merge
-/// The disks and volumes in /sys/class/block: whole disks, their partitions (numbered by the
-/// kernel, the table type read from the disk), device-mapper LVM volumes, each with what its
-/// superblock says.
-fn inventory(log: &mut dyn FnMut(String)) -> Inventory {
-    let mut inv = Inventory::default();
-    let mut tables: HashMap<String, Option<PartTable>> = HashMap::new();
-    for name in block_devices() {
-        let sys = PathBuf::from("/sys/class/block").join(&name);
-        let fs = local::find_device(&DeviceRef::Name(name.clone()))
-            .ok()
-            .and_then(|(_, i)| i);
-        let mut vol = Volume {
-            name: name.clone(),
-            fs,
-            ..Default::default()
-        };
-        if let Ok(n) = std::fs::read_to_string(sys.join("partition")) {
-            let disk = std::fs::canonicalize(&sys).ok().and_then(|p| {
-                p.parent()?
-                    .file_name()
-                    .map(|f| f.to_string_lossy().into_owned())
-            });
-            vol.partition = n.trim().parse().ok();
-            if let Some(d) = &disk {
-                vol.table = *tables
-                    .entry(d.clone())
-                    .or_insert_with(|| table_of(&Path::new("/dev").join(d)));
-            }
-            vol.disk = disk;
-        } else if let Ok(dm) = std::fs::read_to_string(sys.join("dm/uuid")) {
-            let dm_name = std::fs::read_to_string(sys.join("dm/name")).unwrap_or_default();
-            vol.lvm = lvm_of(dm.trim(), dm_name.trim());
-        } else if !name.starts_with("md") {
-            inv.disks.push(name.clone());
-        }
-        if vol.fs.is_some() || vol.partition.is_some() || vol.lvm.is_some() {
-            inv.volumes.push(vol);
-        }
-    }
-    log(format!(
-        "disks: {} ({} volumes)",
-        inv.disks.join(", "),
-        inv.volumes.len()
-    ));
-    inv
-}
-
-// replaced by crate::disk::inventory on merge
-fn table_of(disk: &Path) -> Option<PartTable> {
-    use std::io::Read;
-    let mut head = vec![0u8; 4096 + 8];
-    let mut f = std::fs::File::open(disk).ok()?;
-    let mut n = 0;
-    while n < head.len() {
-        match f.read(&mut head[n..]) {
-            Ok(0) | Err(_) => break,
-            Ok(k) => n += k,
-        }
-    }
-    head.truncate(n);
-    if head.get(512..520) == Some(b"EFI PART") || head.get(4096..4104) == Some(b"EFI PART") {
-        Some(PartTable::Gpt)
-    } else if head.get(510..512) == Some(&[0x55, 0xAA]) {
-        Some(PartTable::Msdos)
-    } else {
-        None
-    }
-}
-
-// replaced by crate::disk::inventory on merge
-/// An LVM volume from its device-mapper uuid (`LVM-<32 VG uuid chars><32 LV uuid chars>`) and
-/// name (`vg-lv`, a `-` inside a name doubled).
-fn lvm_of(dm_uuid: &str, dm_name: &str) -> Option<LvmVolume> {
-    let ids = dm_uuid.strip_prefix("LVM-")?;
-    let ids = ids.get(..64)?;
-    let fmt = |u: &str| -> Option<String> {
-        let parts = [6, 4, 4, 4, 4, 4, 6];
-        let mut out = Vec::new();
-        let mut at = 0;
-        for p in parts {
-            out.push(u.get(at..at + p)?.to_string());
-            at += p;
-        }
-        Some(out.join("-"))
-    };
-    // Split `vg-lv` at the first single `-`.
-    let b = dm_name.as_bytes();
-    let mut i = 0;
-    let mut split = None;
-    while i < b.len() {
-        if b[i] == b'-' {
-            if b.get(i + 1) == Some(&b'-') {
-                i += 2;
-                continue;
-            }
-            split = Some(i);
-            break;
-        }
-        i += 1;
-    }
-    let split = split?;
-    Some(LvmVolume {
-        vg_name: dm_name[..split].replace("--", "-"),
-        lv_name: dm_name[split + 1..].replace("--", "-"),
-        vg_uuid: fmt(&ids[..32])?,
-        lv_uuid: fmt(&ids[32..])?,
-    })
-}
-
 fn read_limited(path: &Path) -> Result<String, String> {
     let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
     if meta.len() > CONFIG_LIMIT {
@@ -631,30 +519,6 @@ mod tests {
     }
 
     #[test]
-    fn lvm_names_from_device_mapper() {
-        let l = lvm_of(
-            "LVM-Z3bT1a8xQeXn7P0bGt2WdNyK4sVq9LmChR5cUeJw2D4kLpSx8fQm3ZeN6vTb1YoA",
-            "debian--vg-root",
-        )
-        .unwrap();
-        assert_eq!(
-            (l.vg_name.as_str(), l.lv_name.as_str()),
-            ("debian-vg", "root")
-        );
-        assert_eq!(l.vg_uuid, "Z3bT1a-8xQe-Xn7P-0bGt-2WdN-yK4s-Vq9LmC");
-        assert_eq!(l.lv_uuid, "hR5cUe-Jw2D-4kLp-Sx8f-Qm3Z-eN6v-Tb1YoA");
-        assert_eq!(lvm_of("CRYPT-LUKS2-abc", "luks-x"), None);
-        assert_eq!(lvm_of("LVM-short", "a-b"), None);
-        assert_eq!(
-            lvm_of(
-                "LVM-Z3bT1a8xQeXn7P0bGt2WdNyK4sVq9LmChR5cUeJw2D4kLpSx8fQm3ZeN6vTb1YoA",
-                "noseparator"
-            ),
-            None
-        );
-    }
-
-    #[test]
     fn the_local_menu_boots_the_first_disks_default() {
         let grub = |default: &str| {
             let mut m = super::super::grub::parse(
@@ -696,22 +560,5 @@ mod tests {
         assert_eq!(e.kernel.as_deref(), Some("vda1:/b"));
         assert_eq!(e.handoff, Handoff::Off);
         assert_eq!(as_menu(&[]).default, None);
-    }
-
-    #[test]
-    fn partition_table_types_from_the_disk_head() {
-        let path = std::env::temp_dir().join(format!("kboot-table-{}", std::process::id()));
-        let mut head = vec![0u8; 4104];
-        head[510] = 0x55;
-        head[511] = 0xAA;
-        std::fs::write(&path, &head).unwrap();
-        assert_eq!(table_of(&path), Some(PartTable::Msdos));
-        head[512..520].copy_from_slice(b"EFI PART");
-        std::fs::write(&path, &head).unwrap();
-        assert_eq!(table_of(&path), Some(PartTable::Gpt));
-        std::fs::write(&path, [0u8; 100]).unwrap();
-        assert_eq!(table_of(&path), None);
-        std::fs::remove_file(&path).unwrap();
-        assert_eq!(table_of(&path), None);
     }
 }
