@@ -49,7 +49,7 @@ fn filesystem(dir: &Path, test: &str, mib: u64, filler: usize) -> PathBuf {
     std::fs::write(
         staging.join("boot/extlinux/extlinux.conf"),
         format!(
-            "MENU TITLE Installed on {test}\nDEFAULT local\nLABEL local\n  MENU LABEL Local system\n  \
+            "UI menu.c32\nMENU TITLE Installed on {test}\nDEFAULT local\nLABEL local\n  MENU LABEL Local system\n  \
              KERNEL /boot/vmlinuz\n  INITRD /boot/initrd.gz\n  APPEND console=ttyS0 kboot_test={test}\n"
         ),
     )
