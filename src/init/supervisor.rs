@@ -42,6 +42,8 @@ struct Shared {
     cancel: AtomicBool,
     busy: AtomicBool,
     /// Submenus for the configs found on local disks, shown after the config's entries.
+    /// The Wi-Fi link in use (its supplicant runs while this is kept).
+    wifi: Mutex<Option<crate::net::wifi::bringup::WifiLink>>,
     /// The "Local disks" menu: one submenu per config found on a disk.
     disk_menu: Mutex<Menu>,
     /// `kboot.timeout=`: replaces every config's countdown.
@@ -65,6 +67,7 @@ impl Shared {
             cancel: AtomicBool::new(false),
             busy: AtomicBool::new(false),
             disk_menu: Mutex::new(Menu::default()),
+            wifi: Mutex::new(None),
             timeout_override,
             stop_renew: AtomicBool::new(false),
             prefetch: Mutex::new(None),
@@ -451,35 +454,100 @@ fn bring_up_network(
         None => IpConfig::Dhcp { device: None },
     };
     let config = config.unwrap_or_else(from_cmdline);
+    // kboot.net= naming a wireless interface, or kboot.wifi.ssid=, asks for Wi-Fi first.
+    let wireless = crate::net::wifi::device::wireless_interfaces();
+    let wifi_first =
+        args.wifi_ssid.is_some() || wanted.as_ref().is_some_and(|w| wireless.contains(w));
     let result = match &config {
         IpConfig::Off => {
             s.send(UiEvent::NetStatus("network off (ip=off)".into()));
             return;
         }
-        IpConfig::Static(st) => crate::net::apply_static(st, wanted.as_deref(), &mut report),
+        _ if wifi_first => Err(None),
+        IpConfig::Static(st) => {
+            crate::net::apply_static(st, wanted.as_deref(), &mut report).map_err(Some)
+        }
         IpConfig::Dhcp { device } => {
-            let wanted = device.clone().or(wanted);
-            crate::net::bring_up(wanted.as_deref(), &mut report)
+            let wanted = device.clone().or(wanted.clone());
+            crate::net::bring_up(wanted.as_deref(), &mut report).map_err(Some)
         }
     };
-    match result {
+    let lease = match result {
         Ok(lease) => {
             s.send(UiEvent::NetStatus(lease_summary(&lease)));
-            *s.lease.lock().unwrap_or_else(|p| p.into_inner()) = Some(lease.clone());
-            // Before any HTTPS: the clock must be right for certificates.
-            super::clock::sync_after_network(args, Some(&lease), &mut |l| s.log(l));
-            if lease.server_id.is_some() {
-                spawn_guarded("dhcp-renew", s.clone(), move |s| {
-                    let mut log = |line: String| s.log(line);
-                    if let Err(e) = crate::net::renew_loop(&lease, &s.stop_renew, &mut log) {
+            lease
+        }
+        Err(wired) => {
+            let wifi_iface = wanted.filter(|w| wireless.contains(w));
+            match bring_up_wifi(args, wifi_iface.as_deref(), s) {
+                Some(lease) => lease,
+                None => {
+                    if let Some(e) = wired {
+                        s.send(UiEvent::NetStatus("no network".into()));
                         s.send(UiEvent::Error(e.to_string()));
                     }
-                });
+                    return;
+                }
             }
         }
-        Err(e) => {
-            s.send(UiEvent::NetStatus("no network".into()));
-            s.send(UiEvent::Error(e.to_string()));
+    };
+    *s.lease.lock().unwrap_or_else(|p| p.into_inner()) = Some(lease.clone());
+    // Before any HTTPS: the clock must be right for certificates.
+    super::clock::sync_after_network(args, Some(&lease), &mut |l| s.log(l));
+    if lease.server_id.is_some() {
+        spawn_guarded("dhcp-renew", s.clone(), move |s| {
+            let mut log = |line: String| s.log(line);
+            if let Err(e) = crate::net::renew_loop(&lease, &s.stop_renew, &mut log) {
+                s.send(UiEvent::Error(e.to_string()));
+            }
+        });
+    }
+}
+
+/// How long Wi-Fi waits before scanning again for a configured network not in range (an
+/// access point may come up after kboot does).
+const WIFI_RETRY: Duration = Duration::from_secs(5);
+
+/// Wi-Fi when no wired link gave a lease (or kboot was told to use it): the configured
+/// networks (kboot.wifi.*, wifi.conf), joined and leased. `None` when there is no Wi-Fi to
+/// use; errors go to the screen. A network out of range is looked for again and again.
+fn bring_up_wifi(args: &KernelArgs, iface: Option<&str>, s: &Arc<Shared>) -> Option<Lease> {
+    use crate::net::wifi::bringup::{self, WifiError};
+    use crate::net::wifi::join::JoinError;
+    let has_device = !crate::net::wifi::device::wireless_interfaces().is_empty();
+    let mut log = |l: String| s.log(l);
+    let (networks, country) = bringup::configured(args.wifi_network(), &mut log);
+    if networks.is_empty() {
+        if has_device {
+            s.log(bringup::WifiError::NothingConfigured.to_string());
+        }
+        return None;
+    }
+    let mut last_error = String::new();
+    loop {
+        s.send(UiEvent::NetStatus("Wi-Fi: scanning".into()));
+        let mut log = |l: String| s.log(l);
+        match bringup::bring_up(&networks, country.as_deref(), iface, &mut log) {
+            Ok(link) => {
+                s.send(UiEvent::NetStatus(link.status()));
+                let lease = link.lease.clone();
+                *s.wifi.lock().unwrap_or_else(|p| p.into_inner()) = Some(link);
+                return Some(lease);
+            }
+            Err(e) => {
+                let again = matches!(e, WifiError::Join(JoinError::OutOfRange(_)));
+                let text = e.to_string();
+                s.log(text.clone());
+                if text != last_error {
+                    s.send(UiEvent::NetStatus("no network".into()));
+                    s.send(UiEvent::Error(text.clone()));
+                    last_error = text;
+                }
+                if !again {
+                    return None;
+                }
+                std::thread::sleep(WIFI_RETRY);
+            }
         }
     }
 }
