@@ -103,9 +103,9 @@ fn disk_conf() -> Option<(String, String)> {
     None
 }
 
-/// A joined wireless link with its lease; the supplicant keeps running while this lives.
+/// A joined wireless link with its lease.
+#[derive(Debug, Clone)]
 pub struct WifiLink {
-    pub supplicant: Supplicant,
     pub ssid: String,
     pub bssid: String,
     pub signal: Option<i32>,
@@ -146,17 +146,13 @@ fn load_crypto(log: &mut dyn FnMut(String)) {
     }
 }
 
-/// Join the first configured network in range on `iface` (or the first wireless interface)
-/// and get a lease over it. `log` gets progress lines.
-pub fn bring_up(
-    networks: &[NetworkConfig],
-    country: Option<&str>,
+/// Start wpa_supplicant on `iface` (or the first wireless interface), the key ciphers loaded
+/// first.
+pub fn start_supplicant(
     iface: Option<&str>,
+    country: Option<&str>,
     log: &mut dyn FnMut(String),
-) -> Result<WifiLink, WifiError> {
-    if networks.is_empty() {
-        return Err(WifiError::NothingConfigured);
-    }
+) -> Result<Supplicant, WifiError> {
     let iface = match iface {
         Some(i) => i.to_string(),
         None => device::wireless_interfaces()
@@ -167,6 +163,21 @@ pub fn bring_up(
     load_crypto(log);
     let binary = device::find_supplicant().ok_or(StartError::NoSupplicant)?;
     let supplicant = Supplicant::start(&binary, &iface, Path::new(RUN_DIR), country)?;
+    log(format!("{iface}: wpa_supplicant started"));
+    Ok(supplicant)
+}
+
+/// Join the first configured network in range through `supplicant` and get a lease over it.
+/// `log` gets progress lines.
+pub fn connect(
+    supplicant: &Supplicant,
+    networks: &[NetworkConfig],
+    log: &mut dyn FnMut(String),
+) -> Result<WifiLink, WifiError> {
+    if networks.is_empty() {
+        return Err(WifiError::NothingConfigured);
+    }
+    let iface = supplicant.iface.clone();
     let mut client = supplicant.client()?;
     let (ssid, bssid, signal) = join_first(&mut client, &iface, networks, log)?;
     log(format!("{iface}: joined {ssid} ({bssid})"));
@@ -178,12 +189,17 @@ pub fn bring_up(
         })?;
     lease.wireless = Some(ssid.clone());
     Ok(WifiLink {
-        supplicant,
         ssid,
         bssid,
         signal,
         lease,
     })
+}
+
+/// Scan through `supplicant`: the networks in range, one per SSID, strongest first.
+pub fn scan(supplicant: &Supplicant) -> Result<Vec<ScanResult>, WifiError> {
+    let mut client = supplicant.client()?;
+    Ok(super::scan::networks(&client.scan(SCAN_LIMIT)?))
 }
 
 /// Scan (a few rounds) and join the first configured network seen (or hidden); the first
@@ -251,10 +267,8 @@ mod tests {
 
     #[test]
     fn nothing_configured_is_a_sentence() {
-        let err = bring_up(&[], None, Some("wlan0"), &mut |_| {})
-            .err()
-            .expect("fails")
-            .to_string();
-        assert!(err.starts_with("no Wi-Fi network is configured"), "{err}");
+        assert!(WifiError::NothingConfigured
+            .to_string()
+            .starts_with("no Wi-Fi network is configured"));
     }
 }
