@@ -231,9 +231,8 @@ fn bls_expected() -> (Vec<String>, String) {
         .lines()
         .find_map(|l| l.strip_prefix("saved_entry="))
         .expect("grubenv has saved_entry");
-    let entry =
-        std::fs::read_to_string(installed("bls-usb.entries").join(format!("{saved}.conf")))
-            .expect("the saved entry's file");
+    let entry = std::fs::read_to_string(installed("bls-usb.entries").join(format!("{saved}.conf")))
+        .expect("the saved entry's file");
     let field = |k: &str| {
         entry
             .lines()
