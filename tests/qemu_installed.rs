@@ -131,13 +131,30 @@ fn start(test: &str, image: &str, devices: &[&str]) -> Guest {
     )
 }
 
-/// Wait for the disk's submenu, named after the installed system, and the network's "no
-/// config" error (either order); close the dialog and open the submenu.
-fn open_the_disk_menu(g: &mut Guest, title: &str) {
-    g.wait_for_all(&[title, "No boot config found"], MENU);
+/// Wait for the disk's submenu, named after the installed system, and let kboot's countdown
+/// boot its default entry, as the installed system's own GRUB would after its timeout: no key
+/// is pressed.
+fn the_countdown_boots(g: &mut Guest, title: &str, entry: &str) {
+    // Both at once: with GRUB_TIMEOUT=1 they come in the same burst. (Squashed: the menu is
+    // redrawn by difference, spaces may never be sent.)
+    g.wait_for_all(&[title, &format!("Booting '{entry}' in")], MENU);
     eprintln!("{title}: the menu is up after {:.0} s", g.seconds());
+}
+
+/// Wait for the disk's submenu; stop the countdown with a key, close the network's "no
+/// config" error (it comes before or after the menu), and open the submenu.
+fn open_the_disk_menu(g: &mut Guest, title: &str) {
+    g.wait_for_all(&[title], MENU);
+    eprintln!("{title}: the menu is up after {:.0} s", g.seconds());
+    // Any key stops the countdown (and closes the error dialog if it is up already).
+    g.type_keys(&[keys::DOWN]);
+    if !g.plain_output().contains("No boot config found") {
+        g.wait_for_all(&["No boot config found"], MENU);
+        std::thread::sleep(Duration::from_millis(500));
+        g.type_keys(&[b" "]);
+    }
     std::thread::sleep(Duration::from_millis(500));
-    g.type_keys(&[b" ", keys::HOME, keys::ENTER]);
+    g.type_keys(&[keys::HOME, keys::ENTER]);
     std::thread::sleep(Duration::from_secs(1));
 }
 
@@ -176,9 +193,8 @@ fn debian_on_one_mbr_partition_on_nvme_boots_its_default_entry_to_login() {
         "debian-mbr.img",
         &["-device", "nvme,drive=d0,serial=kbootnvme1"],
     );
-    open_the_disk_menu(&mut g, &format!("{DEBIAN} on nvme0n1"));
-    // The submenu opens on its default entry (GRUB_DEFAULT=0: "Debian GNU/Linux").
-    g.type_keys(&[keys::ENTER]);
+    // The disk's default entry (GRUB_DEFAULT=0: "Debian GNU/Linux") boots by itself.
+    the_countdown_boots(&mut g, &format!("{DEBIAN} on nvme0n1"), "Debian GNU/Linux");
     let expected = expected_cmdline("debian-mbr.grub.cfg", |t| t == "Debian GNU/Linux");
     assert!(expected.iter().any(|w| w.starts_with("root=UUID=")));
     target_boots_with(&mut g, &expected);
@@ -193,8 +209,7 @@ fn debian_with_root_on_lvm_on_ahci_boots_its_default_entry_to_login() {
         "debian-lvm.img",
         &["-device", "ide-hd,drive=d0,bus=ide.0"],
     );
-    open_the_disk_menu(&mut g, &format!("{DEBIAN} on sda"));
-    g.type_keys(&[keys::ENTER]);
+    the_countdown_boots(&mut g, &format!("{DEBIAN} on sda"), "Debian GNU/Linux");
     let expected = expected_cmdline("debian-lvm.grub.cfg", |t| t == "Debian GNU/Linux");
     // The kernel is on the /boot partition (BOOT_IMAGE=/vmlinuz-...), root is the LV.
     assert!(expected.contains(&"root=/dev/mapper/kboot--vg-root".to_string()));
@@ -245,7 +260,10 @@ fn bls_expected() -> (Vec<String>, String) {
     };
     assert_eq!(field("options "), "$kernelopts");
     let args: Vec<String> = kernelopts.split_whitespace().map(str::to_string).collect();
-    (grub_cmdline(&field("linux "), &args), field("title "))
+    // GRUB's blscfg loads `linux ($root)PATH`, so BOOT_IMAGE names the device: the stick is
+    // hd0 and /boot its second GPT partition (as on Fedora: BOOT_IMAGE=(hd0,gpt2)/vmlinuz-...).
+    let kernel = format!("(hd0,gpt2){}", field("linux "));
+    (grub_cmdline(&kernel, &args), field("title "))
 }
 
 #[test]
@@ -260,11 +278,10 @@ fn a_bls_stick_on_usb_boots_its_saved_entry_to_login() {
             "usb-storage,bus=xhci.0,drive=d0",
         ],
     );
-    open_the_disk_menu(&mut g, &format!("{DEBIAN} on sda"));
-    // The submenu opens on grubenv's saved_entry (also the newest version, first as GRUB's
+    // The countdown boots grubenv's saved_entry (also the newest version, first as GRUB's
     // blscfg sorts them), not the rescue entry.
-    g.type_keys(&[keys::ENTER]);
     let (expected, title) = bls_expected();
+    the_countdown_boots(&mut g, &format!("{DEBIAN} on sda"), &title);
     // (Squashed: the menu is redrawn by difference, spaces may never be sent.)
     g.wait_for_all(&[&format!("Loading '{title}'")], CMDLINE);
     target_boots_with(&mut g, &expected);
