@@ -126,13 +126,18 @@ fn assert_booted(g: &mut Guest, marker: &str) {
     );
 }
 
-/// `secret` appears nowhere in what the guest printed, but for the kernel's own echo of its
-/// command line ("Command line: ..."), which kboot does not control.
+/// `secret` appears nowhere in what the guest printed, but for the kernel's own two echoes of
+/// its command line ("[    0.000000] Command line: ..." and "Kernel command line: ..."), which
+/// kboot does not control.
 fn assert_never_printed(g: &Guest, secret: &str) {
     let out = g.plain_output();
+    let kernel_echo = |l: &str| {
+        l.starts_with('[')
+            && (l.contains("] Command line: ") || l.contains("] Kernel command line: "))
+    };
     let leaks: Vec<&str> = out
         .lines()
-        .filter(|l| l.contains(secret) && !l.contains("Command line:"))
+        .filter(|l| l.contains(secret) && !kernel_echo(l))
         .collect();
     assert!(
         leaks.is_empty(),
