@@ -42,6 +42,10 @@ struct Shared {
     cancel: AtomicBool,
     busy: AtomicBool,
     /// Submenus for the configs found on local disks, shown after the config's entries.
+    /// The Wi-Fi link in use.
+    wifi: Mutex<Option<crate::net::wifi::bringup::WifiLink>>,
+    /// kboot's wpa_supplicant, once Wi-Fi was used (the flow or the Wi-Fi screen).
+    supplicant: Mutex<Option<crate::net::wifi::device::Supplicant>>,
     /// The "Local disks" menu: one submenu per config found on a disk.
     disk_menu: Mutex<Menu>,
     /// `kboot.timeout=`: replaces every config's countdown.
@@ -65,6 +69,8 @@ impl Shared {
             cancel: AtomicBool::new(false),
             busy: AtomicBool::new(false),
             disk_menu: Mutex::new(Menu::default()),
+            wifi: Mutex::new(None),
+            supplicant: Mutex::new(None),
             timeout_override,
             stop_renew: AtomicBool::new(false),
             prefetch: Mutex::new(None),
@@ -142,8 +148,9 @@ pub fn run(args: KernelArgs, mode: Mode, started: Instant) -> ! {
             }
         });
     }
-    spawn_guarded("commands", shared.clone(), move |s| {
-        handle_commands(cmd_rx, &s)
+    spawn_guarded("commands", shared.clone(), {
+        let args = args.clone();
+        move |s| handle_commands(cmd_rx, &args, &s)
     });
 
     if args.menu_off {
@@ -289,6 +296,11 @@ fn discover(args: &KernelArgs, s: &Arc<Shared>) {
     if s.mode == Mode::Pid1 {
         bring_up_network(args, s, None);
     }
+    find_config(args, s);
+}
+
+/// With the network up (or not): the config kboot.config= names, else discovery's.
+fn find_config(args: &KernelArgs, s: &Arc<Shared>) {
     if let Some(url) = &args.config {
         load_and_show(url, s);
         return;
@@ -451,36 +463,178 @@ fn bring_up_network(
         None => IpConfig::Dhcp { device: None },
     };
     let config = config.unwrap_or_else(from_cmdline);
+    // kboot.net= naming a wireless interface, or kboot.wifi.ssid=, asks for Wi-Fi first.
+    let wireless = crate::net::wifi::device::wireless_interfaces();
+    let wifi_first =
+        args.wifi_ssid.is_some() || wanted.as_ref().is_some_and(|w| wireless.contains(w));
     let result = match &config {
         IpConfig::Off => {
             s.send(UiEvent::NetStatus("network off (ip=off)".into()));
             return;
         }
-        IpConfig::Static(st) => crate::net::apply_static(st, wanted.as_deref(), &mut report),
+        _ if wifi_first => Err(None),
+        IpConfig::Static(st) => {
+            crate::net::apply_static(st, wanted.as_deref(), &mut report).map_err(Some)
+        }
         IpConfig::Dhcp { device } => {
-            let wanted = device.clone().or(wanted);
-            crate::net::bring_up(wanted.as_deref(), &mut report)
+            let wanted = device.clone().or(wanted.clone());
+            crate::net::bring_up(wanted.as_deref(), &mut report).map_err(Some)
         }
     };
-    match result {
+    let lease = match result {
         Ok(lease) => {
             s.send(UiEvent::NetStatus(lease_summary(&lease)));
-            *s.lease.lock().unwrap_or_else(|p| p.into_inner()) = Some(lease.clone());
-            // Before any HTTPS: the clock must be right for certificates.
-            super::clock::sync_after_network(args, Some(&lease), &mut |l| s.log(l));
-            if lease.server_id.is_some() {
-                spawn_guarded("dhcp-renew", s.clone(), move |s| {
-                    let mut log = |line: String| s.log(line);
-                    if let Err(e) = crate::net::renew_loop(&lease, &s.stop_renew, &mut log) {
+            lease
+        }
+        Err(wired) => {
+            let wifi_iface = wanted.filter(|w| wireless.contains(w));
+            match bring_up_wifi(args, wifi_iface.as_deref(), s) {
+                Some(lease) => lease,
+                None => {
+                    if let Some(e) = wired {
+                        s.send(UiEvent::NetStatus("no network".into()));
                         s.send(UiEvent::Error(e.to_string()));
                     }
-                });
+                    return;
+                }
             }
         }
-        Err(e) => {
-            s.send(UiEvent::NetStatus("no network".into()));
-            s.send(UiEvent::Error(e.to_string()));
+    };
+    *s.lease.lock().unwrap_or_else(|p| p.into_inner()) = Some(lease.clone());
+    // Before any HTTPS: the clock must be right for certificates.
+    super::clock::sync_after_network(args, Some(&lease), &mut |l| s.log(l));
+    if lease.server_id.is_some() {
+        spawn_guarded("dhcp-renew", s.clone(), move |s| {
+            let mut log = |line: String| s.log(line);
+            if let Err(e) = crate::net::renew_loop(&lease, &s.stop_renew, &mut log) {
+                s.send(UiEvent::Error(e.to_string()));
+            }
+        });
+    }
+}
+
+/// How long Wi-Fi waits before scanning again for a configured network not in range (an
+/// access point may come up after kboot does).
+const WIFI_RETRY: Duration = Duration::from_secs(5);
+
+/// Wi-Fi when no wired link gave a lease (or kboot was told to use it): the configured
+/// networks (kboot.wifi.*, wifi.conf), joined and leased. `None` when there is no Wi-Fi to
+/// use; errors go to the screen. A network out of range is looked for again and again.
+fn bring_up_wifi(args: &KernelArgs, iface: Option<&str>, s: &Arc<Shared>) -> Option<Lease> {
+    use crate::net::wifi::bringup::{self, WifiError};
+    use crate::net::wifi::join::JoinError;
+    let has_device = !crate::net::wifi::device::wireless_interfaces().is_empty();
+    let mut log = |l: String| s.log(l);
+    let (networks, country) = bringup::configured(args.wifi_network(), &mut log);
+    if networks.is_empty() {
+        if has_device {
+            s.log("Wi-Fi: no network configured; press w to pick one".to_string());
         }
+        return None;
+    }
+    let mut last_error = String::new();
+    loop {
+        s.send(UiEvent::NetStatus("Wi-Fi: scanning".into()));
+        let result = with_supplicant(s, iface, country.as_deref(), |sup, log| {
+            bringup::connect(sup, &networks, log)
+        });
+        match result {
+            Ok(link) => return Some(wifi_joined(link, s)),
+            Err(e) => {
+                let again = matches!(e, WifiError::Join(JoinError::OutOfRange(_)));
+                let text = e.to_string();
+                s.log(text.clone());
+                if text != last_error {
+                    s.send(UiEvent::NetStatus("no network".into()));
+                    s.send(UiEvent::Error(text.clone()));
+                    last_error = text;
+                }
+                if !again {
+                    return None;
+                }
+                std::thread::sleep(WIFI_RETRY);
+            }
+        }
+    }
+}
+
+/// Run `f` with kboot's wpa_supplicant, started first if it is not running yet.
+fn with_supplicant<T>(
+    s: &Arc<Shared>,
+    iface: Option<&str>,
+    country: Option<&str>,
+    f: impl FnOnce(
+        &crate::net::wifi::device::Supplicant,
+        &mut dyn FnMut(String),
+    ) -> Result<T, crate::net::wifi::bringup::WifiError>,
+) -> Result<T, crate::net::wifi::bringup::WifiError> {
+    let mut log = |l: String| s.log(l);
+    let mut slot = s.supplicant.lock().unwrap_or_else(|p| p.into_inner());
+    if slot.is_none() {
+        *slot = Some(crate::net::wifi::bringup::start_supplicant(
+            iface, country, &mut log,
+        )?);
+    }
+    match slot.as_ref() {
+        Some(sup) => f(sup, &mut log),
+        None => Err(crate::net::wifi::bringup::WifiError::NoDevice),
+    }
+}
+
+/// A Wi-Fi link is up: show it, keep it, and hand back its lease.
+fn wifi_joined(link: crate::net::wifi::bringup::WifiLink, s: &Arc<Shared>) -> Lease {
+    s.send(UiEvent::NetStatus(link.status()));
+    let lease = link.lease.clone();
+    *s.wifi.lock().unwrap_or_else(|p| p.into_inner()) = Some(link);
+    lease
+}
+
+/// The Wi-Fi screen's scan.
+fn wifi_scan(s: &Arc<Shared>) {
+    let result = with_supplicant(s, None, None, |sup, _| crate::net::wifi::bringup::scan(sup));
+    let answer = result
+        .map(|list| {
+            list.iter()
+                .map(|r| crate::ui::app::WifiNetwork {
+                    ssid: r.ssid.clone(),
+                    signal: r.signal,
+                    security: r.security,
+                    band: r.band().label(),
+                })
+                .collect()
+        })
+        .map_err(|e| e.to_string());
+    s.send(UiEvent::WifiScan(answer));
+}
+
+/// Join the network picked on the Wi-Fi screen, then look for a config over it.
+fn wifi_join(
+    args: &KernelArgs,
+    ssid: Vec<u8>,
+    passphrase: Option<crate::net::wifi::Secret>,
+    s: &Arc<Shared>,
+) {
+    use crate::net::wifi::conf::{Credential, NetworkConfig};
+    let net = NetworkConfig {
+        ssid,
+        credential: passphrase.map_or(Credential::None, Credential::Passphrase),
+        ..Default::default()
+    };
+    let title = net.ssid_text();
+    let result = with_supplicant(s, None, None, |sup, log| {
+        crate::net::wifi::bringup::connect(sup, std::slice::from_ref(&net), log)
+    });
+    match result {
+        Ok(link) => {
+            s.send(UiEvent::WifiStatus(format!(
+                "joined {title}: {}",
+                link.status()
+            )));
+            let lease = wifi_joined(link, s);
+            *s.lease.lock().unwrap_or_else(|p| p.into_inner()) = Some(lease);
+            find_config(args, s);
+        }
+        Err(e) => s.send(UiEvent::WifiStatus(e.to_string())),
     }
 }
 
@@ -924,9 +1078,18 @@ fn lease_summary(l: &Lease) -> String {
     }
 }
 
-fn handle_commands(commands: Receiver<UiCommand>, s: &Arc<Shared>) {
+fn handle_commands(commands: Receiver<UiCommand>, args: &KernelArgs, s: &Arc<Shared>) {
     while let Ok(cmd) = commands.recv() {
         match cmd {
+            UiCommand::WifiScan => spawn_guarded("wifi-scan", s.clone(), |s| wifi_scan(&s)),
+            UiCommand::WifiJoin {
+                ssid, passphrase, ..
+            } => {
+                let args = args.clone();
+                spawn_guarded("wifi-join", s.clone(), move |s| {
+                    wifi_join(&args, ssid, passphrase, &s)
+                });
+            }
             UiCommand::Boot(spec) => start_boot(spec, s),
             UiCommand::Prompt(line) => {
                 let current = s.menu.lock().unwrap_or_else(|p| p.into_inner()).clone();

@@ -235,7 +235,7 @@ fn lease_line(lease: &Lease) -> String {
 }
 
 /// The Ethernet interfaces the kernel has now (`/sys/class/net/*/type` is 1, ARPHRD_ETHER),
-/// sorted by name: what [`bring_up`] would try.
+/// wireless ones left out, sorted by name: what [`bring_up`] would try.
 pub fn ethernet_interfaces() -> Vec<String> {
     ethernet_interfaces_in(Path::new("/sys/class/net"))
 }
@@ -247,6 +247,7 @@ pub fn ethernet_interfaces_in(class_net: &Path) -> Vec<String> {
         .flatten()
         .flatten()
         .filter(|e| std::fs::read_to_string(e.path().join("type")).is_ok_and(|t| t.trim() == "1"))
+        .filter(|e| !e.path().join("wireless").exists() && !e.path().join("phy80211").exists())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
@@ -282,7 +283,8 @@ pub fn bring_up_at(
             Some(w) => {
                 !l.is_loopback && (l.name == w || (wanted_mac.is_some() && l.mac == wanted_mac))
             }
-            None => l.is_ethernet,
+            // Wireless links need a supplicant first: they are Wi-Fi's (see wifi::bringup).
+            None => l.is_ethernet && !wifi::device::is_wireless(&l.name),
         })
         .collect();
     if candidates.is_empty() {

@@ -165,6 +165,35 @@ pub enum Mode {
         title: String,
         progress: Option<Progress>,
     },
+    /// The Wi-Fi screen (`w`): networks in range, a passphrase prompt, the last result.
+    Wifi(WifiScreen),
+}
+
+/// One network on the Wi-Fi screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WifiNetwork {
+    pub ssid: Vec<u8>,
+    pub signal: i32,
+    pub security: crate::net::wifi::Security,
+    pub band: &'static str,
+}
+
+impl WifiNetwork {
+    /// The SSID as shown (control characters replaced).
+    pub fn title(&self) -> String {
+        one_line(&String::from_utf8_lossy(&self.ssid))
+    }
+}
+
+/// What the Wi-Fi screen shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WifiScreen {
+    pub networks: Vec<WifiNetwork>,
+    pub selected: usize,
+    /// "scanning…", "3 networks", "wrong passphrase for Guest Net", ...
+    pub status: String,
+    /// Typing the passphrase of `networks[selected]` (shown masked).
+    pub passphrase: Option<LineEditor>,
 }
 
 /// A box drawn over the screen that the next key closes.
@@ -527,6 +556,29 @@ impl App {
     pub fn on_event(&mut self, event: UiEvent) {
         match event {
             UiEvent::NetStatus(s) => self.status = one_line(&s),
+            UiEvent::WifiScan(result) => {
+                if let Mode::Wifi(w) = &mut self.mode {
+                    match result {
+                        Ok(list) => {
+                            w.status = match list.len() {
+                                0 => "no network in range (r: scan again)".into(),
+                                1 => "1 network".into(),
+                                n => format!("{n} networks"),
+                            };
+                            w.networks = list;
+                            w.selected = w.selected.min(w.networks.len().saturating_sub(1));
+                        }
+                        Err(e) => w.status = one_line(&e),
+                    }
+                }
+            }
+            UiEvent::WifiStatus(text) => {
+                let text = one_line(&text);
+                self.push_log(text.clone());
+                if let Mode::Wifi(w) = &mut self.mode {
+                    w.status = text;
+                }
+            }
             UiEvent::Log(s) => self.push_log(one_line(&s)),
             UiEvent::Progress(p) => {
                 if let Mode::Busy { progress, .. } = &mut self.mode {
@@ -759,6 +811,7 @@ impl App {
                     None
                 }
             }
+            Mode::Wifi(screen) => self.on_wifi_key(screen, key, cancel),
             Mode::Edit { base, mut editor } => {
                 if cancel {
                     None
@@ -802,6 +855,71 @@ impl App {
                 }
             }
         }
+    }
+
+    /// A key on the Wi-Fi screen.
+    fn on_wifi_key(&mut self, mut w: WifiScreen, key: KeyEvent, cancel: bool) -> Option<UiCommand> {
+        if let Some(mut editor) = w.passphrase.take() {
+            if cancel {
+                self.mode = Mode::Wifi(w);
+                return None;
+            }
+            if key.code == KeyCode::Enter {
+                let net = w.networks.get(w.selected)?.clone();
+                w.status = format!("joining {}…", net.title());
+                self.mode = Mode::Wifi(w);
+                return Some(UiCommand::WifiJoin {
+                    ssid: net.ssid,
+                    passphrase: Some(crate::net::wifi::Secret::new(editor.buffer)),
+                    security: net.security,
+                });
+            }
+            editor.on_key(&key);
+            w.passphrase = Some(editor);
+            self.mode = Mode::Wifi(w);
+            return None;
+        }
+        if cancel {
+            // Back to the menu.
+            return None;
+        }
+        let last = w.networks.len().saturating_sub(1);
+        let mut command = None;
+        match key.code {
+            KeyCode::Up => w.selected = w.selected.saturating_sub(1),
+            KeyCode::Down => w.selected = (w.selected + 1).min(last),
+            KeyCode::Home => w.selected = 0,
+            KeyCode::End => w.selected = last,
+            KeyCode::Char('r') => {
+                w.status = "scanning…".into();
+                command = Some(UiCommand::WifiScan);
+            }
+            KeyCode::Enter => {
+                if let Some(net) = w.networks.get(w.selected) {
+                    use crate::net::wifi::Security;
+                    match net.security {
+                        Security::Unsupported => {
+                            w.status = format!(
+                            "{} uses WEP or enterprise (802.1X) security, which kboot cannot join",
+                            net.title()
+                        )
+                        }
+                        s if s.needs_passphrase() => w.passphrase = Some(LineEditor::default()),
+                        _ => {
+                            w.status = format!("joining {}…", net.title());
+                            command = Some(UiCommand::WifiJoin {
+                                ssid: net.ssid.clone(),
+                                passphrase: None,
+                                security: net.security,
+                            });
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        self.mode = Mode::Wifi(w);
+        command
     }
 
     /// Up/Down/Home/End/PageUp/PageDown in the list; false for any other key.
@@ -929,6 +1047,14 @@ impl App {
             KeyCode::Char(c) if plain && !self.select_hotkey(c) && c.eq_ignore_ascii_case(&'i') => {
                 return self.open_details();
             }
+            // `w` opens the Wi-Fi screen, unless an entry claims it as its hotkey.
+            KeyCode::Char('w') if plain && !self.has_hotkey('w') => {
+                self.mode = Mode::Wifi(WifiScreen {
+                    status: "scanning…".into(),
+                    ..Default::default()
+                });
+                return Some(UiCommand::WifiScan);
+            }
             _ => {}
         }
         None
@@ -972,6 +1098,17 @@ impl App {
     /// A hotkey (pxelinux `^x`, iPXE `--key`) or a digit 1-9 selects that entry of the current
     /// level (Enter then boots it). `e` and `c` stay kboot's keys (edit, prompt) even when an
     /// entry claims them as hotkeys.
+    /// Whether an entry on this level has `c` as its hotkey.
+    fn has_hotkey(&self, c: char) -> bool {
+        let entries = self.level_entries();
+        self.visible().iter().any(|&i| {
+            entries
+                .get(i)
+                .and_then(|e| e.hotkey)
+                .is_some_and(|h| h.eq_ignore_ascii_case(&c))
+        })
+    }
+
     fn select_hotkey(&mut self, c: char) -> bool {
         let wanted = c.to_ascii_lowercase();
         let entries = self.level_entries();
@@ -1169,6 +1306,86 @@ mod tests {
         let spec = boot_of(app.on_tick(t0 + Duration::from_secs(5)));
         assert_eq!(spec.title, "Debian (recovery mode)");
         assert_eq!(spec.cmdline, "root=/dev/vda1 ro single");
+    }
+
+    #[test]
+    fn the_wifi_screen_scans_asks_the_passphrase_and_joins() {
+        use crate::net::wifi::Security;
+        let (mut app, _) = with_menu();
+        assert_eq!(
+            app.on_key(key(KeyCode::Char('w'))),
+            Some(UiCommand::WifiScan)
+        );
+        let net = |ssid: &str, signal, security| WifiNetwork {
+            ssid: ssid.as_bytes().to_vec(),
+            signal,
+            security,
+            band: "2.4 GHz",
+        };
+        app.on_event(UiEvent::WifiScan(Ok(vec![
+            net("Guest Net", -40, Security::Wpa2Psk),
+            net("cafe", -60, Security::Open),
+            net("corp", -70, Security::Unsupported),
+        ])));
+        let Mode::Wifi(w) = app.mode() else {
+            panic!("{:?}", app.mode())
+        };
+        assert_eq!(w.status, "3 networks");
+        // Enter on a WPA2 network asks for the passphrase; typed, Enter joins with it.
+        assert_eq!(app.on_key(key(KeyCode::Enter)), None);
+        type_str(&mut app, "pass word");
+        let Some(UiCommand::WifiJoin {
+            ssid, passphrase, ..
+        }) = app.on_key(key(KeyCode::Enter))
+        else {
+            panic!("no join")
+        };
+        assert_eq!(ssid, b"Guest Net");
+        assert_eq!(
+            passphrase.map(|p| p.expose().to_string()).as_deref(),
+            Some("pass word")
+        );
+        app.on_event(UiEvent::WifiStatus("wrong passphrase for Guest Net".into()));
+        let Mode::Wifi(w) = app.mode() else {
+            panic!("{:?}", app.mode())
+        };
+        assert_eq!(w.status, "wrong passphrase for Guest Net");
+        // An open network joins at once; an enterprise one says why not; r rescans.
+        app.on_key(key(KeyCode::Down));
+        let cmd = app.on_key(key(KeyCode::Enter));
+        assert!(
+            matches!(
+                cmd,
+                Some(UiCommand::WifiJoin {
+                    passphrase: None,
+                    ..
+                })
+            ),
+            "{cmd:?}"
+        );
+        app.on_key(key(KeyCode::Down));
+        assert_eq!(app.on_key(key(KeyCode::Enter)), None);
+        let Mode::Wifi(w) = app.mode() else {
+            panic!("{:?}", app.mode())
+        };
+        assert!(w.status.contains("enterprise"), "{}", w.status);
+        assert_eq!(
+            app.on_key(key(KeyCode::Char('r'))),
+            Some(UiCommand::WifiScan)
+        );
+        // Esc leaves the passphrase prompt, then the screen.
+        app.on_key(key(KeyCode::Home));
+        app.on_key(key(KeyCode::Enter));
+        app.on_key(key(KeyCode::Esc));
+        assert!(matches!(app.mode(), Mode::Wifi(w) if w.passphrase.is_none()));
+        app.on_key(key(KeyCode::Esc));
+        assert_eq!(app.mode(), &Mode::Menu);
+        // A scan error is a sentence on the screen.
+        app.on_key(key(KeyCode::Char('w')));
+        app.on_event(UiEvent::WifiScan(Err(
+            "no Wi-Fi device: is its driver or firmware in the module pack?".into(),
+        )));
+        assert!(matches!(app.mode(), Mode::Wifi(w) if w.status.starts_with("no Wi-Fi device")));
     }
 
     #[test]

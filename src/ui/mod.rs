@@ -56,6 +56,10 @@ pub enum UiEvent {
     /// The last Boot/Prompt command finished without leaving kboot (for example the prompt
     /// loaded a new menu): leave the progress screen.
     Ready,
+    /// The Wi-Fi screen's scan: the networks in range (strongest first), or why there are none.
+    WifiScan(Result<Vec<app::WifiNetwork>, String>),
+    /// How a join from the Wi-Fi screen went, as one sentence.
+    WifiStatus(String),
 }
 
 /// What the menu asks the supervisor to do.
@@ -76,6 +80,14 @@ pub enum UiCommand {
         entry: String,
         initrds: Vec<String>,
         sha256: std::collections::BTreeMap<String, String>,
+    },
+    /// Scan for Wi-Fi networks (answered by [`UiEvent::WifiScan`]).
+    WifiScan,
+    /// Join a network picked on the Wi-Fi screen, then look for a config over it.
+    WifiJoin {
+        ssid: Vec<u8>,
+        passphrase: Option<crate::net::wifi::Secret>,
+        security: crate::net::wifi::Security,
     },
 }
 

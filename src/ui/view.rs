@@ -187,7 +187,7 @@ fn clean(s: &str) -> String {
 fn footer_rows(app: &App) -> u16 {
     match app.mode() {
         Mode::Menu | Mode::Edit { .. } => 1,
-        Mode::Prompt { .. } => 2,
+        Mode::Prompt { .. } | Mode::Wifi(_) => 2,
         Mode::Busy { progress, .. } => match progress {
             None => 2,
             Some(p) if p.total.is_some() => 4,
@@ -219,7 +219,9 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
     }
     let a = layout(area, app);
     draw_header(frame, app, a.header);
-    if a.list.height > 0 {
+    if let (Mode::Wifi(w), true) = (app.mode(), a.list.height > 0) {
+        draw_wifi(frame, w, a.list);
+    } else if a.list.height > 0 {
         draw_list(frame, app, a.list);
     }
     if let Mode::Edit { base, editor } = app.mode() {
@@ -599,6 +601,38 @@ fn item_title(item: Item<'_>) -> &str {
     }
 }
 
+/// The Wi-Fi screen's list: SSID, signal, security and band of each network in range.
+fn draw_wifi(frame: &mut Frame<'_>, w: &crate::ui::app::WifiScreen, area: Rect) {
+    let rows = usize::from(area.height.saturating_sub(2)).max(1);
+    let start = (w.selected + 1).saturating_sub(rows);
+    let width = usize::from(area.width.saturating_sub(4));
+    let name_width = width.saturating_sub(30).max(8);
+    let lines: Vec<Line> = w
+        .networks
+        .iter()
+        .enumerate()
+        .skip(start)
+        .take(rows)
+        .map(|(i, n)| {
+            let name: String = n.title().chars().take(name_width).collect();
+            let text = format!(
+                "{name:<name_width$} {:>4} dBm  {:<9} {}",
+                n.signal,
+                n.security.label(),
+                n.band
+            );
+            let text: String = text.chars().take(width).collect();
+            if i == w.selected {
+                Line::styled(format!("> {text}"), reversed())
+            } else {
+                Line::from(format!("  {text}"))
+            }
+        })
+        .collect();
+    let block = Block::bordered().title(" Wi-Fi networks ");
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
 fn draw_list(frame: &mut Frame<'_>, app: &App, area: Rect) {
     let mut title = if app.menu().is_none() {
         "Waiting for a boot menu...".to_string()
@@ -742,6 +776,23 @@ fn draw_footer(frame: &mut Frame<'_>, app: &App, area: Rect) {
             }
         }
         Mode::Edit { .. } => vec![Line::from("Enter: boot  Esc: cancel  Ctrl-K: cut to end")],
+        Mode::Wifi(w) => match (&w.passphrase, w.networks.get(w.selected)) {
+            (Some(editor), Some(net)) => {
+                // Masked: one `*` per character typed.
+                let masked = LineEditor {
+                    buffer: "*".repeat(editor.buffer.chars().count()),
+                    cursor: editor.cursor,
+                };
+                let prefix = format!("Passphrase for {}: ", net.title());
+                let (text, col) = scrolled_line(&prefix, &masked, area.width);
+                frame.set_cursor_position(Position::new(area.x + col, area.y));
+                vec![Line::from(text), Line::from("Enter: join  Esc: cancel")]
+            }
+            _ => vec![
+                Line::styled(w.status.clone(), bold()),
+                Line::from("Enter: join  r: scan again  Esc: back to the menu"),
+            ],
+        },
         Mode::Prompt { editor } => {
             let (text, col) = prompt_line(editor, area.width);
             frame.set_cursor_position(Position::new(area.x + col, area.y));
@@ -856,6 +907,38 @@ mod tests {
         let mut t = Terminal::new(TestBackend::new(w, h)).expect("test backend");
         t.draw(|f| draw(f, app)).expect("draw");
         t
+    }
+
+    #[test]
+    fn the_wifi_screen_lists_networks_and_masks_the_passphrase() {
+        use crate::net::wifi::Security;
+        use crate::ui::app::WifiNetwork;
+        use ratatui::crossterm::event::{KeyCode, KeyEvent};
+        let mut app = App::new();
+        app.on_key(KeyEvent::from(KeyCode::Char('w')));
+        app.on_event(UiEvent::WifiScan(Ok(vec![WifiNetwork {
+            ssid: b"Guest Net".to_vec(),
+            signal: -41,
+            security: Security::Wpa2Wpa3,
+            band: "5 GHz",
+        }])));
+        let t = render(&app, 80, 24);
+        let screen = lines(t.backend().buffer()).join("\n");
+        assert!(screen.contains("Wi-Fi networks"), "{screen}");
+        assert!(screen.contains("> Guest Net"), "{screen}");
+        assert!(screen.contains("-41 dBm  WPA2/WPA3 5 GHz"), "{screen}");
+        assert!(screen.contains("r: scan again"), "{screen}");
+        app.on_key(KeyEvent::from(KeyCode::Enter));
+        for c in "hunter22".chars() {
+            app.on_key(KeyEvent::from(KeyCode::Char(c)));
+        }
+        let t = render(&app, 80, 24);
+        let screen = lines(t.backend().buffer()).join("\n");
+        assert!(
+            screen.contains("Passphrase for Guest Net: ********"),
+            "{screen}"
+        );
+        assert!(!screen.contains("hunter22"), "{screen}");
     }
 
     fn lines(buf: &Buffer) -> Vec<String> {

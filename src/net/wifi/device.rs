@@ -36,6 +36,12 @@ pub fn wireless_interfaces_in(class_net: &Path) -> Vec<String> {
     names
 }
 
+/// Whether the interface `name` is a Wi-Fi one (it has a `wireless` or `phy80211` entry).
+pub fn is_wireless(name: &str) -> bool {
+    let p = Path::new("/sys/class/net").join(name);
+    p.join("wireless").exists() || p.join("phy80211").exists()
+}
+
 /// [`wireless_interfaces_in`] for this machine.
 pub fn wireless_interfaces() -> Vec<String> {
     wireless_interfaces_in(Path::new("/sys/class/net"))

@@ -6,6 +6,7 @@
 //! [`scan`] reads scan results, [`conf`] reads wifi.conf, [`join`] is the state machine that
 //! joins one network and turns the supplicant's events into one sentence for the user.
 
+pub mod bringup;
 pub mod client;
 pub mod conf;
 pub mod ctrl;
