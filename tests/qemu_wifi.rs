@@ -289,7 +289,8 @@ fn wifi_conf_in_the_initramfs_boots_and_its_passphrase_is_never_printed() {
 
 #[test]
 fn an_access_point_that_comes_up_after_kboot_is_joined() {
-    // kboot keeps scanning: the access point starts 20 s after kboot does.
+    // kboot keeps scanning: the access point starts 20 s after kboot does. The rig leaves the
+    // key ciphers (ccm, gcm, cmac...) to kboot here: kboot loads them from the pack itself.
     let mut g = start(
         "late",
         "wpa2",
@@ -297,4 +298,9 @@ fn an_access_point_that_comes_up_after_kboot_is_joined() {
     );
     assert_joined_and_leased(&mut g, "kboot-wpa2");
     assert_booted(&mut g, "late-tftp");
+    let out = g.plain_output();
+    assert!(
+        out.contains("(Wi-Fi key ciphers)"),
+        "kboot did not load the key ciphers:\n{out}"
+    );
 }
