@@ -626,7 +626,7 @@ fn wifi_join(
     });
     match result {
         Ok(link) => {
-            s.send(UiEvent::WifiStatus(format!(
+            s.send(UiEvent::WifiJoined(format!(
                 "joined {title}: {}",
                 link.status()
             )));

@@ -572,6 +572,13 @@ impl App {
                     }
                 }
             }
+            UiEvent::WifiJoined(text) => {
+                self.push_log(one_line(&text));
+                if matches!(self.mode, Mode::Wifi(_)) {
+                    self.mode = Mode::Menu;
+                    self.selected = 0;
+                }
+            }
             UiEvent::WifiStatus(text) => {
                 let text = one_line(&text);
                 self.push_log(text.clone());
@@ -1350,6 +1357,10 @@ mod tests {
             panic!("{:?}", app.mode())
         };
         assert_eq!(w.status, "wrong passphrase for Guest Net");
+        // A join that worked goes back to the menu.
+        let mut joined = app.clone();
+        joined.on_event(UiEvent::WifiJoined("joined Guest Net".into()));
+        assert_eq!(joined.mode(), &Mode::Menu);
         // An open network joins at once; an enterprise one says why not; r rescans.
         app.on_key(key(KeyCode::Down));
         let cmd = app.on_key(key(KeyCode::Enter));

@@ -58,8 +58,11 @@ pub enum UiEvent {
     Ready,
     /// The Wi-Fi screen's scan: the networks in range (strongest first), or why there are none.
     WifiScan(Result<Vec<app::WifiNetwork>, String>),
-    /// How a join from the Wi-Fi screen went, as one sentence.
+    /// A join from the Wi-Fi screen failed: why, as one sentence.
     WifiStatus(String),
+    /// A join from the Wi-Fi screen worked: back to the menu, which discovery over the new
+    /// link fills.
+    WifiJoined(String),
 }
 
 /// What the menu asks the supervisor to do.

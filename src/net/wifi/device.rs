@@ -98,8 +98,10 @@ impl Supplicant {
     ) -> Result<Supplicant, StartError> {
         let ctrl_dir = run_dir.join("ctrl");
         let conf = run_dir.join(format!("wpa_supplicant-{iface}.conf"));
+        // Only what kboot's build knows: it has no config writing (CONFIG_NO_CONFIG_WRITE), so
+        // `update_config` would be an unknown field that stops it at start.
         let text = format!(
-            "ctrl_interface={}\nupdate_config=0\n{}",
+            "ctrl_interface={}\n{}",
             ctrl_dir.display(),
             country
                 .map(|c| format!("country={c}\n"))
@@ -126,10 +128,20 @@ impl Supplicant {
             })?;
         let deadline = Instant::now() + START_TIMEOUT;
         while !socket.exists() {
-            if let Ok(Some(status)) = child.try_wait() {
+            // As PID 1, kboot's reaper may collect the child's status first: a child that is
+            // gone counts as exited too.
+            let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
+            let gone = || nix::sys::signal::kill(pid, None) == Err(nix::errno::Errno::ESRCH);
+            let exited = match child.try_wait() {
+                Ok(Some(status)) => Some(status.to_string()),
+                Ok(None) if gone() => Some("its status was collected by kboot's reaper".into()),
+                Ok(None) => None,
+                Err(_) => Some("its status was collected by kboot's reaper".into()),
+            };
+            if let Some(status) = exited {
                 return Err(StartError::Exited {
                     iface: iface.to_string(),
-                    status: status.to_string(),
+                    status,
                 });
             }
             if Instant::now() >= deadline {
