@@ -869,9 +869,26 @@ fn apply_handoff(entries: &mut [crate::config::Entry], lease: Option<&Lease>) {
     for e in entries {
         if e.kernel.is_some() {
             e.cmdline = crate::cmdline::handoff::apply(&e.cmdline, e.handoff, lease);
+            if let Some(note) = wireless_note(e.handoff, lease) {
+                e.help = Some(match e.help.take() {
+                    Some(h) => format!("{h}\n{note}"),
+                    None => note,
+                });
+            }
         }
         apply_handoff(&mut e.children, lease);
     }
+}
+
+/// What the entry details say when the lease is a Wi-Fi one and the entry would have had the
+/// default `ip=` handoff.
+fn wireless_note(handoff: crate::config::model::Handoff, lease: Option<&Lease>) -> Option<String> {
+    let ssid = lease?.wireless.as_deref()?;
+    (handoff == crate::config::model::Handoff::Default).then(|| {
+        format!(
+            "No ip= handoff: kboot's link is Wi-Fi ({ssid}), which the target's initramfs cannot join without the credentials; add ip= to the command line if it can."
+        )
+    })
 }
 
 /// Render an entry's diskless root for the target's initramfs: the flavour given, or detected
@@ -1369,6 +1386,7 @@ mod tests {
         s.busy.store(true, Ordering::SeqCst);
         let url = format!("file://{}", dir.join("initrd.img").display());
         assert_eq!(detected(url).1, "not known: a boot started first");
+
         let _ = std::fs::remove_dir_all(dir);
     }
 
@@ -1387,5 +1405,21 @@ mod tests {
             boot_fetch_options(&spec, &s).proxy.as_deref(),
             Some("http://192.0.2.9:3128")
         );
+    }
+
+    #[test]
+    fn a_wireless_lease_is_explained_in_the_entry_details() {
+        use crate::config::model::Handoff;
+        let mut lease = Lease {
+            wireless: Some("Guest Net".into()),
+            ..Default::default()
+        };
+        let note = wireless_note(Handoff::Default, Some(&lease)).expect("a note");
+        assert!(note.starts_with("No ip= handoff: kboot's link is Wi-Fi (Guest Net)"));
+        assert_eq!(wireless_note(Handoff::Off, Some(&lease)), None);
+        assert_eq!(wireless_note(Handoff::Pxelinux(1), Some(&lease)), None);
+        lease.wireless = None;
+        assert_eq!(wireless_note(Handoff::Default, Some(&lease)), None);
+        assert_eq!(wireless_note(Handoff::Default, None), None);
     }
 }
