@@ -32,6 +32,7 @@
 //!   after, ordered by file name in decreasing version order. Versions compare like systemd's
 //!   `strverscmp_improved` ([`version_cmp`]).
 
+use super::snippet;
 use std::cmp::Ordering;
 
 use crate::cmdline;
@@ -64,18 +65,6 @@ struct BlsEntry {
     version: Option<String>,
     /// The file name without `.conf` and without a boot-counting suffix.
     stem: String,
-}
-
-/// At most 60 characters of `s`, for warnings.
-fn snippet(s: &str) -> String {
-    const MAX: usize = 60;
-    if s.chars().count() <= MAX {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(MAX).collect();
-        t.push('…');
-        t
-    }
 }
 
 /// The file name without a directory, `.conf` and a boot-counting suffix (`+3-1`).

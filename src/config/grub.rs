@@ -87,6 +87,7 @@
 //!   loops are skipped with a warning. Other unknown commands are warnings.
 //! - Warnings read `<file url> line N: ...`; nothing here fails or panics.
 
+use super::snippet;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -169,18 +170,6 @@ pub fn parse(text: &str, url: &str, ctx: &ParseContext, fetch: &mut Fetcher<'_>)
     }
     menu.warnings = it.warnings;
     menu
-}
-
-/// At most 60 characters of `s`, for warnings.
-fn snippet(s: &str) -> String {
-    const MAX: usize = 60;
-    if s.chars().count() <= MAX {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(MAX).collect();
-        t.push('…');
-        t
-    }
 }
 
 /// The kernel name of the volume a config at `url` (`nvme0n1p1:/boot/grub/grub.cfg`) is on.

@@ -17,6 +17,7 @@
 //! - Surrounding parentheses are ignored. Anything else (`cd`, `fd0`, `ahci0,msdos1`, `loop`,
 //!   garbage) is an error naming the device, never a panic.
 
+use super::snippet;
 use std::sync::Arc;
 
 use crate::disk::{Inventory, PartTable, Volume};
@@ -287,18 +288,6 @@ impl GrubDevices {
             return format!("mduuid/{}", u.replace(':', "").to_ascii_lowercase());
         }
         vol.name.clone()
-    }
-}
-
-/// At most 60 characters of `s`, for messages.
-fn snippet(s: &str) -> String {
-    const MAX: usize = 60;
-    if s.chars().count() <= MAX {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(MAX).collect();
-        t.push('…');
-        t
     }
 }
 

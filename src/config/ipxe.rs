@@ -38,6 +38,7 @@
 //! ([`MAX_INCLUDE_DEPTH`]), fetches, and the total work. Problems never fail the parse: each
 //! becomes a `<script> line N: ...` warning.
 
+use super::snippet;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
@@ -121,18 +122,6 @@ pub fn parse(text: &str, url: &str, ctx: &ParseContext, fetch: &mut Fetcher) -> 
     }
     menu.warnings = it.warnings;
     menu
-}
-
-/// At most 60 characters of `s`, for warnings.
-fn snippet(s: &str) -> String {
-    const MAX: usize = 60;
-    if s.chars().count() <= MAX {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(MAX).collect();
-        t.push('…');
-        t
-    }
 }
 
 /// How a command is joined to the previous one on its line.

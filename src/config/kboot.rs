@@ -29,6 +29,7 @@
 //! - Problems never fail the parse: each becomes a `kboot.conf line N: ...` warning and the
 //!   line (or entry) is skipped. A repeated label keeps the first entry.
 
+use super::snippet;
 use std::collections::HashSet;
 
 use crate::cmdline;
@@ -80,18 +81,6 @@ struct Parser<'a> {
     global_root: Option<String>,
     pending: Vec<Pending>,
     labels: HashSet<String>,
-}
-
-/// At most 60 characters of `s`, for warnings about huge lines.
-fn snippet(s: &str) -> String {
-    const MAX: usize = 60;
-    if s.chars().count() <= MAX {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(MAX).collect();
-        t.push('…');
-        t
-    }
 }
 
 /// One `key=value` line, split and unquoted.

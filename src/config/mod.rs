@@ -17,3 +17,15 @@ pub mod prompt;
 pub mod pxelinux;
 
 pub use model::{Entry, Menu};
+
+/// At most 60 characters of `s` (then `…`), for warnings and messages that quote a config.
+pub(crate) fn snippet(s: &str) -> String {
+    const MAX: usize = 60;
+    if s.chars().count() <= MAX {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(MAX).collect();
+        t.push('…');
+        t
+    }
+}

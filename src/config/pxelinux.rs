@@ -63,6 +63,7 @@
 //!   `PROMPT 1`, pxelinux boots its default at once: `timeout_ms` is `Some(0)` then.
 //! - Warnings read `<file url> line N: ...`; nothing here fails or panics.
 
+use super::snippet;
 use std::collections::HashSet;
 use std::rc::Rc;
 
@@ -111,18 +112,6 @@ pub fn tftp_root(url: &str) -> String {
     match url.to_ascii_lowercase().find("/pxelinux.cfg/") {
         Some(i) => url[..=i].to_string(),
         None => url.to_string(),
-    }
-}
-
-/// At most 60 characters of `s`, for warnings about huge lines.
-fn snippet(s: &str) -> String {
-    const MAX: usize = 60;
-    if s.chars().count() <= MAX {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(MAX).collect();
-        t.push('…');
-        t
     }
 }
 
