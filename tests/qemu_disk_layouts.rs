@@ -16,7 +16,7 @@
 
 mod common;
 
-use common::{tftp_folder, Guest, GuestOptions};
+use common::{installed_tree, tftp_folder, Guest, GuestOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -38,22 +38,7 @@ fn lv_filesystem(dir: &Path, test: &str) -> PathBuf {
 /// [`lv_filesystem`] of `mib` MiB, with `filler` MiB of filler written before the kernel (so
 /// that the kernel lies further in).
 fn filesystem(dir: &Path, test: &str, mib: u64, filler: usize) -> PathBuf {
-    let staging = dir.join("root");
-    std::fs::create_dir_all(staging.join("boot/extlinux")).unwrap();
-    std::fs::copy(dir.join("bzImage-kboot"), staging.join("boot/vmlinuz")).unwrap();
-    std::fs::copy(
-        dir.join("demo-initrd.cpio.gz"),
-        staging.join("boot/initrd.gz"),
-    )
-    .unwrap();
-    std::fs::write(
-        staging.join("boot/extlinux/extlinux.conf"),
-        format!(
-            "UI menu.c32\nMENU TITLE Installed on {test}\nDEFAULT local\nLABEL local\n  MENU LABEL Local system\n  \
-             KERNEL /boot/vmlinuz\n  INITRD /boot/initrd.gz\n  APPEND console=ttyS0 kboot_test={test}\n"
-        ),
-    )
-    .unwrap();
+    let staging = installed_tree(dir, test);
     // Filler first, so that the kernel ends up further in: in the LV's second segment
     // (checked by kernel_tail_at).
     std::fs::write(staging.join("boot/0-filler"), vec![0xa5u8; filler << 20]).unwrap();

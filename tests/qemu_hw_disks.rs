@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{built, keys, tftp_folder, Guest, GuestOptions};
+use common::{built, installed_tree, keys, tftp_folder, Guest, GuestOptions};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -31,27 +31,6 @@ fn installed_disk(dir: &Path, test: &str) -> PathBuf {
         .expect("mkfs.ext4 (apt-get install e2fsprogs)");
     assert!(status.success(), "mkfs.ext4 failed");
     image
-}
-
-/// The files of [`installed_disk`], in a folder.
-fn installed_tree(dir: &Path, test: &str) -> PathBuf {
-    let staging = dir.join("root");
-    std::fs::create_dir_all(staging.join("boot/extlinux")).unwrap();
-    std::fs::copy(dir.join("bzImage-kboot"), staging.join("boot/vmlinuz")).unwrap();
-    std::fs::copy(
-        dir.join("demo-initrd.cpio.gz"),
-        staging.join("boot/initrd.gz"),
-    )
-    .unwrap();
-    std::fs::write(
-        staging.join("boot/extlinux/extlinux.conf"),
-        format!(
-            "UI menu.c32\nMENU TITLE Installed on {test}\nDEFAULT local\nLABEL local\n  MENU LABEL Local system\n  \
-             KERNEL /boot/vmlinuz\n  INITRD /boot/initrd.gz\n  APPEND console=ttyS0 kboot_test={test}\n"
-        ),
-    )
-    .unwrap();
-    staging
 }
 
 /// `-drive` for the image: writes go to a temporary file (IDE and SD cannot be read-only).

@@ -498,3 +498,26 @@ pub mod atftpd;
 pub mod diskless;
 pub mod netns;
 pub mod servers;
+
+/// The files of an installed system in `dir/root`: /boot with kboot's kernel (`vmlinuz`), the
+/// demo initrd and an extlinux.conf whose menu waits (`UI menu.c32`) and whose only entry says
+/// `kboot_test=<test>`. The tests make a filesystem image of it.
+pub fn installed_tree(dir: &Path, test: &str) -> PathBuf {
+    let staging = dir.join("root");
+    std::fs::create_dir_all(staging.join("boot/extlinux")).unwrap();
+    std::fs::copy(dir.join("bzImage-kboot"), staging.join("boot/vmlinuz")).unwrap();
+    std::fs::copy(
+        dir.join("demo-initrd.cpio.gz"),
+        staging.join("boot/initrd.gz"),
+    )
+    .unwrap();
+    std::fs::write(
+        staging.join("boot/extlinux/extlinux.conf"),
+        format!(
+            "UI menu.c32\nMENU TITLE Installed on {test}\nDEFAULT local\nLABEL local\n  MENU LABEL Local system\n  \
+             KERNEL /boot/vmlinuz\n  INITRD /boot/initrd.gz\n  APPEND console=ttyS0 kboot_test={test}\n"
+        ),
+    )
+    .unwrap();
+    staging
+}
