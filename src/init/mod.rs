@@ -13,13 +13,13 @@ pub mod supervisor;
 /// Entry point when kboot runs as PID 1. Never returns.
 pub fn run_as_pid1() -> ! {
     let started = std::time::Instant::now();
-    // Mount first: /dev must exist before the console can be opened.
-    let mount_errors = mounts::mount_early();
+    // Only what the menu's first frame needs: /dev for the consoles, /proc for the command
+    // line. The rest waits for that frame (`late_setup`).
+    let mount_errors = mounts::mount_for_menu();
     console::attach();
     for e in &mount_errors {
         eprintln!("kboot: {e}");
     }
-    reaper::spawn();
     let cmdline = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
     console::quiet_kernel(&cmdline);
     let args = args::KernelArgs::parse(&cmdline);
@@ -27,4 +27,15 @@ pub fn run_as_pid1() -> ! {
         crate::fetch::proxy::set_default(crate::fetch::proxy::ProxySettings::all(proxy));
     }
     supervisor::run(args, supervisor::Mode::Pid1, started)
+}
+
+/// PID 1's set-up that the menu's first frame does not need, done right after it (before the
+/// drivers, discovery and the disk scan start): the other mounts, the reaper, the clock check.
+/// Each problem is one line for the log.
+pub fn late_setup(log: &mut dyn FnMut(String)) {
+    for e in mounts::mount_rest() {
+        log(e);
+    }
+    reaper::spawn();
+    clock::warn_if_implausible(log);
 }

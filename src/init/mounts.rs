@@ -35,11 +35,32 @@ const EARLY: &[(&str, &str, &str, u64, &str)] = &[
     ),
 ];
 
-/// Mount /dev, /proc, /sys, /run and /tmp. Returns one sentence per mount that failed (a mount
-/// that is already there is not a failure).
+/// How many of [`EARLY`] the menu needs: /dev (consoles) and /proc (the command line).
+const FOR_MENU: usize = 2;
+
+/// Mount /dev and /proc, all the menu's first frame needs. Returns one sentence per mount that
+/// failed (a mount that is already there is not a failure).
+pub fn mount_for_menu() -> Vec<String> {
+    mount_all(&EARLY[..FOR_MENU])
+}
+
+/// Mount /sys, /run and /tmp, and make /run/kboot; as [`mount_for_menu`].
+pub fn mount_rest() -> Vec<String> {
+    let errors = mount_all(&EARLY[FOR_MENU..]);
+    let _ = std::fs::create_dir_all("/run/kboot");
+    errors
+}
+
+/// Mount everything of [`EARLY`] again (after a failed kexec or reboot unmounted it).
 pub fn mount_early() -> Vec<String> {
+    let mut errors = mount_for_menu();
+    errors.extend(mount_rest());
+    errors
+}
+
+fn mount_all(list: &[(&str, &str, &str, u64, &str)]) -> Vec<String> {
     let mut errors = Vec::new();
-    for (source, target, fstype, flags, data) in EARLY {
+    for (source, target, fstype, flags, data) in list {
         let _ = std::fs::create_dir_all(target);
         let flags = MsFlags::from_bits_truncate(*flags as _);
         let data = (!data.is_empty()).then_some(*data);
@@ -48,7 +69,6 @@ pub fn mount_early() -> Vec<String> {
             Err(e) => errors.push(format!("cannot mount {fstype} on {target}: {e}")),
         }
     }
-    let _ = std::fs::create_dir_all("/run/kboot");
     errors
 }
 

@@ -100,58 +100,19 @@ pub fn run(args: KernelArgs, mode: Mode, started: Instant) -> ! {
             .and_then(|u| u.split_whitespace().next().map(|s| format!("{s} s")))
             .unwrap_or_else(|| "unknown".into())
     ));
-    if mode == Mode::Pid1 {
-        super::clock::warn_if_implausible(&mut |l| shared.log(l));
-    }
-
-    // The menu's first frame comes before the background work: on one slow CPU (TCG) the
-    // threads below would otherwise delay it by a hundred milliseconds or more.
-    let head_start = if mode == Mode::Pid1 && !args.menu_off {
-        FIRST_FRAME_HEAD_START
-    } else {
-        Duration::ZERO
-    };
-    // Drivers first: the NIC discovery waits for may need a module. The thread runs beside the
-    // menu for ever (hotplug) and only logs. Discovery and the disk scan subscribe to what it
-    // sees before it starts, so they miss nothing (a NIC or disk that shows up late).
-    let (nic_events, disk_events) = if mode == Mode::Pid1 {
-        let subscribed = (
-            Some(shared.hw_events.subscribe()),
-            Some(shared.hw_events.subscribe()),
-        );
-        let opts = crate::hw::drivers::DriverOptions {
-            modprobe: args.modprobe.clone(),
-            blacklist: args.blacklist.clone(),
-            started: Some(started),
-        };
-        spawn_guarded("drivers", shared.clone(), move |s| {
-            crate::ui::wait_for_first_frame(head_start);
-            crate::hw::drivers::run(&opts, &s.hw_events, &mut |l| s.log(l))
-        });
-        subscribed
-    } else {
-        (None, None)
-    };
-    spawn_guarded("discovery", shared.clone(), {
+    // The menu's first frame comes before everything else: on one slow CPU (TCG) the mounts
+    // and threads below would otherwise delay it by tens of milliseconds. As PID 1 with a menu
+    // they start right after that frame, on the menu's thread (or when the menu cannot start).
+    let start = {
+        let shared = shared.clone();
         let args = args.clone();
-        move |s| {
-            crate::ui::wait_for_first_frame(head_start);
-            discover_and_follow(&args, &s, nic_events)
-        }
-    });
-    if mode == Mode::Pid1 && !args.no_disks {
-        spawn_guarded("disks", shared.clone(), move |s| {
-            crate::ui::wait_for_first_frame(head_start);
-            scan_disks(&s);
-            if let Some(rx) = disk_events {
-                rescan_disks_on_hotplug(&rx, &s);
-            }
-        });
+        move || start_workers(&args, &shared, cmd_rx, started)
+    };
+    if mode == Mode::Pid1 && !args.menu_off {
+        crate::ui::after_first_frame(Box::new(start));
+    } else {
+        start();
     }
-    spawn_guarded("commands", shared.clone(), {
-        let args = args.clone();
-        move |s| handle_commands(cmd_rx, &args, &s)
-    });
 
     if args.menu_off {
         unattended(ev_rx, cmd_tx)
@@ -172,8 +133,10 @@ pub fn run(args: KernelArgs, mode: Mode, started: Instant) -> ! {
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             crate::ui::run(&ev_rx, cmd_tx.clone(), opts.clone())
         }));
-        // Only the first run's first frame is timed.
+        // Only the first run's first frame is timed. A menu that could not draw at all must
+        // not keep the network and the boot from starting.
         opts.started = None;
+        crate::ui::run_after_first_frame();
         match result {
             Ok(Ok(())) => eprintln!("kboot: the menu ended; starting it again"),
             Ok(Err(e)) => eprintln!("kboot: the menu failed: {e}; starting it again"),
@@ -181,6 +144,56 @@ pub fn run(args: KernelArgs, mode: Mode, started: Instant) -> ! {
         }
         std::thread::sleep(Duration::from_secs(1));
     }
+}
+
+/// The background work: PID 1's late set-up, then the drivers, discovery, disk scan and
+/// command threads.
+fn start_workers(
+    args: &KernelArgs,
+    shared: &Arc<Shared>,
+    cmd_rx: Receiver<UiCommand>,
+    started: Instant,
+) {
+    let mode = shared.mode;
+    if mode == Mode::Pid1 {
+        super::late_setup(&mut |l| shared.log(l));
+    }
+    // Drivers first: the NIC discovery waits for may need a module. The thread runs beside the
+    // menu for ever (hotplug) and only logs. Discovery and the disk scan subscribe to what it
+    // sees before it starts, so they miss nothing (a NIC or disk that shows up late).
+    let (nic_events, disk_events) = if mode == Mode::Pid1 {
+        let subscribed = (
+            Some(shared.hw_events.subscribe()),
+            Some(shared.hw_events.subscribe()),
+        );
+        let opts = crate::hw::drivers::DriverOptions {
+            modprobe: args.modprobe.clone(),
+            blacklist: args.blacklist.clone(),
+            started: Some(started),
+        };
+        spawn_guarded("drivers", shared.clone(), move |s| {
+            crate::hw::drivers::run(&opts, &s.hw_events, &mut |l| s.log(l))
+        });
+        subscribed
+    } else {
+        (None, None)
+    };
+    spawn_guarded("discovery", shared.clone(), {
+        let args = args.clone();
+        move |s| discover_and_follow(&args, &s, nic_events)
+    });
+    if mode == Mode::Pid1 && !args.no_disks {
+        spawn_guarded("disks", shared.clone(), move |s| {
+            scan_disks(&s);
+            if let Some(rx) = disk_events {
+                rescan_disks_on_hotplug(&rx, &s);
+            }
+        });
+    }
+    spawn_guarded("commands", shared.clone(), {
+        let args = args.clone();
+        move |s| handle_commands(cmd_rx, &args, &s)
+    });
 }
 
 /// `kboot.menu=off`: no TUI. Print every event as a plain line and boot the default entry of
@@ -231,10 +244,6 @@ fn spawn_guarded(name: &str, shared: Arc<Shared>, body: impl FnOnce(Arc<Shared>)
         eprintln!("kboot: cannot start the {name} thread: {e}");
     }
 }
-
-/// How long the background work started with kboot waits for the menu's first frame (it
-/// normally comes sooner; the wait only bounds a menu that cannot draw).
-const FIRST_FRAME_HEAD_START: Duration = Duration::from_millis(300);
 
 /// How long discovery waits for the drivers of the devices present at start when there is no
 /// Ethernet interface yet (its driver may be a module in the pack).

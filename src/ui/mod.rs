@@ -15,24 +15,26 @@ use crate::boot::BootSpec;
 use crate::config::Menu;
 use crate::fetch::Progress;
 
-/// Set once the menu's first frame is drawn.
-static FIRST_FRAME: (std::sync::Mutex<bool>, std::sync::Condvar) =
-    (std::sync::Mutex::new(false), std::sync::Condvar::new());
+/// Work that waits for the menu's first frame (PID 1's late mounts and worker threads).
+type Deferred = Box<dyn FnOnce() + Send>;
+static AFTER_FIRST_FRAME: std::sync::Mutex<Option<Deferred>> = std::sync::Mutex::new(None);
 
-/// The menu drew its first frame: work waiting in [`wait_for_first_frame`] goes on.
-pub fn first_frame_drawn() {
-    let (lock, cv) = &FIRST_FRAME;
-    *lock.lock().unwrap_or_else(|p| p.into_inner()) = true;
-    cv.notify_all();
+/// Run `work` once the menu's first frame is drawn, on the menu's thread: on a slow or single
+/// CPU the menu then appears before anything competes with it. If the menu cannot draw at all,
+/// whoever runs it calls [`run_after_first_frame`].
+pub fn after_first_frame(work: Deferred) {
+    *AFTER_FIRST_FRAME.lock().unwrap_or_else(|p| p.into_inner()) = Some(work);
 }
 
-/// Wait until the menu's first frame is drawn, at most `limit`. Background work that starts
-/// with kboot (driver loading, discovery, the disk scan) calls this first, so that on a slow
-/// or single CPU the menu appears before they compete with it.
-pub fn wait_for_first_frame(limit: std::time::Duration) {
-    let (lock, cv) = &FIRST_FRAME;
-    let guard = lock.lock().unwrap_or_else(|p| p.into_inner());
-    let _ = cv.wait_timeout_while(guard, limit, |drawn| !*drawn);
+/// Run the work given to [`after_first_frame`], if it has not run yet.
+pub fn run_after_first_frame() {
+    let work = AFTER_FIRST_FRAME
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take();
+    if let Some(work) = work {
+        work();
+    }
 }
 
 /// Something the background workers tell the menu.

@@ -127,12 +127,11 @@ fn run_loop(
             // A console still writing its previous frame is drawn on a later round.
             dirty = !draw_all(consoles, &mut app)?;
             if last_draw.is_none() {
-                super::first_frame_drawn();
-                if let Some(started) = opts.started {
-                    let line = format!(
-                        "first frame {} ms after /init",
-                        started.elapsed().as_millis()
-                    );
+                // Timed before the deferred work starts.
+                let elapsed = opts.started.map(|s| s.elapsed());
+                super::run_after_first_frame();
+                if let Some(elapsed) = elapsed {
+                    let line = format!("first frame {} ms after /init", elapsed.as_millis());
                     crate::kmsg::info(&line);
                     app.on_event(UiEvent::Log(line));
                     dirty = true;
