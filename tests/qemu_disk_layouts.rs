@@ -16,7 +16,7 @@
 
 mod common;
 
-use common::{installed_tree, tftp_folder, Guest, GuestOptions};
+use common::{installed_tree, mbr_disk, tftp_folder, Guest, GuestOptions, PART_START};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -24,8 +24,7 @@ use std::time::Duration;
 const BOOT: Duration = Duration::from_secs(180);
 const MIB: u64 = 1 << 20;
 
-/// The partition's start on the disk (sector 2048) and the PV's first extent on it (1 MiB).
-const PART_START: u64 = MIB;
+/// The PV's first extent on the partition (1 MiB; the partition starts at sector 2048).
 const PE_START: u64 = MIB;
 const EXTENT: u64 = 4 * MIB;
 
@@ -52,22 +51,6 @@ fn filesystem(dir: &Path, test: &str, mib: u64, filler: usize) -> PathBuf {
         .expect("mkfs.ext4 (apt-get install e2fsprogs)");
     assert!(status.success(), "mkfs.ext4 failed");
     image
-}
-
-/// A raw disk image of `len` bytes with an MBR whose one partition (of type `kind`) starts at
-/// [`PART_START`] and fills the rest.
-fn mbr_disk(path: &Path, len: u64, kind: u8) -> std::fs::File {
-    let mut f = std::fs::File::create(path).unwrap();
-    f.set_len(len).unwrap();
-    let mut mbr = [0u8; 512];
-    let entry = &mut mbr[446..462];
-    entry[4] = kind;
-    entry[8..12].copy_from_slice(&((PART_START / 512) as u32).to_le_bytes());
-    entry[12..16].copy_from_slice(&(((len - PART_START) / 512) as u32).to_le_bytes());
-    mbr[510] = 0x55;
-    mbr[511] = 0xAA;
-    f.write_all(&mbr).unwrap();
-    f
 }
 
 /// Where the last 4 KiB of kboot's kernel are in the file system image `fs`: the test shows

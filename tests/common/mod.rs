@@ -521,3 +521,23 @@ pub fn installed_tree(dir: &Path, test: &str) -> PathBuf {
     .unwrap();
     staging
 }
+
+/// Where [`mbr_disk`]'s one partition starts: 1 MiB, as installers align it.
+pub const PART_START: u64 = 1 << 20;
+
+/// A raw disk image of `len` bytes with an MBR whose one partition (of type `kind`) starts at
+/// [`PART_START`] and fills the rest.
+pub fn mbr_disk(path: &Path, len: u64, kind: u8) -> std::fs::File {
+    use std::io::Write;
+    let mut f = std::fs::File::create(path).unwrap();
+    f.set_len(len).unwrap();
+    let mut mbr = [0u8; 512];
+    let entry = &mut mbr[446..462];
+    entry[4] = kind;
+    entry[8..12].copy_from_slice(&((PART_START / 512) as u32).to_le_bytes());
+    entry[12..16].copy_from_slice(&(((len - PART_START) / 512) as u32).to_le_bytes());
+    mbr[510] = 0x55;
+    mbr[511] = 0xAA;
+    f.write_all(&mbr).unwrap();
+    f
+}

@@ -57,7 +57,11 @@ pub fn configured(
         }
         let mut file_nets = c.networks;
         file_nets.sort_by_key(|n| std::cmp::Reverse(n.priority));
-        log(format!("{from}: {} Wi-Fi networks", file_nets.len()));
+        let n = file_nets.len();
+        log(format!(
+            "{from}: {n} Wi-Fi network{}",
+            if n == 1 { "" } else { "s" }
+        ));
         nets.extend(file_nets);
         if country.is_none() {
             country = c.country;
