@@ -57,6 +57,11 @@ fn start(name: &str, ap: &str, append: &str) -> Guest {
 
 /// [`start`] without `kboot.menu=off`: the menu runs on the serial console.
 fn start_with(name: &str, ap: &str, append: &str) -> Guest {
+    start_rig(name, ap, append, None)
+}
+
+/// [`start_with`], with `disk` as the guest's virtio disk.
+fn start_rig(name: &str, ap: &str, append: &str, disk: Option<&std::path::Path>) -> Guest {
     // kboot's own payload must exist too (built() says what to run).
     built("kboot.bzImage");
     let initrd = wifi_initrd();
@@ -75,6 +80,7 @@ fn start_with(name: &str, ap: &str, append: &str) -> Guest {
             append: &append,
             nics: &["none"],
             initrd: Some(&initrd),
+            disk,
             ..GuestOptions::serving(&empty)
         },
     );
@@ -288,6 +294,86 @@ fn wifi_conf_in_the_initramfs_boots_and_its_passphrase_is_never_printed() {
     assert!(
         !out.contains(WPA2_PSK),
         "the passphrase from wifi.conf was printed:\n{out}"
+    );
+}
+
+#[test]
+fn wifi_conf_on_a_disk_partition_boots_and_its_passphrase_is_never_printed() {
+    // /kboot/wifi.conf on the first partition (ext4, MBR) of the machine's disk, as a user would
+    // leave it on a stick; nothing in the initramfs or on the command line.
+    let dir = std::env::temp_dir().join(format!("kboot-wifi-disk-{}", std::process::id()));
+    let staging = dir.join("staging");
+    std::fs::create_dir_all(staging.join("kboot")).unwrap();
+    std::fs::write(
+        staging.join("kboot/wifi.conf"),
+        format!(
+            "# left on the stick\nnetwork={{\n\tssid=\"kboot-wpa2\"\n\tpsk=\"{WPA2_PSK}\"\n}}\n"
+        ),
+    )
+    .unwrap();
+    let image = dir.join("disk.img");
+    drop(common::mbr_disk(
+        &image,
+        common::PART_START + (16 << 20),
+        0x83,
+    ));
+    let status = std::process::Command::new("mkfs.ext4")
+        .args(["-q", "-F", "-L", "stick"])
+        .arg(format!("-Eoffset={}", common::PART_START))
+        .arg("-d")
+        .arg(&staging)
+        .arg(&image)
+        .arg("16M")
+        .status()
+        .expect("mkfs.ext4 (apt-get install e2fsprogs)");
+    assert!(status.success(), "mkfs.ext4 failed");
+    let mut g = start_rig("diskconf", "wpa2", "kboot.menu=off", Some(&image));
+    g.wait_for("vda1:/kboot/wifi.conf: 1 Wi-Fi network", BOOT);
+    assert_joined_and_leased(&mut g, "kboot-wpa2");
+    assert_booted(&mut g, "diskconf-tftp");
+    let out = g.plain_output();
+    assert!(
+        !out.contains(WPA2_PSK),
+        "the passphrase from the disk's wifi.conf was printed:\n{out}"
+    );
+    drop(g);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_boot_file_over_dhcpv6_on_the_wireless_link_boots() {
+    // Dual stack, as many networks are: DHCPv4 gives wlan0 an address but no boot file; the
+    // access point's router advertisements and DHCPv6 give tftp://[2001:db8:1::1]/v6/kboot.conf
+    // (not at the TFTP root, where IPv4 discovery would find it). kboot runs the same IPv6
+    // client on the wireless link and fetches everything over IPv6.
+    let mut g = start(
+        "v6",
+        "wpa2",
+        &format!("kboot_test.v6boot=1 kboot.wifi.ssid=kboot-wpa2 kboot.wifi.psk={WPA2_PSK}"),
+    );
+    assert_joined_and_leased(&mut g, "kboot-wpa2");
+    // "wlan0: IPv6 2001:db8:1::5x; boot file tftp://[2001:db8:1::1]/kboot.conf"
+    let v6 = g.line_after("wlan0: IPv6 2001:", BOOT);
+    assert!(
+        v6.starts_with("db8:1::5")
+            && v6.ends_with("; boot file tftp://[2001:db8:1::1]/v6/kboot.conf"),
+        "the IPv6 line: wlan0: IPv6 2001:{v6}"
+    );
+    let menu = g.line_after("kboot: menu from ", BOOT);
+    assert!(
+        menu.contains("tftp://[2001:db8:1::1]/v6/kboot.conf"),
+        "the config came from elsewhere: {menu}"
+    );
+    let cmdline = g.target_cmdline(BOOT);
+    assert!(
+        cmdline
+            .split_whitespace()
+            .any(|w| w == "kboot_test=v6-tftp"),
+        "target cmdline: {cmdline}"
+    );
+    assert!(
+        !cmdline.split_whitespace().any(|w| w.starts_with("ip=")),
+        "a wireless lease handed ip= to the target: {cmdline}"
     );
 }
 

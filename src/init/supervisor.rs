@@ -883,6 +883,8 @@ fn apply_handoff(entries: &mut [crate::config::Entry], lease: Option<&Lease>) {
                     Some(h) => format!("{h}\n{note}"),
                     None => note,
                 });
+                // The details' Network field says what happens: nothing is appended.
+                e.handoff = crate::config::model::Handoff::Off;
             }
         }
         apply_handoff(&mut e.children, lease);
@@ -1430,5 +1432,29 @@ mod tests {
         lease.wireless = None;
         assert_eq!(wireless_note(Handoff::Default, Some(&lease)), None);
         assert_eq!(wireless_note(Handoff::Default, None), None);
+    }
+
+    #[test]
+    fn an_entry_booted_over_wifi_gets_no_ip_and_its_details_say_why() {
+        use crate::config::model::Handoff;
+        let lease = Lease {
+            iface: "wlan0".into(),
+            client: Some("192.0.2.50".parse().unwrap()),
+            netmask: Some("255.255.255.0".parse().unwrap()),
+            wireless: Some("Guest Net".into()),
+            ..Default::default()
+        };
+        let mut entries = vec![crate::config::Entry {
+            kernel: Some("tftp://192.0.2.1/vmlinuz".into()),
+            cmdline: "quiet".into(),
+            ..Default::default()
+        }];
+        apply_handoff(&mut entries, Some(&lease));
+        assert_eq!(entries[0].cmdline, "quiet");
+        assert_eq!(entries[0].handoff, Handoff::Off);
+        assert!(entries[0]
+            .help
+            .as_deref()
+            .is_some_and(|h| h.contains("kboot's link is Wi-Fi (Guest Net)")));
     }
 }

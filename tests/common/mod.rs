@@ -403,18 +403,23 @@ impl Guest {
         self.started.elapsed().as_secs_f64()
     }
 
+    /// Print the end of the output: the last 6000 characters, or KBOOT_TEST_TAIL of them.
     fn dump(&self) {
         let text = self.plain_output();
+        let n = std::env::var("KBOOT_TEST_TAIL")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(6000);
         let tail: String = text
             .chars()
             .rev()
-            .take(6000)
+            .take(n)
             .collect::<Vec<_>>()
             .into_iter()
             .rev()
             .collect();
         eprintln!(
-            "----- {} serial output (last 6000 chars, ANSI stripped) -----\n{tail}\n-----",
+            "----- {} serial output (last {n} chars, ANSI stripped) -----\n{tail}\n-----",
             self.name
         );
     }
