@@ -700,7 +700,8 @@ fn wifi_scan(
                 n.ssid_text()
             );
         }
-        eprintln!("{iface}: {} networks", nets.len());
+        let n = nets.len();
+        eprintln!("{iface}: {n} network{}", if n == 1 { "" } else { "s" });
     }
     Ok(())
 }

@@ -378,6 +378,51 @@ fn the_boot_file_over_dhcpv6_on_the_wireless_link_boots() {
 }
 
 #[test]
+fn kboot_wifi_scan_on_a_host_lists_the_access_point() {
+    // kboot's CLI as on a host with a wireless device (the rig runs it before kboot starts as
+    // PID 1): it starts its own wpa_supplicant, scans, and prints JSON and a table. Then kboot
+    // as PID 1 still joins and boots: the CLI's supplicant is gone and left the device usable.
+    let mut g = start(
+        "cliscan",
+        "wpa2",
+        &format!("kboot_test.cliscan=1 kboot.wifi.ssid=kboot-wpa2 kboot.wifi.psk={WPA2_PSK}"),
+    );
+    let status = g.line_after("cli: kboot wifi scan --json: exit status ", BOOT);
+    assert_eq!(status, "0", "kboot wifi scan --json failed");
+    // The table (stdout) and its count (stderr) come after the JSON.
+    let count = g.line_after("cli-text: wlan0: ", BOOT);
+    assert_eq!(count, "1 network", "the count on stderr");
+    let out = g.plain_output();
+    let json: String = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("cli-json: "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let list: serde_json::Value =
+        serde_json::from_str(&json).unwrap_or_else(|e| panic!("not JSON ({e}):\n{json}"));
+    let ap = list
+        .as_array()
+        .and_then(|l| l.iter().find(|n| n["ssid"] == "kboot-wpa2"))
+        .unwrap_or_else(|| panic!("kboot-wpa2 is not in the scan:\n{json}"));
+    assert_eq!(ap["bssid"], BSSID, "{ap}");
+    assert_eq!(ap["security"], "WPA2", "{ap}");
+    assert_eq!(ap["band"], "2.4 GHz", "{ap}");
+    assert_eq!(ap["freq_mhz"], 2437, "{ap}");
+    assert!(ap["signal_dbm"].as_i64().is_some_and(|s| s < 0), "{ap}");
+    let text: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("cli-text: "))
+        .collect();
+    assert!(
+        text.iter()
+            .any(|r| r.contains(" dBm ") && r.contains("WPA2") && r.ends_with("kboot-wpa2")),
+        "no table row for kboot-wpa2: {text:?}"
+    );
+    assert_joined_and_leased(&mut g, "kboot-wpa2");
+    assert_booted(&mut g, "cliscan-tftp");
+}
+
+#[test]
 fn an_access_point_that_comes_up_after_kboot_is_joined() {
     // kboot keeps scanning: the access point starts 20 s after kboot does. The rig leaves the
     // key ciphers (ccm, gcm, cmac...) to kboot here: kboot loads them from the pack itself.
