@@ -197,6 +197,38 @@ pub fn flavor_from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Option
     tools.then_some(Flavor::InitramfsTools)
 }
 
+/// Detect the initramfs flavour of a fetched initrd (a memfd) without copying it.
+pub fn flavor_of_file(file: &std::fs::File) -> Option<Flavor> {
+    let len = std::num::NonZeroUsize::new(file.metadata().ok()?.len() as usize)?;
+    // SAFETY: a private read-only mapping of our own memfd, unmapped below; nobody truncates it.
+    let map = unsafe {
+        nix::sys::mman::mmap(
+            None,
+            len,
+            nix::sys::mman::ProtFlags::PROT_READ,
+            nix::sys::mman::MapFlags::MAP_PRIVATE,
+            file,
+            0,
+        )
+    }
+    .ok()?;
+    // SAFETY: the mapping is `len` bytes long and lives until munmap.
+    let bytes = unsafe { std::slice::from_raw_parts(map.as_ptr() as *const u8, len.get()) };
+    let flavor = detect_flavor(bytes);
+    // SAFETY: unmapping what was mapped above; `bytes` is not used after this.
+    let _ = unsafe { nix::sys::mman::munmap(map, len.get()) };
+    flavor
+}
+
+/// Append a newc segment to an initrd file (a memfd), 4-byte aligned.
+pub fn append_segment(file: &mut std::fs::File, segment: &[u8]) -> std::io::Result<()> {
+    use std::io::{Seek, SeekFrom, Write as _};
+    let end = file.seek(SeekFrom::End(0))?;
+    let pad = (4 - (end % 4) as usize) % 4;
+    file.write_all(&[0u8; 3][..pad])?;
+    file.write_all(segment)
+}
+
 /// The family one member name gives away, if any.
 fn marker(name: &str) -> Option<Flavor> {
     {
