@@ -18,4 +18,5 @@ pub mod init;
 pub mod kmsg;
 pub mod meminfo;
 pub mod net;
+pub mod trust;
 pub mod ui;

@@ -22,4 +22,10 @@ pub struct BootSpec {
     pub diskless: Option<Box<crate::config::model::Diskless>>,
     /// Expected SHA-256 per URL of `kernel` and `initrds`.
     pub sha256: std::collections::BTreeMap<String, String>,
+    /// Whether the entry's config was signed by a trusted key (`None`: not checked, or typed
+    /// at the prompt).
+    pub signature: Option<crate::config::model::Signature>,
+    /// The command line the entry's config gave (handoff included), before any edit: under
+    /// `kboot.verify=require` only this one boots.
+    pub config_cmdline: Option<String>,
 }

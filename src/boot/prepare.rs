@@ -2,8 +2,8 @@
 //! (a [`BootSpec`]) and leaves the target loaded in the kernel, ready for the reboot into it.
 //!
 //! ```text
-//! prepare(spec) = fetch ─▶ command line (diskless root, flavour) ─▶ inject (cpio)
-//!                 ─▶ load (kexec_file_load)
+//! prepare(spec) = fetch ─▶ verify (signatures, pins, command line) ─▶ command line
+//!                 (diskless root, flavour) ─▶ inject (cpio) ─▶ load (kexec_file_load)
 //! ```
 //!
 //! Each stage is a function of its own, testable alone; [`prepare`] only calls them in order.
@@ -15,8 +15,10 @@ use super::BootSpec;
 use crate::cmdline::flavor::{self, Flavor, RenderOptions, Rendered};
 use crate::cmdline::inject::InitrdFile;
 use crate::config::model::Diskless;
+use crate::config::model::Signature;
 use crate::fetch::{self, FetchOptions, Progress};
 use crate::net::Lease;
+use crate::trust::{Policy, Trust, TrustError};
 use std::fs::File;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -42,6 +44,8 @@ pub struct Env<'a> {
     pub early: Option<Prefetch>,
     /// The machine's UUID, for an iSCSI initiator name made up from it.
     pub machine_uuid: Option<String>,
+    /// The trusted keys and `kboot.verify=`.
+    pub trust: &'a Trust,
     /// Where the events go.
     pub report: &'a (dyn Fn(BootEvent) + Sync),
 }
@@ -63,8 +67,9 @@ pub struct Loaded {
 /// copies of its files are freed); on failure nothing is loaded and the error is one sentence.
 pub fn prepare(spec: &BootSpec, mut env: Env<'_>) -> Result<Loaded, String> {
     let early = env.early.take();
-    let payload = fetch(spec, early, &env)?;
+    let payload = fetch(spec, early, &env).map_err(|e| pin_failure(spec, e))?;
     check_cancel(env.cancel)?;
+    verify(spec, &payload, &env)?;
     let Payload {
         kernel,
         mut initrd,
@@ -148,7 +153,115 @@ pub fn discard_early(p: Prefetch, report: &(dyn Fn(BootEvent) + Sync)) {
     p.discard(Duration::from_secs(3));
 }
 
-/// Stage 2a: which initramfs the target has (the entry's `kboot.flavor=`, else what the
+/// A fetch that failed on a pin of a signed config, as the trust sentence (the file, the key
+/// and why); any other failure as it is.
+fn pin_failure(spec: &BootSpec, e: String) -> String {
+    let Some(Signature::SignedBy(key)) = &spec.signature else {
+        return e;
+    };
+    let normal = |h: &str| h.trim().trim_start_matches("sha256:").to_ascii_lowercase();
+    let Some(expected) = e
+        .split("SHA-256 mismatch: expected ")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+    else {
+        return e;
+    };
+    let file = spec
+        .sha256
+        .iter()
+        .find(|(_, hex)| normal(hex) == normal(expected))
+        .map_or_else(|| spec.kernel.clone(), |(url, _)| url.clone());
+    let detail = e
+        .split("SHA-256 mismatch: ")
+        .nth(1)
+        .unwrap_or(&e)
+        .to_string();
+    format!(
+        "Not booted: {}",
+        TrustError::HashMismatch {
+            file,
+            key: key.clone(),
+            detail,
+        }
+    )
+}
+
+/// Stage 2: what is booted is what a trusted key signed: the config (its verdict came with the
+/// entry), the command line (unchanged from the config's), each file (pinned by the signed
+/// config, which the fetch checked, else its own `.minisig`). Under `warn` a failure is logged
+/// and the boot goes on; under `require` it is the boot's error; under `off` nothing is checked.
+pub fn verify(spec: &BootSpec, payload: &Payload, env: &Env<'_>) -> Result<(), String> {
+    if env.trust.policy == Policy::Off {
+        return Ok(());
+    }
+    match check_signed(spec, payload, env) {
+        Ok(key) => {
+            env.log(format!(
+                "'{}': signed by key {key} (config, command line, kernel and initrds)",
+                spec.title
+            ));
+            Ok(())
+        }
+        Err(why) if env.trust.policy == Policy::Warn => {
+            env.log(format!(
+                "not signed: {why}; booting anyway (kboot.verify=warn)"
+            ));
+            Ok(())
+        }
+        Err(why) => Err(format!("Not booted: {why}")),
+    }
+}
+
+/// The checks of [`verify`]: the signing key's id, or why not as one sentence.
+fn check_signed(spec: &BootSpec, payload: &Payload, env: &Env<'_>) -> Result<String, String> {
+    let key = match &spec.signature {
+        Some(Signature::SignedBy(key)) => key.clone(),
+        Some(Signature::NotSigned(why)) => return Err(why.clone()),
+        None => {
+            return Err(TrustError::Unsigned {
+                title: spec.title.clone(),
+                why: "typed at the prompt or found on a local disk".into(),
+            }
+            .to_string())
+        }
+    };
+    if spec.config_cmdline.as_deref() != Some(spec.cmdline.as_str()) {
+        return Err(TrustError::Edited { key }.to_string());
+    }
+    let covered = |url: &str, file: &File| -> Result<(), String> {
+        if spec.sha256.contains_key(url) {
+            return Ok(()); // the fetch checked it against the signed pin
+        }
+        let bytes = super::initrd::map_file(file).map_err(|e| format!("cannot read {url}: {e}"))?;
+        crate::trust::config::check_file(env.trust, url, bytes.as_slice(), env.cancel)
+            .map(|_| ())
+            .map_err(|why| {
+                TrustError::FileNotCovered {
+                    file: url.to_string(),
+                    key: key.clone(),
+                    why: Box::new(why),
+                }
+                .to_string()
+            })
+    };
+    covered(&spec.kernel, &payload.kernel)?;
+    if let Some(initrd) = &payload.initrd {
+        match spec.initrds.as_slice() {
+            [one] => covered(one, initrd)?,
+            several if several.iter().all(|u| spec.sha256.contains_key(u)) => {}
+            _ => {
+                return Err(TrustError::InitrdsNotPinned {
+                    title: spec.title.clone(),
+                }
+                .to_string())
+            }
+        }
+    }
+    Ok(key)
+}
+
+/// Stage 3a: which initramfs the target has (the entry's `kboot.flavor=`, else what the
 /// initrd holds), for a diskless root.
 pub fn initramfs_flavor(
     spec: &BootSpec,
@@ -172,7 +285,7 @@ pub fn initramfs_flavor(
     }
 }
 
-/// Stage 2b: the diskless root rendered for the target's initramfs (its command-line
+/// Stage 3b: the diskless root rendered for the target's initramfs (its command-line
 /// parameters and the secrets that go into a file).
 pub fn command_line(
     spec: &BootSpec,
@@ -219,7 +332,7 @@ pub fn command_line(
     Ok(rendered)
 }
 
-/// Stage 3a: the files for the target's initramfs: secrets, `kboot.inject=` files (fetched
+/// Stage 4a: the files for the target's initramfs: secrets, `kboot.inject=` files (fetched
 /// now, each bounded) and `kboot.modules=` hooks.
 pub fn collect_files(
     d: &Diskless,
@@ -248,7 +361,7 @@ pub fn collect_files(
     .map_err(|e| e.to_string())
 }
 
-/// Stage 3b: append `files` to the initrd as one newc segment.
+/// Stage 4b: append `files` to the initrd as one newc segment.
 pub fn inject(
     spec: &BootSpec,
     initrd: Option<&mut File>,
@@ -304,6 +417,7 @@ mod tests {
             cancel: &cancel,
             early: None,
             machine_uuid: None,
+            trust: &Trust::default(),
             report: &report,
         };
         let out = f(&env);
@@ -479,6 +593,7 @@ mod tests {
             cancel: &cancel,
             early: None,
             machine_uuid: None,
+            trust: &Trust::default(),
             report: &report,
         };
         let e = prepare(&spec, env).unwrap_err();

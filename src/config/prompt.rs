@@ -100,6 +100,8 @@ pub fn parse_prompt(
         cmdline: cmdline::join(&args),
         diskless: None,
         sha256: Default::default(),
+        signature: None,
+        config_cmdline: None,
     })
 }
 

@@ -58,6 +58,8 @@ struct Shared {
     /// What the drivers thread saw (NICs and disks that appeared, drivers loaded):
     /// `hw_events.subscribe()` to hear of them.
     hw_events: crate::hw::Events,
+    /// The trusted keys and `kboot.verify=`.
+    trust: crate::trust::Trust,
 }
 
 impl Shared {
@@ -76,6 +78,7 @@ impl Shared {
             stop_renew: AtomicBool::new(false),
             prefetch: Mutex::new(None),
             hw_events: crate::hw::Events::default(),
+            trust: crate::trust::Trust::default(),
         }
     }
 
@@ -91,7 +94,25 @@ impl Shared {
 pub fn run(args: KernelArgs, mode: Mode, started: Instant) -> ! {
     let (ev_tx, ev_rx) = mpsc::channel::<UiEvent>();
     let (cmd_tx, cmd_rx) = mpsc::channel::<UiCommand>();
-    let shared = Arc::new(Shared::new(mode, ev_tx, args.timeout_s));
+    let mut shared = Shared::new(mode, ev_tx, args.timeout_s);
+    let key_file = std::fs::read_to_string(crate::trust::KEY_FILE).ok();
+    let (trust, problems) = crate::trust::Trust::from_parts(
+        key_file.as_deref(),
+        &args.trust_keys,
+        args.verify.as_deref(),
+    );
+    for p in problems {
+        shared.send(UiEvent::Error(p));
+    }
+    if trust.policy != crate::trust::Policy::Off {
+        shared.log(format!(
+            "kboot.verify={}: trusted key {}",
+            trust.policy,
+            trust.key_list()
+        ));
+    }
+    shared.trust = trust;
+    let shared = Arc::new(shared);
     shared.log(format!(
         "kboot {} started ({} ms after /init, uptime {})",
         env!("CARGO_PKG_VERSION"),
@@ -411,7 +432,7 @@ fn is_local(url: &str) -> bool {
 /// the ip=/BOOTIF handoff once there is a lease.
 fn show_local_config(url: &str, args: &KernelArgs, s: &Arc<Shared>) {
     let ctx = crate::config::load::context(None);
-    let (format, menu) = match crate::config::load::load(url, None, &ctx, &AtomicBool::new(false)) {
+    let (format, menu) = match load_checked(url, None, None, &ctx, s) {
         Ok(m) => m,
         Err(e) => {
             s.send(UiEvent::Error(format!("Cannot load the config: {e}")));
@@ -644,15 +665,22 @@ fn show_found(found: crate::discovery::Found, lease: &Lease, s: &Shared) {
     use crate::config::detect::Format;
     use crate::discovery::ConfigKind;
     let ctx = crate::config::load::context(Some(lease));
-    let mut result = found.text.as_deref().map(|text| {
+    let result = found.text.as_deref().map(|text| {
         let format = found.kind.map(|k| match k {
             ConfigKind::Ipxe => Format::Ipxe,
             ConfigKind::Pxelinux => Format::Pxelinux,
             ConfigKind::Grub => Format::Grub,
             ConfigKind::KbootConf => Format::Kboot,
         });
-        crate::config::load::parse_fetched(text, &found.url, format, &ctx, &AtomicBool::new(false))
+        load_checked(&found.url, Some(text), format, &ctx, s)
     });
+    let mut result = match result.transpose() {
+        Ok(r) => r,
+        Err(e) => {
+            s.send(UiEvent::Error(format!("Cannot load the config: {e}")));
+            return;
+        }
+    };
     if let Some(kernel) = found.kernel_entry {
         let (_, menu) = result.get_or_insert_with(|| (Format::Kboot, Menu::default()));
         menu.entries.push(kernel);
@@ -666,12 +694,32 @@ fn show_found(found: crate::discovery::Found, lease: &Lease, s: &Shared) {
     }
 }
 
+/// Fetch (unless `text` is given), check against the trusted keys and parse a config. A
+/// config that is not signed is still shown (each entry says why in its details; booting one
+/// under `kboot.verify=require` is refused with that sentence).
+fn load_checked(
+    url: &str,
+    text: Option<&str>,
+    format: Option<crate::config::detect::Format>,
+    ctx: &crate::config::include::ParseContext,
+    s: &Shared,
+) -> Result<(crate::config::detect::Format, Menu), crate::fetch::FetchError> {
+    let loaded =
+        crate::trust::config::load(url, text, format, ctx, &s.trust, &AtomicBool::new(false))?;
+    match &loaded.verdict {
+        Some(Ok(key)) => s.log(format!("{url}: signed by key {key}")),
+        Some(Err(e)) => s.log(format!("not signed: {e}")),
+        None => {}
+    }
+    Ok((loaded.format, loaded.menu))
+}
+
 /// Fetch and parse a config, then hand its menu to the UI (or say why not).
 fn load_and_show(url: &str, s: &Shared) {
     s.log(format!("loading config {url}"));
     let lease = s.lease.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let ctx = crate::config::load::context(lease.as_ref());
-    match crate::config::load::load(url, None, &ctx, &AtomicBool::new(false)) {
+    match load_checked(url, None, None, &ctx, s) {
         Ok((format, menu)) => publish_menu(url, format, menu, s),
         Err(e) => s.send(UiEvent::Error(format!("Cannot load the config: {e}"))),
     }
@@ -718,9 +766,26 @@ fn show_menu(s: &Shared) {
             "local disks".to_string(),
         ),
     };
-    menu.entries.extend(disks.entries);
+    let mut disks = disks.entries;
+    if s.trust.policy != crate::trust::Policy::Off {
+        let unsigned = crate::config::model::Signature::NotSigned(
+            "a config found on a local disk is not signed".into(),
+        );
+        mark_unchecked(&mut disks, &unsigned);
+    }
+    menu.entries.extend(disks);
     prefetch_default(&menu, s);
     s.send(UiEvent::Menu { source, menu });
+}
+
+/// Give entries nobody checked (a local disk's) the signature `sig`.
+fn mark_unchecked(entries: &mut [crate::config::Entry], sig: &crate::config::model::Signature) {
+    for e in entries {
+        if e.signature.is_none() {
+            e.signature = Some(sig.clone());
+        }
+        mark_unchecked(&mut e.children, sig);
+    }
 }
 
 /// Start downloading the default entry's files while the menu counts down, so that the boot
@@ -1067,6 +1132,7 @@ fn boot(spec: &BootSpec, s: &Shared) -> Result<(), String> {
             .diskless
             .as_ref()
             .and_then(|_| crate::config::load::machine_uuid()),
+        trust: &s.trust,
         report: &report,
     };
     let Loaded { cmdline } = crate::boot::prepare::prepare(spec, env)?;

@@ -1187,6 +1187,8 @@ fn spec_of(e: &Entry) -> Option<BootSpec> {
         cmdline: e.cmdline.clone(),
         diskless: e.diskless.clone().map(Box::new),
         sha256: e.sha256.clone(),
+        signature: e.signature.clone(),
+        config_cmdline: Some(e.cmdline.clone()),
     })
 }
 
