@@ -326,3 +326,56 @@ fn warn_boots_an_unsigned_config_with_the_warning_shown() {
     let cmdline = g.target_cmdline(BOOT);
     assert!(cmdline.contains("kboot_test=warn"), "{cmdline}");
 }
+
+/// `kboot verify URL --key K` on the host: the report a boot server's CI would read.
+#[test]
+fn kboot_verify_reports_each_entry_and_fails_on_any_unsigned_one() {
+    let dir = std::env::temp_dir().join(format!("kboot-verify-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("vmlinuz"), "KERNEL").unwrap();
+    std::fs::write(dir.join("initrd.img"), "INITRD").unwrap();
+    let key = make_key(&dir, "owner");
+    let conf = dir.join("kboot.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "default=a\na='vmlinuz initrd=initrd.img kboot.sha256.kernel={} kboot.sha256.initrd={}'\nb='vmlinuz initrd=initrd.img'\n",
+            sha256_of(&dir.join("vmlinuz")),
+            sha256_of(&dir.join("initrd.img"))
+        ),
+    )
+    .unwrap();
+    sign(&key, &conf);
+    let run = |key_arg: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_kboot"))
+            .args(["verify", conf.to_str().unwrap(), "--key", key_arg])
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let id = key_id(&key);
+    let (ok, report) = run(key.public_file.to_str().unwrap());
+    assert!(!ok, "entry b has neither pins nor signatures:\n{report}");
+    assert!(
+        report.contains(&format!("ok    entry 'a': signed by key {id}")),
+        "{report}"
+    );
+    assert!(report.contains("FAIL  entry 'b': "), "{report}");
+    sign(&key, &dir.join("vmlinuz"));
+    sign(&key, &dir.join("initrd.img"));
+    let (ok, report) = run(&key.public_b64);
+    assert!(ok, "{report}");
+    assert!(
+        report.contains(&format!("ok    entry 'b': signed by key {id}")),
+        "{report}"
+    );
+    let other = make_key(&dir, "other");
+    let (ok, report) = run(&other.public_b64);
+    assert!(!ok);
+    assert!(report.contains("which kboot does not trust"), "{report}");
+    let _ = std::fs::remove_dir_all(dir);
+}

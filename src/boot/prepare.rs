@@ -155,7 +155,7 @@ pub fn discard_early(p: Prefetch, report: &(dyn Fn(BootEvent) + Sync)) {
 
 /// A fetch that failed on a pin of a signed config, as the trust sentence (the file, the key
 /// and why); any other failure as it is.
-fn pin_failure(spec: &BootSpec, e: String) -> String {
+pub fn pin_failure(spec: &BootSpec, e: String) -> String {
     let Some(Signature::SignedBy(key)) = &spec.signature else {
         return e;
     };
@@ -195,7 +195,7 @@ pub fn verify(spec: &BootSpec, payload: &Payload, env: &Env<'_>) -> Result<(), S
     if env.trust.policy == Policy::Off {
         return Ok(());
     }
-    match check_signed(spec, payload, env) {
+    match check_signed(spec, payload, env.trust, env.cancel) {
         Ok(key) => {
             env.log(format!(
                 "'{}': signed by key {key} (config, command line, kernel and initrds)",
@@ -213,8 +213,14 @@ pub fn verify(spec: &BootSpec, payload: &Payload, env: &Env<'_>) -> Result<(), S
     }
 }
 
-/// The checks of [`verify`]: the signing key's id, or why not as one sentence.
-fn check_signed(spec: &BootSpec, payload: &Payload, env: &Env<'_>) -> Result<String, String> {
+/// The checks of [`verify`]: the signing key's id, or why not as one sentence. (`kboot verify`
+/// runs them on every entry of a config tree.)
+pub fn check_signed(
+    spec: &BootSpec,
+    payload: &Payload,
+    trust: &Trust,
+    cancel: &AtomicBool,
+) -> Result<String, String> {
     let key = match &spec.signature {
         Some(Signature::SignedBy(key)) => key.clone(),
         Some(Signature::NotSigned(why)) => return Err(why.clone()),
@@ -234,7 +240,7 @@ fn check_signed(spec: &BootSpec, payload: &Payload, env: &Env<'_>) -> Result<Str
             return Ok(()); // the fetch checked it against the signed pin
         }
         let bytes = super::initrd::map_file(file).map_err(|e| format!("cannot read {url}: {e}"))?;
-        crate::trust::config::check_file(env.trust, url, bytes.as_slice(), env.cancel)
+        crate::trust::config::check_file(trust, url, bytes.as_slice(), cancel)
             .map(|_| ())
             .map_err(|why| {
                 TrustError::FileNotCovered {
