@@ -299,7 +299,7 @@ fn an_edited_command_line_is_refused_under_require() {
     let key = make_key(&dir, "owner");
     sign(&key, &dir.join("kboot.conf"));
     let mut g = guest("edited", &dir, &format!("kboot.trust={}", key.public_b64));
-    g.wait_for("Booting", MENU);
+    g.wait_for_all(&["Menu from tftp://10.0.2.2/kboot.conf: 1 entries"], MENU);
     std::thread::sleep(Duration::from_millis(500));
     g.type_keys(&[b"e"]);
     g.type_keys(&[b" init=/bin/sh"]);
