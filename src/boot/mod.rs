@@ -28,4 +28,6 @@ pub struct BootSpec {
     /// The command line the entry's config gave (handoff included), before any edit: under
     /// `kboot.verify=require` only this one boots.
     pub config_cmdline: Option<String>,
+    /// The URL and SHA-256 of the entry's config (measured into PCR 8).
+    pub config_sha256: Option<(String, [u8; 32])>,
 }

@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! prepare(spec) = fetch ─▶ verify (signatures, pins, command line) ─▶ command line
-//!                 (diskless root, flavour) ─▶ inject (cpio) ─▶ load (kexec_file_load)
+//!                 (diskless root, flavour) ─▶ inject (cpio) ─▶ measure (TPM) ─▶ load
+//!                 (kexec_file_load)
 //! ```
 //!
 //! Each stage is a function of its own, testable alone; [`prepare`] only calls them in order.
@@ -86,6 +87,7 @@ pub fn prepare(spec: &BootSpec, mut env: Env<'_>) -> Result<Loaded, String> {
     };
     inject(spec, initrd.as_mut(), &files, &env)?;
     check_cancel(env.cancel)?;
+    measure(spec, &kernel, initrd.as_mut(), &cmdline, &env)?;
     load(&kernel, initrd.as_ref(), &cmdline)?;
     Ok(Loaded { cmdline })
 }
@@ -390,6 +392,69 @@ pub fn inject(
         names.join(" ")
     ));
     Ok(())
+}
+
+/// Stage 5: extend the TPM's PCRs with the config (8), the kernel and the initrd (9) and the
+/// command line (12), and add the event log to the initrd (`/run/kboot/tpm-eventlog` and its
+/// JSON copy). No TPM: one log line. A TPM that fails: a log line, and the boot goes on
+/// unmeasured (its PCRs then tell a verifier so).
+pub fn measure(
+    spec: &BootSpec,
+    kernel: &File,
+    initrd: Option<&mut File>,
+    cmdline: &str,
+    env: &Env<'_>,
+) -> Result<(), String> {
+    use crate::tpm;
+    let mut dev = match tpm::Tpm::open() {
+        None => {
+            env.log("no TPM: nothing measured");
+            return Ok(());
+        }
+        Some(Err(e)) => {
+            env.log(format!("TPM: {e}: nothing measured"));
+            return Ok(());
+        }
+        Some(Ok(t)) => t,
+    };
+    let sha = |f: &File| -> Result<[u8; 32], String> {
+        use sha2::Digest;
+        let map = super::initrd::map_file(f).map_err(|e| format!("cannot read a file to measure it: {e}"))?;
+        Ok(sha2::Sha256::digest(map.as_slice()).into())
+    };
+    let initrd_digest = match &initrd {
+        Some(f) => Some((spec.initrds.join(" "), sha(f)?)),
+        None => None,
+    };
+    let events = tpm::plan(
+        spec.config_sha256.as_ref().map(|(u, d)| (u.as_str(), *d)),
+        (&spec.kernel, sha(kernel)?),
+        initrd_digest.as_ref().map(|(u, d)| (u.as_str(), *d)),
+        cmdline,
+    );
+    if let Err(e) = tpm::extend_all(&mut dev, &events) {
+        env.log(format!("TPM: {e}: the boot goes on unmeasured"));
+        return Ok(());
+    }
+    env.log(format!(
+        "measured into {} (PCRs 8, 9, 12): {} events",
+        dev.path,
+        events.len()
+    ));
+    let Some(file) = initrd else {
+        env.log("no initrd: the TPM event log is not handed to the target");
+        return Ok(());
+    };
+    let segment = crate::cmdline::secrets::cpio_segment(&[
+        (tpm::LOG_PATH.to_string(), tpm::eventlog::encode(&events)),
+        (
+            tpm::JSON_PATH.to_string(),
+            tpm::eventlog::to_json(&events).into_bytes(),
+        ),
+    ])
+    .map_err(|e| e.to_string())?;
+    super::initrd::append_segment(file, &segment)
+        .map_err(|e| format!("Cannot add the TPM event log to the initrd in memory: {e}"))
 }
 
 /// Last stage: check that the target fits in memory and hand it to the kernel.

@@ -82,6 +82,9 @@ pub struct Entry {
     /// `kboot.verify=off`, or a local disk's config).
     #[serde(skip)]
     pub signature: Option<Signature>,
+    /// The URL and SHA-256 of the config this entry came from (measured into PCR 8).
+    #[serde(skip)]
+    pub config_sha256: Option<(String, [u8; 32])>,
 }
 
 /// The diskless root of an entry, rendered for the target's initramfs at boot time (once the

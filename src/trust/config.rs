@@ -84,6 +84,12 @@ pub fn load(
         verdict = Some(Err(e));
     }
     take_pins(&mut menu.entries, &mut menu.warnings);
+    let digest: [u8; 32] = sha2::Digest::finalize(sha2::Digest::chain_update(
+        <sha2::Sha256 as sha2::Digest>::new(),
+        &bytes,
+    ))
+    .into();
+    set_config_digest(&mut menu.entries, url, digest);
     if let Some(v) = &verdict {
         mark(&mut menu.entries, v);
     }
@@ -92,6 +98,14 @@ pub fn load(
         menu,
         verdict,
     })
+}
+
+/// Every entry (and submenu entry) records which config it came from, for PCR 8.
+fn set_config_digest(entries: &mut [Entry], url: &str, digest: [u8; 32]) {
+    for e in entries {
+        e.config_sha256 = Some((url.to_string(), digest));
+        set_config_digest(&mut e.children, url, digest);
+    }
 }
 
 /// The verdict as an entry's [`Signature`].
