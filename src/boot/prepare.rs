@@ -419,7 +419,8 @@ pub fn measure(
     };
     let sha = |f: &File| -> Result<[u8; 32], String> {
         use sha2::Digest;
-        let map = super::initrd::map_file(f).map_err(|e| format!("cannot read a file to measure it: {e}"))?;
+        let map = super::initrd::map_file(f)
+            .map_err(|e| format!("cannot read a file to measure it: {e}"))?;
         Ok(sha2::Sha256::digest(map.as_slice()).into())
     };
     let initrd_digest = match &initrd {

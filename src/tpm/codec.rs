@@ -187,7 +187,9 @@ pub fn parse_pcr_read(bytes: &[u8]) -> Result<Vec<(u32, [u8; 32])>, TpmError> {
         .flat_map(|(_, p)| p.clone())
         .collect();
     if count as usize != pcrs.len() || banks.len() != 1 {
-        return Err(TpmError::Malformed("the digests do not match the selection"));
+        return Err(TpmError::Malformed(
+            "the digests do not match the selection",
+        ));
     }
     let mut out = Vec::new();
     for pcr in pcrs {
@@ -243,7 +245,10 @@ mod tests {
     fn extend_is_encoded_as_the_spec_lays_it_out() {
         let c = pcr_extend(9, &[0xAB; 32]);
         assert_eq!(&c[..2], &[0x80, 0x02]);
-        assert_eq!(u32::from_be_bytes(c[2..6].try_into().unwrap()) as usize, c.len());
+        assert_eq!(
+            u32::from_be_bytes(c[2..6].try_into().unwrap()) as usize,
+            c.len()
+        );
         assert_eq!(&c[6..10], &[0, 0, 0x01, 0x82]);
         assert_eq!(&c[10..14], &[0, 0, 0, 9]);
         assert_eq!(&c[14..18], &[0, 0, 0, 9], "auth area size");
@@ -271,10 +276,7 @@ mod tests {
             p.extend_from_slice(&[v; 32]);
         }
         let got = parse_pcr_read(&answer(ST_NO_SESSIONS, 0, &p)).unwrap();
-        assert_eq!(
-            got,
-            vec![(8, [1; 32]), (9, [2; 32]), (12, [3; 32])]
-        );
+        assert_eq!(got, vec![(8, [1; 32]), (9, [2; 32]), (12, [3; 32])]);
         // Every prefix of it is an error, not a panic.
         let full = answer(ST_NO_SESSIONS, 0, &p);
         for n in 0..full.len() {

@@ -206,6 +206,12 @@ mod tests {
             &super::super::codec::extended(&[0; 32], &[1; 32]),
             &[3; 32],
         );
-        assert_eq!(pcrs, vec![(8, p8), (12, super::super::codec::extended(&[0; 32], &[2; 32]))]);
+        assert_eq!(
+            pcrs,
+            vec![
+                (8, p8),
+                (12, super::super::codec::extended(&[0; 32], &[2; 32]))
+            ]
+        );
     }
 }

@@ -51,7 +51,11 @@ impl Tpm {
     /// The resource manager `/dev/tpmrm0`, else `/dev/tpm0`; `None` when there is no TPM.
     pub fn open() -> Option<Result<Tpm, DeviceError>> {
         for path in ["/dev/tpmrm0", "/dev/tpm0"] {
-            match std::fs::OpenOptions::new().read(true).write(true).open(path) {
+            match std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(path)
+            {
                 Ok(dev) => return Some(Ok(Tpm { dev, path })),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(source) => return Some(Err(DeviceError::Io { path, source })),
