@@ -114,7 +114,20 @@ pub fn fetch(spec: &BootSpec, early: Option<Prefetch>, env: &Env<'_>) -> Result<
         env.log(format!("fetching initrd {}", spec.initrds.join(" ")));
     }
     let progress = |p: &Progress| (env.report)(BootEvent::Progress(p.clone()));
-    fetch_payload(spec, &env.fetch, env.cancel, &progress)
+    let started = std::time::Instant::now();
+    let payload = fetch_payload(spec, &env.fetch, env.cancel, &progress)?;
+    let bytes: u64 = [Some(&payload.kernel), payload.initrd.as_ref()]
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f.metadata().ok())
+        .map(|m| m.len())
+        .sum();
+    env.log(format!(
+        "'{}': fetched {bytes} bytes in {} ms",
+        spec.title,
+        started.elapsed().as_millis()
+    ));
+    Ok(payload)
 }
 
 /// The early download, when it is of `spec`'s files: waited for (progress to the gauge) and
@@ -197,11 +210,13 @@ pub fn verify(spec: &BootSpec, payload: &Payload, env: &Env<'_>) -> Result<(), S
     if env.trust.policy == Policy::Off {
         return Ok(());
     }
+    let started = std::time::Instant::now();
     match check_signed(spec, payload, env.trust, env.cancel) {
         Ok(key) => {
             env.log(format!(
-                "'{}': signed by key {key} (config, command line, kernel and initrds)",
-                spec.title
+                "'{}': signed by key {key} (config, command line, kernel and initrds; checked in {} ms)",
+                spec.title,
+                started.elapsed().as_millis()
             ));
             Ok(())
         }
@@ -417,6 +432,7 @@ pub fn measure(
         }
         Some(Ok(t)) => t,
     };
+    let started = std::time::Instant::now();
     let sha = |f: &File| -> Result<[u8; 32], String> {
         use sha2::Digest;
         let map = super::initrd::map_file(f)
@@ -438,9 +454,10 @@ pub fn measure(
         return Ok(());
     }
     env.log(format!(
-        "measured into {} (PCRs 8, 9, 12): {} events",
+        "measured into {} (PCRs 8, 9, 12): {} events in {} ms",
         dev.path,
-        events.len()
+        events.len(),
+        started.elapsed().as_millis()
     ));
     let Some(file) = initrd else {
         env.log("no initrd: the TPM event log is not handed to the target");
