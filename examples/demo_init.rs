@@ -6,6 +6,37 @@
 
 use std::io::Write;
 
+/// With a TPM: the SHA-256 PCRs kboot extends (8, 9, 12) and the event log it handed over, for
+/// the measured-boot test (tests/qemu_tpm.rs) to recompute.
+fn tpm_report(out: &mut impl Write) {
+    let _ = std::fs::create_dir_all("/sys");
+    // SAFETY: plain mount(2) with static NUL-terminated strings.
+    unsafe {
+        libc::mount(
+            c"sysfs".as_ptr(),
+            c"/sys".as_ptr(),
+            c"sysfs".as_ptr(),
+            0,
+            std::ptr::null(),
+        );
+    }
+    let dir = std::path::Path::new("/sys/class/tpm/tpm0/pcr-sha256");
+    if !dir.exists() {
+        return;
+    }
+    for pcr in [8, 9, 12] {
+        let value = std::fs::read_to_string(dir.join(pcr.to_string())).unwrap_or_default();
+        let _ = writeln!(out, "KBOOT-DEMO: pcr-sha256 {pcr}: {}", value.trim());
+    }
+    if let Ok(log) = std::fs::read("/run/kboot/tpm-eventlog") {
+        let _ = writeln!(out, "KBOOT-DEMO: tpm-eventlog: {} bytes", log.len());
+    }
+    if let Ok(json) = std::fs::read_to_string("/run/kboot/tpm-eventlog.json") {
+        let one_line: String = json.split_whitespace().collect::<Vec<_>>().join(" ");
+        let _ = writeln!(out, "KBOOT-DEMO: tpm-eventlog.json: {one_line}");
+    }
+}
+
 fn main() {
     let _ = std::fs::create_dir_all("/proc");
     // SAFETY: plain mount(2) with static NUL-terminated strings.
@@ -27,6 +58,7 @@ fn main() {
         release.trim()
     );
     let _ = writeln!(out, "KBOOT-DEMO: cmdline: {}", cmdline.trim());
+    tpm_report(&mut out);
     let stay = cmdline.split_whitespace().any(|w| w == "kboot_demo.stay");
     let _ = writeln!(
         out,

@@ -18,4 +18,6 @@ pub mod init;
 pub mod kmsg;
 pub mod meminfo;
 pub mod net;
+pub mod tpm;
+pub mod trust;
 pub mod ui;

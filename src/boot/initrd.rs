@@ -197,6 +197,71 @@ pub fn flavor_from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Option
     tools.then_some(Flavor::InitramfsTools)
 }
 
+/// A file (a memfd) mapped read-only, unmapped when dropped.
+pub struct Mapped {
+    map: Option<(std::ptr::NonNull<std::ffi::c_void>, usize)>,
+}
+
+impl Mapped {
+    /// The file's bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        match self.map {
+            // SAFETY: the mapping is `len` bytes long and lives as long as `self`.
+            Some((ptr, len)) => unsafe {
+                std::slice::from_raw_parts(ptr.as_ptr() as *const u8, len)
+            },
+            None => &[],
+        }
+    }
+}
+
+impl Drop for Mapped {
+    fn drop(&mut self) {
+        if let Some((ptr, len)) = self.map.take() {
+            // SAFETY: unmapping what `map_file` mapped; no slice of it outlives `self`.
+            let _ = unsafe { nix::sys::mman::munmap(ptr, len) };
+        }
+    }
+}
+
+/// Map a fetched file (a memfd) to read it without copying it. Nobody may truncate the file
+/// while the mapping lives (kboot's memfds are its own).
+pub fn map_file(file: &std::fs::File) -> std::io::Result<Mapped> {
+    let Some(len) = std::num::NonZeroUsize::new(file.metadata()?.len() as usize) else {
+        return Ok(Mapped { map: None });
+    };
+    // SAFETY: a private read-only mapping of our own memfd; unmapped by `Mapped`'s drop.
+    let map = unsafe {
+        nix::sys::mman::mmap(
+            None,
+            len,
+            nix::sys::mman::ProtFlags::PROT_READ,
+            nix::sys::mman::MapFlags::MAP_PRIVATE,
+            file,
+            0,
+        )
+    }
+    .map_err(std::io::Error::from)?;
+    Ok(Mapped {
+        map: Some((map, len.get())),
+    })
+}
+
+/// Detect the initramfs flavour of a fetched initrd (a memfd) without copying it.
+pub fn flavor_of_file(file: &std::fs::File) -> Option<Flavor> {
+    let mapped = map_file(file).ok()?;
+    detect_flavor(mapped.as_slice())
+}
+
+/// Append a newc segment to an initrd file (a memfd), 4-byte aligned.
+pub fn append_segment(file: &mut std::fs::File, segment: &[u8]) -> std::io::Result<()> {
+    use std::io::{Seek, SeekFrom, Write as _};
+    let end = file.seek(SeekFrom::End(0))?;
+    let pad = (4 - (end % 4) as usize) % 4;
+    file.write_all(&[0u8; 3][..pad])?;
+    file.write_all(segment)
+}
+
 /// The family one member name gives away, if any.
 fn marker(name: &str) -> Option<Flavor> {
     {

@@ -3,6 +3,8 @@
 pub mod initrd;
 pub mod kexec;
 pub mod memory;
+pub mod payload;
+pub mod prepare;
 
 /// Everything needed to boot one target: what the menu, the editor or the prompt produced.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -20,4 +22,12 @@ pub struct BootSpec {
     pub diskless: Option<Box<crate::config::model::Diskless>>,
     /// Expected SHA-256 per URL of `kernel` and `initrds`.
     pub sha256: std::collections::BTreeMap<String, String>,
+    /// Whether the entry's config was signed by a trusted key (`None`: not checked, or typed
+    /// at the prompt).
+    pub signature: Option<crate::config::model::Signature>,
+    /// The command line the entry's config gave (handoff included), before any edit: under
+    /// `kboot.verify=require` only this one boots.
+    pub config_cmdline: Option<String>,
+    /// The URL and SHA-256 of the entry's config (measured into PCR 8).
+    pub config_sha256: Option<(String, [u8; 32])>,
 }

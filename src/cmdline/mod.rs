@@ -116,6 +116,9 @@ pub fn entry_to_boot_spec(entry: &Entry, extra: Option<&str>) -> Option<BootSpec
         cmdline: append(&entry.cmdline, extra.unwrap_or("")),
         diskless: entry.diskless.clone().map(Box::new),
         sha256: entry.sha256.clone(),
+        signature: entry.signature.clone(),
+        config_cmdline: Some(entry.cmdline.clone()),
+        config_sha256: entry.config_sha256.clone(),
     })
 }
 

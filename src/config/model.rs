@@ -25,6 +25,15 @@ pub struct Menu {
     pub warnings: Vec<String>,
 }
 
+/// Whether an entry's config was signed by a trusted key (see `crate::trust`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signature {
+    /// The key id of the key that signed the config and everything it included.
+    SignedBy(String),
+    /// Why not, as a sentence naming the file and the key.
+    NotSigned(String),
+}
+
 /// One bootable entry (or a submenu when `children` is non-empty).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct Entry {
@@ -69,6 +78,13 @@ pub struct Entry {
     /// `kboot.sha256.kernel=`, `kboot.sha256.initrd=`); a mismatch refuses to boot.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub sha256: std::collections::BTreeMap<String, String>,
+    /// What kboot's trust check said of the config this entry came from (`None`:
+    /// `kboot.verify=off`, or a local disk's config).
+    #[serde(skip)]
+    pub signature: Option<Signature>,
+    /// The URL and SHA-256 of the config this entry came from (measured into PCR 8).
+    #[serde(skip)]
+    pub config_sha256: Option<(String, [u8; 32])>,
 }
 
 /// The diskless root of an entry, rendered for the target's initramfs at boot time (once the

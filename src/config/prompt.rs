@@ -100,6 +100,9 @@ pub fn parse_prompt(
         cmdline: cmdline::join(&args),
         diskless: None,
         sha256: Default::default(),
+        signature: None,
+        config_cmdline: None,
+        config_sha256: None,
     })
 }
 

@@ -38,6 +38,11 @@ pub struct KernelArgs {
     pub wifi_psk: Option<crate::net::wifi::Secret>,
     /// `kboot.wifi.hidden=1`: the network does not broadcast its SSID.
     pub wifi_hidden: bool,
+    /// `kboot.trust=BASE64KEY` (repeatable): minisign public keys trusted besides the image's
+    /// `/etc/kboot/trusted.pub`.
+    pub trust_keys: Vec<String>,
+    /// `kboot.verify=off|warn|require` (default: require when there is a key, else off).
+    pub verify: Option<String>,
 }
 
 impl KernelArgs {
@@ -71,6 +76,8 @@ impl KernelArgs {
                 ("kboot.wifi.hidden", Some(v)) => {
                     args.wifi_hidden = matches!(v.as_str(), "1" | "yes" | "on")
                 }
+                ("kboot.trust", Some(v)) if !v.is_empty() => args.trust_keys.push(v),
+                ("kboot.verify", Some(v)) if !v.is_empty() => args.verify = Some(v),
                 _ => {}
             }
         }

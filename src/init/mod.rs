@@ -5,7 +5,6 @@ pub mod args;
 pub mod clock;
 pub mod console;
 pub mod mounts;
-pub mod payload;
 pub mod power;
 pub mod reaper;
 pub mod supervisor;

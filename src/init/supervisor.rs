@@ -8,10 +8,11 @@
 //! ```
 
 use super::args::KernelArgs;
-use super::payload::{
-    fetch_payload, Outcome, Payload, PayloadKey, Prefetch, PrefetchFlags, ProgressSum,
-};
 use super::power::{self, PowerAction};
+use crate::boot::payload::{
+    fetch_payload, Payload, PayloadKey, Prefetch, PrefetchFlags, ProgressSum,
+};
+use crate::boot::prepare::{BootEvent, Loaded};
 use crate::boot::BootSpec;
 use crate::config::Menu;
 use crate::fetch::{self, FetchOptions};
@@ -57,6 +58,8 @@ struct Shared {
     /// What the drivers thread saw (NICs and disks that appeared, drivers loaded):
     /// `hw_events.subscribe()` to hear of them.
     hw_events: crate::hw::Events,
+    /// The trusted keys and `kboot.verify=`.
+    trust: crate::trust::Trust,
 }
 
 impl Shared {
@@ -75,6 +78,7 @@ impl Shared {
             stop_renew: AtomicBool::new(false),
             prefetch: Mutex::new(None),
             hw_events: crate::hw::Events::default(),
+            trust: crate::trust::Trust::default(),
         }
     }
 
@@ -90,7 +94,25 @@ impl Shared {
 pub fn run(args: KernelArgs, mode: Mode, started: Instant) -> ! {
     let (ev_tx, ev_rx) = mpsc::channel::<UiEvent>();
     let (cmd_tx, cmd_rx) = mpsc::channel::<UiCommand>();
-    let shared = Arc::new(Shared::new(mode, ev_tx, args.timeout_s));
+    let mut shared = Shared::new(mode, ev_tx, args.timeout_s);
+    let key_file = std::fs::read_to_string(crate::trust::KEY_FILE).ok();
+    let (trust, problems) = crate::trust::Trust::from_parts(
+        key_file.as_deref(),
+        &args.trust_keys,
+        args.verify.as_deref(),
+    );
+    for p in problems {
+        shared.send(UiEvent::Error(p));
+    }
+    if trust.policy != crate::trust::Policy::Off {
+        shared.log(format!(
+            "kboot.verify={}: trusted key {}",
+            trust.policy,
+            trust.key_list()
+        ));
+    }
+    shared.trust = trust;
+    let shared = Arc::new(shared);
     shared.log(format!(
         "kboot {} started ({} ms after /init, uptime {})",
         env!("CARGO_PKG_VERSION"),
@@ -419,7 +441,7 @@ fn is_local(url: &str) -> bool {
 /// the ip=/BOOTIF handoff once there is a lease.
 fn show_local_config(url: &str, args: &KernelArgs, s: &Arc<Shared>) {
     let ctx = crate::config::load::context(None);
-    let (format, menu) = match crate::config::load::load(url, None, &ctx, &AtomicBool::new(false)) {
+    let (format, menu) = match load_checked(url, None, None, &ctx, s) {
         Ok(m) => m,
         Err(e) => {
             s.send(UiEvent::Error(format!("Cannot load the config: {e}")));
@@ -652,15 +674,22 @@ fn show_found(found: crate::discovery::Found, lease: &Lease, s: &Shared) {
     use crate::config::detect::Format;
     use crate::discovery::ConfigKind;
     let ctx = crate::config::load::context(Some(lease));
-    let mut result = found.text.as_deref().map(|text| {
+    let result = found.text.as_deref().map(|text| {
         let format = found.kind.map(|k| match k {
             ConfigKind::Ipxe => Format::Ipxe,
             ConfigKind::Pxelinux => Format::Pxelinux,
             ConfigKind::Grub => Format::Grub,
             ConfigKind::KbootConf => Format::Kboot,
         });
-        crate::config::load::parse_fetched(text, &found.url, format, &ctx, &AtomicBool::new(false))
+        load_checked(&found.url, Some(text), format, &ctx, s)
     });
+    let mut result = match result.transpose() {
+        Ok(r) => r,
+        Err(e) => {
+            s.send(UiEvent::Error(format!("Cannot load the config: {e}")));
+            return;
+        }
+    };
     if let Some(kernel) = found.kernel_entry {
         let (_, menu) = result.get_or_insert_with(|| (Format::Kboot, Menu::default()));
         menu.entries.push(kernel);
@@ -674,12 +703,32 @@ fn show_found(found: crate::discovery::Found, lease: &Lease, s: &Shared) {
     }
 }
 
+/// Fetch (unless `text` is given), check against the trusted keys and parse a config. A
+/// config that is not signed is still shown (each entry says why in its details; booting one
+/// under `kboot.verify=require` is refused with that sentence).
+fn load_checked(
+    url: &str,
+    text: Option<&str>,
+    format: Option<crate::config::detect::Format>,
+    ctx: &crate::config::include::ParseContext,
+    s: &Shared,
+) -> Result<(crate::config::detect::Format, Menu), crate::fetch::FetchError> {
+    let loaded =
+        crate::trust::config::load(url, text, format, ctx, &s.trust, &AtomicBool::new(false))?;
+    match &loaded.verdict {
+        Some(Ok(key)) => s.log(format!("{url}: signed by key {key}")),
+        Some(Err(e)) => s.log(format!("not signed: {e}")),
+        None => {}
+    }
+    Ok((loaded.format, loaded.menu))
+}
+
 /// Fetch and parse a config, then hand its menu to the UI (or say why not).
 fn load_and_show(url: &str, s: &Shared) {
     s.log(format!("loading config {url}"));
     let lease = s.lease.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let ctx = crate::config::load::context(lease.as_ref());
-    match crate::config::load::load(url, None, &ctx, &AtomicBool::new(false)) {
+    match load_checked(url, None, None, &ctx, s) {
         Ok((format, menu)) => publish_menu(url, format, menu, s),
         Err(e) => s.send(UiEvent::Error(format!("Cannot load the config: {e}"))),
     }
@@ -726,9 +775,26 @@ fn show_menu(s: &Shared) {
             "local disks".to_string(),
         ),
     };
-    menu.entries.extend(disks.entries);
+    let mut disks = disks.entries;
+    if s.trust.policy != crate::trust::Policy::Off {
+        let unsigned = crate::config::model::Signature::NotSigned(
+            "a config found on a local disk is not signed".into(),
+        );
+        mark_unchecked(&mut disks, &unsigned);
+    }
+    menu.entries.extend(disks);
     prefetch_default(&menu, s);
     s.send(UiEvent::Menu { source, menu });
+}
+
+/// Give entries nobody checked (a local disk's) the signature `sig`.
+fn mark_unchecked(entries: &mut [crate::config::Entry], sig: &crate::config::model::Signature) {
+    for e in entries {
+        if e.signature.is_none() {
+            e.signature = Some(sig.clone());
+        }
+        mark_unchecked(&mut e.children, sig);
+    }
 }
 
 /// Start downloading the default entry's files while the menu counts down, so that the boot
@@ -799,7 +865,7 @@ fn prefetch_work(
         // Look inside a diskless entry's initrd now, for its details and for the boot.
         if let (Some(d), Some(initrd)) = (&spec.diskless, &payload.initrd) {
             if d.flavor.is_none() {
-                payload.initrd_flavor = read_initrd_flavor(initrd);
+                payload.initrd_flavor = crate::boot::initrd::flavor_of_file(initrd);
                 report_flavor(entry_id, &spec.title, Ok(payload.initrd_flavor), events);
             }
         }
@@ -902,104 +968,6 @@ fn wireless_note(handoff: crate::config::model::Handoff, lease: Option<&Lease>) 
     })
 }
 
-/// Render an entry's diskless root for the target's initramfs: the flavour given, or detected
-/// from the fetched initrd; secrets go into a cpio segment appended to the initrd where the
-/// flavour reads them from a file. Returns the final command line.
-fn diskless_cmdline(
-    spec: &BootSpec,
-    d: &crate::config::model::Diskless,
-    initrd: Option<&mut std::fs::File>,
-    detected: Option<crate::cmdline::flavor::Flavor>,
-    s: &Shared,
-) -> Result<String, String> {
-    use crate::cmdline::flavor::{self, Flavor, RenderOptions};
-    use crate::cmdline::root::{parse_root_uri, RootSource};
-    let lease = s
-        .lease
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .clone()
-        .ok_or("A diskless root needs the network: kboot has no lease (check the cable and the DHCP server)")?;
-    let uri = if d.root == "dhcp" {
-        lease.root_path.clone().ok_or(
-            "kboot.root=dhcp, but the DHCP server sent no root path (option 17): set it, or write the root URI in the entry",
-        )?
-    } else {
-        d.root.clone()
-    };
-    let mut root = parse_root_uri(&uri).map_err(|e| e.to_string())?;
-    if let RootSource::Iscsi(i) = &mut root {
-        if d.rootfs.is_some() {
-            i.rootfs = d.rootfs.clone();
-        }
-        i.initiator = d
-            .initiator
-            .clone()
-            .or_else(|| i.initiator.clone())
-            .or_else(|| lease.iscsi_initiator.clone());
-    }
-    let (flavor, how) = match d.flavor.as_deref() {
-        Some(f) => (f.parse::<Flavor>().map_err(|e| e.to_string())?, "configured"),
-        None => match initrd.as_deref() {
-            None => (Flavor::Kernel, "no initrd"),
-            Some(file) => match detected.or_else(|| read_initrd_flavor(file)) {
-                Some(f) => (f, "detected in the initrd"),
-                None => {
-                    return Err(format!(
-                        "Cannot tell whether the initrd of '{}' is dracut or initramfs-tools: add kboot.flavor= to the entry",
-                        spec.title
-                    ))
-                }
-            },
-        },
-    };
-    let uuid = crate::config::load::machine_uuid();
-    let opts = RenderOptions {
-        uuid: uuid.as_deref(),
-        secrets_on_cmdline: d.secrets_on_cmdline,
-    };
-    let rendered = flavor::render_with(&root, flavor, &lease, &opts).map_err(|e| e.to_string())?;
-    s.log(format!(
-        "diskless root for '{}': {flavor} ({how}): {}",
-        spec.title, rendered.masked
-    ));
-    // Secrets, kboot.inject= files and kboot.modules= hooks: one appended cpio segment.
-    let fetch_small = |url: &str| {
-        s.log(format!("fetching {url} for the target's initramfs"));
-        let opts = FetchOptions {
-            max_size: Some(crate::cmdline::inject::MAX_FILE),
-            ..boot_fetch_options(spec, s)
-        };
-        let mut buf = Vec::new();
-        fetch::fetch(url, &mut buf, &opts, &mut |_| {}, &s.cancel)
-            .map(|_| buf)
-            .map_err(|e| e.to_string())
-    };
-    let files = crate::cmdline::inject::collect(
-        flavor,
-        &d.inject,
-        &d.modules,
-        &rendered.secrets,
-        fetch_small,
-    )
-    .map_err(|e| e.to_string())?;
-    if !files.is_empty() {
-        let file = initrd.ok_or(
-            "The files for the target's initramfs need an initrd to go into, and this entry has none: add initrd= to it",
-        )?;
-        let segment = crate::cmdline::inject::segment(&files).map_err(|e| e.to_string())?;
-        append_cpio(file, &segment)
-            .map_err(|e| format!("Cannot add files to the initrd in memory: {e}"))?;
-        let names: Vec<String> = files.iter().map(|f| format!("/{}", f.path)).collect();
-        s.log(format!(
-            "added to the initrd of '{}': {}",
-            spec.title,
-            names.join(" ")
-        ));
-    }
-    Ok(flavor::apply(&spec.cmdline, &rendered))
-}
-
 /// Tell the menu (the entry's details) and the log what the initrd of an entry is.
 fn report_flavor(
     entry_id: &str,
@@ -1044,44 +1012,11 @@ fn inspect_initrd(
     let opts = boot_fetch_options(&spec, s);
     let result = fetch::fetch_to_memfd("initrd", &spec.initrds, &opts, &mut |_| {}, &s.busy);
     let result = match &result {
-        Ok(file) => Ok(read_initrd_flavor(file)),
+        Ok(file) => Ok(crate::boot::initrd::flavor_of_file(file)),
         Err(fetch::FetchError::Cancelled { .. }) => Err("a boot started first".to_string()),
         Err(e) => Err(e.to_string()),
     };
     report_flavor(entry, entry, result, &s.events);
-}
-
-/// Detect the initramfs flavour of a fetched initrd (a memfd) without copying it.
-fn read_initrd_flavor(file: &std::fs::File) -> Option<crate::cmdline::flavor::Flavor> {
-    let len = std::num::NonZeroUsize::new(file.metadata().ok()?.len() as usize)?;
-    // SAFETY: a private read-only mapping of our own memfd, unmapped below; nobody truncates it.
-    let map = unsafe {
-        nix::sys::mman::mmap(
-            None,
-            len,
-            nix::sys::mman::ProtFlags::PROT_READ,
-            nix::sys::mman::MapFlags::MAP_PRIVATE,
-            file,
-            0,
-        )
-    }
-    .ok()?;
-    // SAFETY: the mapping is `len` bytes long and lives until munmap.
-    let bytes = unsafe { std::slice::from_raw_parts(map.as_ptr() as *const u8, len.get()) };
-    let flavor = crate::boot::initrd::detect_flavor(bytes);
-    // SAFETY: unmapping what was mapped above; `bytes` is not used after this.
-    let _ = unsafe { nix::sys::mman::munmap(map, len.get()) };
-    flavor
-}
-
-/// Append a newc segment to an initrd memfd (4-byte aligned).
-fn append_cpio(file: &mut std::fs::File, segment: &[u8]) -> Result<(), String> {
-    use std::io::{Seek, SeekFrom, Write};
-    let end = file.seek(SeekFrom::End(0)).map_err(|e| e.to_string())?;
-    let pad = (4 - (end % 4) as usize) % 4;
-    file.write_all(&[0u8; 3][..pad])
-        .map_err(|e| e.to_string())?;
-    file.write_all(segment).map_err(|e| e.to_string())
 }
 
 /// True when the target command line gives the target our leased address (`ip=<client>:...`).
@@ -1182,76 +1117,36 @@ fn boot_fetch_options(spec: &BootSpec, s: &Shared) -> FetchOptions {
     }
 }
 
-/// The early download, when it is of `spec`'s files: waited for (progress to the gauge) and
-/// taken. Of other files: discarded. `Ok(None)`: fetch afresh (also after a failed early
-/// download, so that the error comes with its own progress).
-fn take_early_download(spec: &BootSpec, s: &Shared) -> Result<Option<Payload>, String> {
-    let early = s.prefetch.lock().unwrap_or_else(|p| p.into_inner()).take();
-    let Some(p) = early else {
-        return Ok(None);
-    };
-    if *p.key() != PayloadKey::of(spec) {
-        discard_early(p, s);
-        return Ok(None);
-    }
-    if !p.is_done() {
-        s.log(format!(
-            "'{}': the download started {:.1} s ago during the countdown, waiting for the rest",
-            spec.title,
-            p.age().as_secs_f64()
-        ));
-    }
-    match p.wait(&s.cancel) {
-        Outcome::Ready(payload) => Ok(Some(payload)),
-        Outcome::Cancelled => Err("Boot cancelled".into()),
-        Outcome::Failed(_) => Ok(None),
-    }
-}
-
 /// Nobody wants these files any more: stop the early download and free its memory.
 fn discard_early(p: Prefetch, s: &Shared) {
-    s.log(format!("discarding the early download of '{}'", p.title()));
-    p.discard(Duration::from_secs(3));
+    crate::boot::prepare::discard_early(p, &|ev| forward(ev, &s.events));
 }
 
-/// Fetch, load and start one target. Returns only on failure (or on a host).
+/// A boot's event, as the UI's.
+fn forward(ev: BootEvent, events: &Sender<UiEvent>) {
+    let _ = events.send(match ev {
+        BootEvent::Log(line) => UiEvent::Log(line),
+        BootEvent::Progress(p) => UiEvent::Progress(p),
+    });
+}
+
+/// Run the boot pipeline for `spec`, then start the target. Returns only on failure (or on a
+/// host).
 fn boot(spec: &BootSpec, s: &Shared) -> Result<(), String> {
-    let payload = match take_early_download(spec, s)? {
-        Some(payload) => {
-            s.log(format!(
-                "'{}': using the files downloaded during the countdown",
-                spec.title
-            ));
-            payload
-        }
-        None => {
-            s.log(format!("fetching kernel {}", spec.kernel));
-            if !spec.initrds.is_empty() {
-                s.log(format!("fetching initrd {}", spec.initrds.join(" ")));
-            }
-            let progress = |p: &fetch::Progress| s.send(UiEvent::Progress(p.clone()));
-            fetch_payload(spec, &boot_fetch_options(spec, s), &s.cancel, &progress)?
-        }
+    let report = |ev: BootEvent| forward(ev, &s.events);
+    let env = crate::boot::prepare::Env {
+        lease: s.lease.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+        fetch: boot_fetch_options(spec, s),
+        cancel: &s.cancel,
+        early: s.prefetch.lock().unwrap_or_else(|p| p.into_inner()).take(),
+        machine_uuid: spec
+            .diskless
+            .as_ref()
+            .and_then(|_| crate::config::load::machine_uuid()),
+        trust: &s.trust,
+        report: &report,
     };
-    if s.cancel.load(Ordering::Relaxed) {
-        return Err("Boot cancelled".into());
-    }
-    let Payload {
-        kernel,
-        mut initrd,
-        initrd_flavor,
-    } = payload;
-    let cmdline = match &spec.diskless {
-        Some(d) => diskless_cmdline(spec, d, initrd.as_mut(), initrd_flavor, s)?,
-        None => spec.cmdline.clone(),
-    };
-    crate::boot::memory::check_files(&kernel, initrd.as_ref()).map_err(|e| e.to_string())?;
-    use std::os::fd::AsFd;
-    crate::boot::kexec::load(kernel.as_fd(), initrd.as_ref().map(|f| f.as_fd()), &cmdline)
-        .map_err(|e| e.to_string())?;
-    // The kernel holds its own copy now: give the memfds' memory back.
-    drop(kernel);
-    drop(initrd);
+    let Loaded { cmdline } = crate::boot::prepare::prepare(spec, env)?;
     if s.mode == Mode::Host {
         let _ = crate::boot::kexec::unload();
         s.log(format!(

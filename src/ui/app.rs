@@ -538,6 +538,16 @@ impl App {
         Some((entry_title(entry), secs))
     }
 
+    /// Why the entry the countdown boots is not signed by a trusted key (a red line under the
+    /// countdown), when kboot checks signatures and it is not.
+    pub fn countdown_warning(&self) -> Option<&str> {
+        self.countdown()?;
+        match &self.menu.as_ref()?.default_entry()?.signature {
+            Some(crate::config::model::Signature::NotSigned(why)) => Some(why),
+            _ => None,
+        }
+    }
+
     // ---- inputs ----
 
     fn push_log(&mut self, line: String) {
@@ -1187,6 +1197,9 @@ fn spec_of(e: &Entry) -> Option<BootSpec> {
         cmdline: e.cmdline.clone(),
         diskless: e.diskless.clone().map(Box::new),
         sha256: e.sha256.clone(),
+        signature: e.signature.clone(),
+        config_cmdline: Some(e.cmdline.clone()),
+        config_sha256: e.config_sha256.clone(),
     })
 }
 

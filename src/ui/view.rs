@@ -186,6 +186,7 @@ fn clean(s: &str) -> String {
 
 fn footer_rows(app: &App) -> u16 {
     match app.mode() {
+        Mode::Menu if app.countdown_warning().is_some() => 2,
         Mode::Menu | Mode::Edit { .. } => 1,
         Mode::Prompt { .. } | Mode::Wifi(_) => 2,
         Mode::Busy { progress, .. } => match progress {
@@ -429,6 +430,21 @@ fn entry_details(e: &Entry, detected: Option<&str>, width: usize) -> Vec<Line<'s
         };
         field(&mut out, "Command line", &cmdline, width);
         field(&mut out, "Network", &handoff_text(e.handoff), width);
+        match &e.signature {
+            Some(crate::config::model::Signature::SignedBy(key)) => field(
+                &mut out,
+                "Signature",
+                &c(&format!("signed by {key}")),
+                width,
+            ),
+            Some(crate::config::model::Signature::NotSigned(why)) => field(
+                &mut out,
+                "Signature",
+                &c(&format!("not signed: {why}")),
+                width,
+            ),
+            None => {}
+        }
         if let Some(d) = &e.diskless {
             let root = crate::cmdline::secrets::mask_value(&d.root);
             field(&mut out, "Diskless root", &c(&root), width);
@@ -759,12 +775,19 @@ fn draw_footer(frame: &mut Frame<'_>, app: &App, area: Rect) {
                     .into_iter()
                     .find(|t| t.chars().count() <= usize::from(area.width))
                     .unwrap_or_else(|| format!("Boot in {secs} s"));
-                vec![Line::styled(
+                let mut lines = vec![Line::styled(
                     text,
                     Style::default()
                         .fg(Color::Yellow)
                         .add_modifier(Modifier::BOLD),
-                )]
+                )];
+                if let Some(why) = app.countdown_warning() {
+                    lines.push(Line::styled(
+                        clean(&format!("Not signed: {why}")),
+                        Style::default().fg(Color::Red).add_modifier(Modifier::BOLD),
+                    ));
+                }
+                lines
             } else if app.at_top() && app.filter().is_none() {
                 vec![Line::from(
                     "Enter: boot  e: edit  c: kboot: prompt  /: filter  Tab: log  ?: help",
@@ -1026,6 +1049,63 @@ mod tests {
         // The status bar too; the countdown in yellow.
         assert!(buf[(0, 23)].modifier.contains(Modifier::REVERSED));
         assert_eq!(buf[(0, 22)].fg, Color::Yellow);
+    }
+
+    #[test]
+    fn an_unsigned_default_gets_a_red_line_under_the_countdown_and_details_say_why() {
+        use crate::config::model::Signature;
+        let mut menu = sample_menu();
+        for e in &mut menu.entries {
+            e.signature = Some(Signature::NotSigned("kboot.conf is not signed".into()));
+        }
+        let mut app = App::new();
+        app.on_event(UiEvent::Menu {
+            source: "tftp://10.0.2.2/kboot.conf".into(),
+            menu: menu.clone(),
+        });
+        let t0 = Instant::now();
+        app.on_tick(t0);
+        let t = render(&app, 80, 24);
+        let screen = lines(t.backend().buffer());
+        let row = screen
+            .iter()
+            .position(|l| l.starts_with("Not signed: kboot.conf is not signed"))
+            .unwrap_or_else(|| panic!("no warning line:\n{}", screen.join("\n")));
+        assert!(screen[row - 1].starts_with("Booting 'linux' in 5 s"));
+        assert_eq!(t.backend().buffer()[(0, row as u16)].fg, Color::Red);
+        let e = &menu.entries[0];
+        let details: Vec<String> = entry_details(e, None, 70)
+            .iter()
+            .map(|l| l.to_string())
+            .collect();
+        assert!(
+            details
+                .iter()
+                .any(|l| l.contains("Signature") && l.contains("not signed: kboot.conf")),
+            "{details:?}"
+        );
+        let mut signed = e.clone();
+        signed.signature = Some(Signature::SignedBy("E7620F1842B4E81F".into()));
+        let details: Vec<String> = entry_details(&signed, None, 70)
+            .iter()
+            .map(|l| l.to_string())
+            .collect();
+        assert!(
+            details
+                .iter()
+                .any(|l| l.contains("signed by E7620F1842B4E81F")),
+            "{details:?}"
+        );
+        // Signed (or not checked): no red line.
+        let mut app = App::new();
+        menu.entries[0].signature = Some(Signature::SignedBy("E7620F1842B4E81F".into()));
+        app.on_event(UiEvent::Menu {
+            source: "tftp://10.0.2.2/kboot.conf".into(),
+            menu,
+        });
+        app.on_tick(t0);
+        let screen = lines(render(&app, 80, 24).backend().buffer()).join("\n");
+        assert!(!screen.contains("Not signed"), "{screen}");
     }
 
     #[test]

@@ -1,0 +1,692 @@
+//! One boot, top to bottom: [`prepare`] takes what the menu, the editor or the prompt chose
+//! (a [`BootSpec`]) and leaves the target loaded in the kernel, ready for the reboot into it.
+//!
+//! ```text
+//! prepare(spec) = fetch ─▶ verify (signatures, pins, command line) ─▶ command line
+//!                 (diskless root, flavour) ─▶ inject (cpio) ─▶ measure (TPM) ─▶ load
+//!                 (kexec_file_load)
+//! ```
+//!
+//! Each stage is a function of its own, testable alone; [`prepare`] only calls them in order.
+//! What happens around the pipeline (the threads, the UI's events, the DHCP release and the
+//! reboot) is the supervisor's.
+
+use super::payload::{fetch_payload, Outcome, Payload, PayloadKey, Prefetch};
+use super::BootSpec;
+use crate::cmdline::flavor::{self, Flavor, RenderOptions, Rendered};
+use crate::cmdline::inject::InitrdFile;
+use crate::config::model::Diskless;
+use crate::config::model::Signature;
+use crate::fetch::{self, FetchOptions, Progress};
+use crate::net::Lease;
+use crate::trust::{Policy, Trust, TrustError};
+use std::fs::File;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// What a boot reports while it runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BootEvent {
+    /// A line for the log pane.
+    Log(String),
+    /// Bytes of the kernel or an initrd arrived.
+    Progress(Progress),
+}
+
+/// What the pipeline needs from the world around it.
+pub struct Env<'a> {
+    /// kboot's lease (the diskless root and the handoff need it).
+    pub lease: Option<Lease>,
+    /// How the kernel and initrds are fetched (the entry's checksums, the menu's proxy).
+    pub fetch: FetchOptions,
+    /// Set by the user's Esc: every stage stops as soon as it can.
+    pub cancel: &'a AtomicBool,
+    /// The early download of the default entry, taken over when it holds `spec`'s files.
+    pub early: Option<Prefetch>,
+    /// The machine's UUID, for an iSCSI initiator name made up from it.
+    pub machine_uuid: Option<String>,
+    /// The trusted keys and `kboot.verify=`.
+    pub trust: &'a Trust,
+    /// Where the events go.
+    pub report: &'a (dyn Fn(BootEvent) + Sync),
+}
+
+impl Env<'_> {
+    fn log(&self, line: impl Into<String>) {
+        (self.report)(BootEvent::Log(line.into()));
+    }
+}
+
+/// The target, loaded: what is left is the reboot into it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loaded {
+    /// The command line the target was loaded with.
+    pub cmdline: String,
+}
+
+/// Fetch, assemble and load one target. On success the kernel holds the target (and kboot's
+/// copies of its files are freed); on failure nothing is loaded and the error is one sentence.
+pub fn prepare(spec: &BootSpec, mut env: Env<'_>) -> Result<Loaded, String> {
+    let early = env.early.take();
+    let payload = fetch(spec, early, &env).map_err(|e| pin_failure(spec, e))?;
+    check_cancel(env.cancel)?;
+    verify(spec, &payload, &env)?;
+    let Payload {
+        kernel,
+        mut initrd,
+        initrd_flavor,
+    } = payload;
+    let (cmdline, files) = match &spec.diskless {
+        Some(d) => {
+            let flavor = initramfs_flavor(spec, d, initrd.as_ref(), initrd_flavor)?;
+            let rendered = command_line(spec, d, flavor, &env)?;
+            let files = collect_files(d, flavor, &rendered, &env)?;
+            (flavor::apply(&spec.cmdline, &rendered), files)
+        }
+        None => (spec.cmdline.clone(), Vec::new()),
+    };
+    inject(spec, initrd.as_mut(), &files, &env)?;
+    check_cancel(env.cancel)?;
+    measure(spec, &kernel, initrd.as_mut(), &cmdline, &env)?;
+    load(&kernel, initrd.as_ref(), &cmdline)?;
+    Ok(Loaded { cmdline })
+}
+
+fn check_cancel(cancel: &AtomicBool) -> Result<(), String> {
+    if cancel.load(Ordering::Relaxed) {
+        return Err("Boot cancelled".into());
+    }
+    Ok(())
+}
+
+/// Stage 1: the kernel and initrds, from the early download when it holds them, else fetched
+/// now (both at once, progress reported).
+pub fn fetch(spec: &BootSpec, early: Option<Prefetch>, env: &Env<'_>) -> Result<Payload, String> {
+    if let Some(payload) = take_early_download(spec, early, env)? {
+        env.log(format!(
+            "'{}': using the files downloaded during the countdown",
+            spec.title
+        ));
+        return Ok(payload);
+    }
+    env.log(format!("fetching kernel {}", spec.kernel));
+    if !spec.initrds.is_empty() {
+        env.log(format!("fetching initrd {}", spec.initrds.join(" ")));
+    }
+    let progress = |p: &Progress| (env.report)(BootEvent::Progress(p.clone()));
+    let started = std::time::Instant::now();
+    let payload = fetch_payload(spec, &env.fetch, env.cancel, &progress)?;
+    let bytes: u64 = [Some(&payload.kernel), payload.initrd.as_ref()]
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f.metadata().ok())
+        .map(|m| m.len())
+        .sum();
+    env.log(format!(
+        "'{}': fetched {bytes} bytes in {} ms",
+        spec.title,
+        started.elapsed().as_millis()
+    ));
+    Ok(payload)
+}
+
+/// The early download, when it is of `spec`'s files: waited for (progress to the gauge) and
+/// taken. Of other files: discarded. `Ok(None)`: fetch afresh (also after a failed early
+/// download, so that the error comes with its own progress).
+fn take_early_download(
+    spec: &BootSpec,
+    early: Option<Prefetch>,
+    env: &Env<'_>,
+) -> Result<Option<Payload>, String> {
+    let Some(p) = early else {
+        return Ok(None);
+    };
+    if *p.key() != PayloadKey::of(spec) {
+        discard_early(p, env.report);
+        return Ok(None);
+    }
+    if !p.is_done() {
+        env.log(format!(
+            "'{}': the download started {:.1} s ago during the countdown, waiting for the rest",
+            spec.title,
+            p.age().as_secs_f64()
+        ));
+    }
+    match p.wait(env.cancel) {
+        Outcome::Ready(payload) => Ok(Some(payload)),
+        Outcome::Cancelled => Err("Boot cancelled".into()),
+        Outcome::Failed(_) => Ok(None),
+    }
+}
+
+/// Nobody wants these files any more: stop the early download and free its memory.
+pub fn discard_early(p: Prefetch, report: &(dyn Fn(BootEvent) + Sync)) {
+    report(BootEvent::Log(format!(
+        "discarding the early download of '{}'",
+        p.title()
+    )));
+    p.discard(Duration::from_secs(3));
+}
+
+/// A fetch that failed on a pin of a signed config, as the trust sentence (the file, the key
+/// and why); any other failure as it is.
+pub fn pin_failure(spec: &BootSpec, e: String) -> String {
+    let Some(Signature::SignedBy(key)) = &spec.signature else {
+        return e;
+    };
+    let normal = |h: &str| h.trim().trim_start_matches("sha256:").to_ascii_lowercase();
+    let Some(expected) = e
+        .split("SHA-256 mismatch: expected ")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+    else {
+        return e;
+    };
+    let file = spec
+        .sha256
+        .iter()
+        .find(|(_, hex)| normal(hex) == normal(expected))
+        .map_or_else(|| spec.kernel.clone(), |(url, _)| url.clone());
+    let detail = e
+        .split("SHA-256 mismatch: ")
+        .nth(1)
+        .unwrap_or(&e)
+        .to_string();
+    format!(
+        "Not booted: {}",
+        TrustError::HashMismatch {
+            file,
+            key: key.clone(),
+            detail,
+        }
+    )
+}
+
+/// Stage 2: what is booted is what a trusted key signed: the config (its verdict came with the
+/// entry), the command line (unchanged from the config's), each file (pinned by the signed
+/// config, which the fetch checked, else its own `.minisig`). Under `warn` a failure is logged
+/// and the boot goes on; under `require` it is the boot's error; under `off` nothing is checked.
+pub fn verify(spec: &BootSpec, payload: &Payload, env: &Env<'_>) -> Result<(), String> {
+    if env.trust.policy == Policy::Off {
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    match check_signed(spec, payload, env.trust, env.cancel) {
+        Ok(key) => {
+            env.log(format!(
+                "'{}': signed by key {key} (config, command line, kernel and initrds; checked in {} ms)",
+                spec.title,
+                started.elapsed().as_millis()
+            ));
+            Ok(())
+        }
+        Err(why) if env.trust.policy == Policy::Warn => {
+            env.log(format!(
+                "not signed: {why}; booting anyway (kboot.verify=warn)"
+            ));
+            Ok(())
+        }
+        Err(why) => Err(format!("Not booted: {why}")),
+    }
+}
+
+/// The checks of [`verify`]: the signing key's id, or why not as one sentence. (`kboot verify`
+/// runs them on every entry of a config tree.)
+pub fn check_signed(
+    spec: &BootSpec,
+    payload: &Payload,
+    trust: &Trust,
+    cancel: &AtomicBool,
+) -> Result<String, String> {
+    let key = match &spec.signature {
+        Some(Signature::SignedBy(key)) => key.clone(),
+        Some(Signature::NotSigned(why)) => return Err(why.clone()),
+        None => {
+            return Err(TrustError::Unsigned {
+                title: spec.title.clone(),
+                why: "typed at the prompt or found on a local disk".into(),
+            }
+            .to_string())
+        }
+    };
+    if spec.config_cmdline.as_deref() != Some(spec.cmdline.as_str()) {
+        return Err(TrustError::Edited { key }.to_string());
+    }
+    let covered = |url: &str, file: &File| -> Result<(), String> {
+        if spec.sha256.contains_key(url) {
+            return Ok(()); // the fetch checked it against the signed pin
+        }
+        let bytes = super::initrd::map_file(file).map_err(|e| format!("cannot read {url}: {e}"))?;
+        crate::trust::config::check_file(trust, url, bytes.as_slice(), cancel)
+            .map(|_| ())
+            .map_err(|why| {
+                TrustError::FileNotCovered {
+                    file: url.to_string(),
+                    key: key.clone(),
+                    why: Box::new(why),
+                }
+                .to_string()
+            })
+    };
+    covered(&spec.kernel, &payload.kernel)?;
+    if let Some(initrd) = &payload.initrd {
+        match spec.initrds.as_slice() {
+            [one] => covered(one, initrd)?,
+            several if several.iter().all(|u| spec.sha256.contains_key(u)) => {}
+            _ => {
+                return Err(TrustError::InitrdsNotPinned {
+                    title: spec.title.clone(),
+                }
+                .to_string())
+            }
+        }
+    }
+    Ok(key)
+}
+
+/// Stage 3a: which initramfs the target has (the entry's `kboot.flavor=`, else what the
+/// initrd holds), for a diskless root.
+pub fn initramfs_flavor(
+    spec: &BootSpec,
+    d: &Diskless,
+    initrd: Option<&File>,
+    detected: Option<Flavor>,
+) -> Result<Flavor, String> {
+    if let Some(f) = d.flavor.as_deref() {
+        return f.parse::<Flavor>().map_err(|e| e.to_string());
+    }
+    match initrd {
+        None => Ok(Flavor::Kernel),
+        Some(file) => detected
+            .or_else(|| super::initrd::flavor_of_file(file))
+            .ok_or_else(|| {
+                format!(
+                    "Cannot tell whether the initrd of '{}' is dracut or initramfs-tools: add kboot.flavor= to the entry",
+                    spec.title
+                )
+            }),
+    }
+}
+
+/// Stage 3b: the diskless root rendered for the target's initramfs (its command-line
+/// parameters and the secrets that go into a file).
+pub fn command_line(
+    spec: &BootSpec,
+    d: &Diskless,
+    flavor: Flavor,
+    env: &Env<'_>,
+) -> Result<Rendered, String> {
+    use crate::cmdline::root::{parse_root_uri, RootSource};
+    let lease = env.lease.as_ref().ok_or(
+        "A diskless root needs the network: kboot has no lease (check the cable and the DHCP server)",
+    )?;
+    let uri = if d.root == "dhcp" {
+        lease.root_path.clone().ok_or(
+            "kboot.root=dhcp, but the DHCP server sent no root path (option 17): set it, or write the root URI in the entry",
+        )?
+    } else {
+        d.root.clone()
+    };
+    let mut root = parse_root_uri(&uri).map_err(|e| e.to_string())?;
+    if let RootSource::Iscsi(i) = &mut root {
+        if d.rootfs.is_some() {
+            i.rootfs = d.rootfs.clone();
+        }
+        i.initiator = d
+            .initiator
+            .clone()
+            .or_else(|| i.initiator.clone())
+            .or_else(|| lease.iscsi_initiator.clone());
+    }
+    let how = match (&d.flavor, &spec.initrds.is_empty()) {
+        (Some(_), _) => "configured",
+        (None, true) => "no initrd",
+        (None, false) => "detected in the initrd",
+    };
+    let opts = RenderOptions {
+        uuid: env.machine_uuid.as_deref(),
+        secrets_on_cmdline: d.secrets_on_cmdline,
+    };
+    let rendered = flavor::render_with(&root, flavor, lease, &opts).map_err(|e| e.to_string())?;
+    env.log(format!(
+        "diskless root for '{}': {flavor} ({how}): {}",
+        spec.title, rendered.masked
+    ));
+    Ok(rendered)
+}
+
+/// Stage 4a: the files for the target's initramfs: secrets, `kboot.inject=` files (fetched
+/// now, each bounded) and `kboot.modules=` hooks.
+pub fn collect_files(
+    d: &Diskless,
+    flavor: Flavor,
+    rendered: &Rendered,
+    env: &Env<'_>,
+) -> Result<Vec<InitrdFile>, String> {
+    let fetch_small = |url: &str| {
+        env.log(format!("fetching {url} for the target's initramfs"));
+        let opts = FetchOptions {
+            max_size: Some(crate::cmdline::inject::MAX_FILE),
+            ..env.fetch.clone()
+        };
+        let mut buf = Vec::new();
+        fetch::fetch(url, &mut buf, &opts, &mut |_| {}, env.cancel)
+            .map(|_| buf)
+            .map_err(|e| e.to_string())
+    };
+    crate::cmdline::inject::collect(
+        flavor,
+        &d.inject,
+        &d.modules,
+        &rendered.secrets,
+        fetch_small,
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// Stage 4b: append `files` to the initrd as one newc segment.
+pub fn inject(
+    spec: &BootSpec,
+    initrd: Option<&mut File>,
+    files: &[InitrdFile],
+    env: &Env<'_>,
+) -> Result<(), String> {
+    if files.is_empty() {
+        return Ok(());
+    }
+    let file = initrd.ok_or(
+        "The files for the target's initramfs need an initrd to go into, and this entry has none: add initrd= to it",
+    )?;
+    let segment = crate::cmdline::inject::segment(files).map_err(|e| e.to_string())?;
+    super::initrd::append_segment(file, &segment)
+        .map_err(|e| format!("Cannot add files to the initrd in memory: {e}"))?;
+    let names: Vec<String> = files.iter().map(|f| format!("/{}", f.path)).collect();
+    env.log(format!(
+        "added to the initrd of '{}': {}",
+        spec.title,
+        names.join(" ")
+    ));
+    Ok(())
+}
+
+/// Stage 5: extend the TPM's PCRs with the config (8), the kernel and the initrd (9) and the
+/// command line (12), and add the event log to the initrd (`/run/kboot/tpm-eventlog` and its
+/// JSON copy). No TPM: one log line. A TPM that fails: a log line, and the boot goes on
+/// unmeasured (its PCRs then tell a verifier so).
+pub fn measure(
+    spec: &BootSpec,
+    kernel: &File,
+    initrd: Option<&mut File>,
+    cmdline: &str,
+    env: &Env<'_>,
+) -> Result<(), String> {
+    use crate::tpm;
+    let mut dev = match tpm::Tpm::open() {
+        None => {
+            env.log("no TPM: nothing measured");
+            return Ok(());
+        }
+        Some(Err(e)) => {
+            env.log(format!("TPM: {e}: nothing measured"));
+            return Ok(());
+        }
+        Some(Ok(t)) => t,
+    };
+    let started = std::time::Instant::now();
+    let sha = |f: &File| -> Result<[u8; 32], String> {
+        use sha2::Digest;
+        let map = super::initrd::map_file(f)
+            .map_err(|e| format!("cannot read a file to measure it: {e}"))?;
+        Ok(sha2::Sha256::digest(map.as_slice()).into())
+    };
+    let initrd_digest = match &initrd {
+        Some(f) => Some((spec.initrds.join(" "), sha(f)?)),
+        None => None,
+    };
+    let events = tpm::plan(
+        spec.config_sha256.as_ref().map(|(u, d)| (u.as_str(), *d)),
+        (&spec.kernel, sha(kernel)?),
+        initrd_digest.as_ref().map(|(u, d)| (u.as_str(), *d)),
+        cmdline,
+    );
+    if let Err(e) = tpm::extend_all(&mut dev, &events) {
+        env.log(format!("TPM: {e}: the boot goes on unmeasured"));
+        return Ok(());
+    }
+    env.log(format!(
+        "measured into {} (PCRs 8, 9, 12): {} events in {} ms",
+        dev.path,
+        events.len(),
+        started.elapsed().as_millis()
+    ));
+    let Some(file) = initrd else {
+        env.log("no initrd: the TPM event log is not handed to the target");
+        return Ok(());
+    };
+    let segment = crate::cmdline::secrets::cpio_segment(&[
+        (tpm::LOG_PATH.to_string(), tpm::eventlog::encode(&events)),
+        (
+            tpm::JSON_PATH.to_string(),
+            tpm::eventlog::to_json(&events).into_bytes(),
+        ),
+    ])
+    .map_err(|e| e.to_string())?;
+    super::initrd::append_segment(file, &segment)
+        .map_err(|e| format!("Cannot add the TPM event log to the initrd in memory: {e}"))
+}
+
+/// Last stage: check that the target fits in memory and hand it to the kernel.
+pub fn load(kernel: &File, initrd: Option<&File>, cmdline: &str) -> Result<(), String> {
+    use std::os::fd::AsFd;
+    super::memory::check_files(kernel, initrd).map_err(|e| e.to_string())?;
+    super::kexec::load(kernel.as_fd(), initrd.map(|f| f.as_fd()), cmdline)
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Seek, Write};
+    use std::sync::Mutex;
+
+    fn memfd_with(bytes: &[u8]) -> File {
+        let mut f = crate::fetch::memfd("test").unwrap();
+        f.write_all(bytes).unwrap();
+        f.rewind().unwrap();
+        f
+    }
+
+    fn with_env<T>(lease: Option<Lease>, f: impl FnOnce(&Env<'_>) -> T) -> (T, Vec<BootEvent>) {
+        let events = Mutex::new(Vec::new());
+        let report = |e: BootEvent| events.lock().unwrap().push(e);
+        let cancel = AtomicBool::new(false);
+        let env = Env {
+            lease,
+            fetch: FetchOptions::default(),
+            cancel: &cancel,
+            early: None,
+            machine_uuid: None,
+            trust: &Trust::default(),
+            report: &report,
+        };
+        let out = f(&env);
+        drop(env);
+        (out, events.into_inner().unwrap())
+    }
+
+    fn lease() -> Lease {
+        use std::net::Ipv4Addr;
+        Lease {
+            iface: "eth0".into(),
+            mac: [0x52, 0x54, 0, 0x12, 0x34, 0x56],
+            client: Some(Ipv4Addr::new(10, 0, 2, 15)),
+            netmask: Some(Ipv4Addr::new(255, 255, 255, 0)),
+            gateway: Some(Ipv4Addr::new(10, 0, 2, 2)),
+            root_path: Some("iscsi:10.0.2.2::::iqn.2024-01.test:disk".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn an_early_download_of_the_same_files_is_taken_over() {
+        let spec = BootSpec {
+            title: "t".into(),
+            kernel: "file:///nonexistent/k".into(),
+            ..BootSpec::default()
+        };
+        let early = Prefetch::start("t", PayloadKey::of(&spec), |_| {
+            Ok(Payload {
+                kernel: memfd_with(b"early kernel"),
+                initrd: None,
+                initrd_flavor: None,
+            })
+        });
+        let (payload, events) = with_env(None, |env| fetch(&spec, Some(early), env));
+        let mut k = String::new();
+        payload.unwrap().kernel.read_to_string(&mut k).unwrap();
+        assert_eq!(k, "early kernel");
+        assert!(events
+            .iter()
+            .any(|e| matches!(e, BootEvent::Log(l) if l.contains("during the countdown"))));
+    }
+
+    #[test]
+    fn an_early_download_of_other_files_is_discarded_and_the_files_fetched() {
+        let spec = BootSpec {
+            title: "t".into(),
+            kernel: "file:///nonexistent/k".into(),
+            ..BootSpec::default()
+        };
+        let other = BootSpec {
+            kernel: "file:///other".into(),
+            ..spec.clone()
+        };
+        let early = Prefetch::start(
+            "other",
+            PayloadKey::of(&other),
+            |_| Err("never used".into()),
+        );
+        let (result, events) = with_env(None, |env| fetch(&spec, Some(early), env));
+        let e = result.unwrap_err();
+        assert!(e.contains("/nonexistent/k"), "{e}");
+        assert!(events
+            .iter()
+            .any(|e| matches!(e, BootEvent::Log(l) if l.starts_with("discarding the early"))));
+    }
+
+    fn diskless(flavor: Option<&str>) -> Diskless {
+        Diskless {
+            root: "dhcp".into(),
+            flavor: flavor.map(str::to_string),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_flavour_is_the_configured_one_else_the_initrds() {
+        let spec = BootSpec {
+            title: "t".into(),
+            initrds: vec!["i".into()],
+            ..BootSpec::default()
+        };
+        let d = diskless(Some("dracut"));
+        assert_eq!(
+            initramfs_flavor(&spec, &d, None, None).unwrap(),
+            Flavor::Dracut
+        );
+        let d = diskless(None);
+        assert_eq!(
+            initramfs_flavor(&spec, &d, None, None).unwrap(),
+            Flavor::Kernel
+        );
+        let tools = crate::cmdline::secrets::cpio_segment(&[(
+            "scripts/functions".to_string(),
+            b"#".to_vec(),
+        )])
+        .unwrap();
+        let file = memfd_with(&tools);
+        assert_eq!(
+            initramfs_flavor(&spec, &d, Some(&file), None).unwrap(),
+            Flavor::InitramfsTools
+        );
+        let unknown = memfd_with(b"not a cpio");
+        let e = initramfs_flavor(&spec, &d, Some(&unknown), None).unwrap_err();
+        assert!(e.contains("add kboot.flavor="), "{e}");
+    }
+
+    #[test]
+    fn a_diskless_command_line_needs_a_lease_and_renders_the_root() {
+        let spec = BootSpec {
+            title: "t".into(),
+            ..BootSpec::default()
+        };
+        let d = diskless(Some("dracut"));
+        let (e, _) = with_env(None, |env| {
+            command_line(&spec, &d, Flavor::Dracut, env).unwrap_err()
+        });
+        assert!(e.contains("no lease"), "{e}");
+        let (r, events) = with_env(Some(lease()), |env| {
+            command_line(&spec, &d, Flavor::Dracut, env).unwrap()
+        });
+        let line = flavor::apply("quiet", &r);
+        assert!(line.contains("netroot=iscsi:"), "{line}");
+        assert!(events
+            .iter()
+            .any(|e| matches!(e, BootEvent::Log(l) if l.contains("dracut (configured)"))));
+    }
+
+    #[test]
+    fn injected_files_go_into_the_initrd_and_need_one() {
+        let spec = BootSpec {
+            title: "t".into(),
+            ..BootSpec::default()
+        };
+        let files = vec![InitrdFile {
+            path: "etc/x".into(),
+            data: b"hello".to_vec(),
+            mode: 0o644,
+        }];
+        let (none, _) = with_env(None, |env| inject(&spec, None, &files, env));
+        assert!(none.unwrap_err().contains("add initrd="));
+        let mut initrd = memfd_with(b"abc");
+        let (ok, events) = with_env(None, |env| inject(&spec, Some(&mut initrd), &files, env));
+        ok.unwrap();
+        let mut bytes = Vec::new();
+        initrd.rewind().unwrap();
+        initrd.read_to_end(&mut bytes).unwrap();
+        assert_eq!(&bytes[..4], b"abc\0", "appended 4-byte aligned");
+        assert!(bytes.windows(5).any(|w| w == b"hello"));
+        assert!(events
+            .iter()
+            .any(|e| matches!(e, BootEvent::Log(l) if l.ends_with("/etc/x"))));
+        // Nothing to add: the initrd is left alone, even when there is none.
+        let (ok, _) = with_env(None, |env| inject(&spec, None, &[], env));
+        ok.unwrap();
+    }
+
+    #[test]
+    fn a_cancelled_boot_stops_before_loading() {
+        let dir = std::env::temp_dir().join(format!("kboot-prepare-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("k"), b"K").unwrap();
+        let spec = BootSpec {
+            title: "t".into(),
+            kernel: format!("file://{}", dir.join("k").display()),
+            ..BootSpec::default()
+        };
+        let cancel = AtomicBool::new(true);
+        let report = |_: BootEvent| {};
+        let env = Env {
+            lease: None,
+            fetch: FetchOptions::default(),
+            cancel: &cancel,
+            early: None,
+            machine_uuid: None,
+            trust: &Trust::default(),
+            report: &report,
+        };
+        let e = prepare(&spec, env).unwrap_err();
+        assert!(e.contains("cancelled"), "{e}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

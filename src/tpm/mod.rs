@@ -1,0 +1,179 @@
+//! Measured boot: before kexec, kboot extends SHA-256 PCRs with what it boots (following the
+//! Linux TPM PCR registry where it speaks): the config that chose the entry into PCR 8, the
+//! kernel and the initrd into PCR 9, the command line into PCR 12. Each extend is logged in a
+//! TCG crypto-agile event log that goes into the target's initramfs at
+//! `/run/kboot/tpm-eventlog` (and a JSON copy at `/run/kboot/tpm-eventlog.json`), so that the
+//! target can replay it.
+//!
+//! [`codec`] writes the TPM2 commands and reads their answers (sans-IO); [`eventlog`] writes the
+//! log; [`Tpm`] is the thin shell over `/dev/tpmrm0` (else `/dev/tpm0`).
+
+pub mod codec;
+pub mod eventlog;
+
+use codec::TpmError;
+use eventlog::{Event, EV_IPL};
+use std::io::{Read, Write};
+
+/// The PCRs kboot extends.
+pub const PCR_CONFIG: u32 = 8;
+pub const PCR_KERNEL: u32 = 9;
+pub const PCR_CMDLINE: u32 = 12;
+
+/// Where the logs go in the target's initramfs.
+pub const LOG_PATH: &str = "run/kboot/tpm-eventlog";
+pub const JSON_PATH: &str = "run/kboot/tpm-eventlog.json";
+
+/// The device kboot talks to.
+pub struct Tpm {
+    dev: std::fs::File,
+    pub path: &'static str,
+}
+
+/// Why the TPM could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceError {
+    #[error("{path}: {source}")]
+    Io {
+        path: &'static str,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Tpm {
+        path: &'static str,
+        source: TpmError,
+    },
+    #[error("{path} has no SHA-256 PCR bank allocated: nothing measured")]
+    NoSha256 { path: &'static str },
+}
+
+impl Tpm {
+    /// The resource manager `/dev/tpmrm0`, else `/dev/tpm0`; `None` when there is no TPM.
+    pub fn open() -> Option<Result<Tpm, DeviceError>> {
+        for path in ["/dev/tpmrm0", "/dev/tpm0"] {
+            match std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(path)
+            {
+                Ok(dev) => return Some(Ok(Tpm { dev, path })),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(source) => return Some(Err(DeviceError::Io { path, source })),
+            }
+        }
+        None
+    }
+
+    /// Send one command and read its answer (the driver returns it whole in one read).
+    pub fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, DeviceError> {
+        let path = self.path;
+        let io = |source| DeviceError::Io { path, source };
+        self.dev.write_all(command).map_err(io)?;
+        let mut buf = vec![0u8; codec::MAX_RESPONSE];
+        let n = self.dev.read(&mut buf).map_err(io)?;
+        buf.truncate(n);
+        Ok(buf)
+    }
+
+    fn tpm_err(&self, source: TpmError) -> DeviceError {
+        DeviceError::Tpm {
+            path: self.path,
+            source,
+        }
+    }
+
+    /// True when the SHA-256 bank is allocated.
+    pub fn has_sha256(&mut self) -> Result<bool, DeviceError> {
+        let answer = self.transmit(&codec::get_pcr_banks())?;
+        let banks = codec::parse_pcr_banks(&answer).map_err(|e| self.tpm_err(e))?;
+        Ok(banks.contains(&codec::ALG_SHA256))
+    }
+
+    pub fn extend(&mut self, pcr: u32, digest: &[u8; 32]) -> Result<(), DeviceError> {
+        let answer = self.transmit(&codec::pcr_extend(pcr, digest))?;
+        codec::parse_extend(&answer).map_err(|e| self.tpm_err(e))
+    }
+
+    pub fn read(&mut self, pcrs: &[u32]) -> Result<Vec<(u32, [u8; 32])>, DeviceError> {
+        let answer = self.transmit(&codec::pcr_read(pcrs))?;
+        codec::parse_pcr_read(&answer).map_err(|e| self.tpm_err(e))
+    }
+}
+
+/// What one boot measures, in order (sans-IO): the config's digest (when known), the kernel's,
+/// the initrd's (as the kernel gets it: the initrds concatenated, with kboot's added files), the
+/// command line's (its UTF-8 bytes).
+pub fn plan(
+    config: Option<(&str, [u8; 32])>,
+    kernel: (&str, [u8; 32]),
+    initrd: Option<(&str, [u8; 32])>,
+    cmdline: &str,
+) -> Vec<Event> {
+    use sha2::{Digest, Sha256};
+    let mut events = Vec::new();
+    if let Some((url, digest)) = config {
+        events.push(Event {
+            pcr: PCR_CONFIG,
+            event_type: EV_IPL,
+            sha256: digest,
+            event: format!("kboot config {url}"),
+        });
+    }
+    events.push(Event {
+        pcr: PCR_KERNEL,
+        event_type: EV_IPL,
+        sha256: kernel.1,
+        event: format!("kboot kernel {}", kernel.0),
+    });
+    if let Some((urls, digest)) = initrd {
+        events.push(Event {
+            pcr: PCR_KERNEL,
+            event_type: EV_IPL,
+            sha256: digest,
+            event: format!("kboot initrd {urls}"),
+        });
+    }
+    events.push(Event {
+        pcr: PCR_CMDLINE,
+        event_type: EV_IPL,
+        sha256: Sha256::digest(cmdline.as_bytes()).into(),
+        event: cmdline.to_string(),
+    });
+    events
+}
+
+/// Extend the TPM with `events`, in order, after checking that it has a SHA-256 bank.
+pub fn extend_all(tpm: &mut Tpm, events: &[Event]) -> Result<(), DeviceError> {
+    if !tpm.has_sha256()? {
+        return Err(DeviceError::NoSha256 { path: tpm.path });
+    }
+    for e in events {
+        tpm.extend(e.pcr, &e.sha256)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_plan_puts_each_thing_in_its_pcr() {
+        let ev = plan(
+            Some(("tftp://h/kboot.conf", [8; 32])),
+            ("tftp://h/k", [9; 32]),
+            Some(("tftp://h/i", [10; 32])),
+            "quiet",
+        );
+        let pcrs: Vec<u32> = ev.iter().map(|e| e.pcr).collect();
+        assert_eq!(pcrs, vec![8, 9, 9, 12]);
+        assert_eq!(ev[3].event, "quiet");
+        // `printf quiet | sha256sum` on the host.
+        assert_eq!(
+            crate::fetch::integrity::to_hex(&ev[3].sha256),
+            "008f0747f4e27c8462baa991a538025bcc2dd143e78422f1afbdfcd9e757a20f"
+        );
+        let without = plan(None, ("k", [9; 32]), None, "");
+        assert_eq!(without.len(), 2);
+    }
+}
