@@ -4,6 +4,7 @@
 pub mod args;
 pub mod clock;
 pub mod console;
+pub mod lockdown;
 pub mod mounts;
 pub mod payload;
 pub mod power;
@@ -18,6 +19,10 @@ pub fn run_as_pid1() -> ! {
     console::attach();
     for e in &mount_errors {
         eprintln!("kboot: {e}");
+    }
+    // Before anything is loaded (modules, kernels): Secure Boot's chain goes on in lockdown.
+    if let Some(line) = lockdown::apply().line() {
+        eprintln!("kboot: {line}");
     }
     reaper::spawn();
     let cmdline = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
