@@ -1,6 +1,7 @@
 //! The /init of kboot's demo target initrd: proves that a kexec'd kernel started with the
-//! command line kboot gave it. It prints a greeting, the kernel release and /proc/cmdline on the
-//! console, then powers the machine off (which ends a QEMU run started with -no-reboot).
+//! command line kboot gave it. It prints a greeting, the kernel release, /proc/cmdline and
+//! whether /sys/firmware/efi exists (UEFI's runtime services reached it) on the console, then
+//! powers the machine off (which ends a QEMU run started with -no-reboot).
 //!
 //! Built as a static musl binary by qemu/build and packed with `kboot mkinitramfs`.
 
@@ -49,6 +50,18 @@ fn main() {
             std::ptr::null(),
         );
     }
+    let _ = std::fs::create_dir_all("/sys");
+    // SAFETY: as above; sysfs tells whether the kernel runs with UEFI's runtime services.
+    unsafe {
+        libc::mount(
+            c"sysfs".as_ptr(),
+            c"/sys".as_ptr(),
+            c"sysfs".as_ptr(),
+            0,
+            std::ptr::null(),
+        );
+    }
+    let efi = std::path::Path::new("/sys/firmware/efi").exists();
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     let cmdline = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
     let mut out = std::io::stdout();
@@ -58,6 +71,15 @@ fn main() {
         release.trim()
     );
     let _ = writeln!(out, "KBOOT-DEMO: cmdline: {}", cmdline.trim());
+    let _ = writeln!(
+        out,
+        "KBOOT-DEMO: firmware: {}",
+        if efi {
+            "UEFI (/sys/firmware/efi)"
+        } else {
+            "no /sys/firmware/efi"
+        }
+    );
     tpm_report(&mut out);
     let stay = cmdline.split_whitespace().any(|w| w == "kboot_demo.stay");
     let _ = writeln!(

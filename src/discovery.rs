@@ -14,9 +14,16 @@
 //!   hand a config or a kernel straight to kboot name it there. [`discover`] sniffs it: a
 //!   config (`#!ipxe`, pxelinux, GRUB, kboot.conf) is used; a kernel ([`looks_like_kernel`])
 //!   becomes a menu entry of its own and the search goes on for a config; anything else (a
-//!   PXE program such as `pxelinux.0`, `ipxe.efi`) is skipped.
+//!   PXE program such as `pxelinux.0`, `ipxe.efi`) is skipped. Boot files named like GRUB,
+//!   shim, iPXE or pxelinux programs ([`pxe_program_name`]: `grubx64.efi`, `grubaa64.efi`,
+//!   `shimx64.efi`, `pxelinux.0`, ...) are skipped without being fetched; `bootx64.efi` and
+//!   `bootaa64.efi` are fetched and sniffed (they may be GRUB, shim or a kernel). A kernel boot
+//!   file that is kboot's own running image ([`crate::boot::header::is_running_kernel`]) is
+//!   refused with a sentence: the DHCP server handed kboot what it handed the firmware.
 //! - `kboot.conf` at the TFTP root, last of [`candidates`].
-//! - GRUB's network lookup ([`grub_candidates`]) after that, relative to the same prefix.
+//! - GRUB's network lookup ([`grub_candidates`]) after that, relative to the same prefix; when
+//!   the boot file sits in a GRUB platform folder (`grub-mknetdir`'s
+//!   `boot/grub/x86_64-efi/core.efi`), first relative to the folder above it (GRUB's prefix).
 //!
 //! Option 17 (root-path) is only reported ([`root_path_line`]); turning it into a diskless
 //! entry belongs to the diskless-root work.
@@ -332,6 +339,27 @@ pub fn grub_candidates(lease: &Lease, uuid: Option<&str>) -> Vec<Candidate> {
         return Vec::new();
     };
     let mut out = Vec::new();
+    if let Some(parent) = grub_platform_parent(&base) {
+        out.extend(grub_lookup(lease, uuid, &parent));
+    }
+    out.extend(grub_lookup(lease, uuid, &base));
+    out
+}
+
+/// GRUB's platform folders (`grub-mknetdir` puts `core.efi`/`core.0` in one of them under
+/// its prefix `boot/grub/`).
+const GRUB_PLATFORMS: &[&str] = &["x86_64-efi", "i386-efi", "i386-pc", "arm64-efi"];
+
+/// `tftp://h/boot/grub/` for `tftp://h/boot/grub/x86_64-efi/`.
+fn grub_platform_parent(base: &str) -> Option<String> {
+    let trimmed = base.strip_suffix('/')?;
+    let (parent, last) = trimmed.rsplit_once('/')?;
+    (GRUB_PLATFORMS.contains(&last) && parent.contains("://")).then(|| format!("{parent}/"))
+}
+
+fn grub_lookup(lease: &Lease, uuid: Option<&str>, base: &str) -> Vec<Candidate> {
+    let base = base.to_string();
+    let mut out = Vec::new();
     if let Some(u) = uuid.and_then(normal_uuid) {
         out.push(Candidate {
             url: join(&base, &format!("grub.cfg-{u}")),
@@ -357,6 +385,31 @@ pub fn grub_candidates(lease: &Lease, uuid: Option<&str>) -> Vec<Candidate> {
         why: "GRUB lookup: grub.cfg".into(),
     });
     out
+}
+
+/// Boot-file names of programs that are never a Linux kernel: GRUB (`grubx64.efi`,
+/// `grubaa64.efi`, `grubnetx64.efi`, `core.efi`, `core.0`), shim, iPXE (`ipxe.efi`,
+/// `snponly.efi`, `*.pxe`, `*.kpxe`) and pxelinux/syslinux. A firmware's DHCP answer names
+/// them; kboot gets the same answer and looks for their configs instead of fetching them.
+/// `bootx64.efi`/`bootaa64.efi` are not in the list: that name may hold any EFI program,
+/// kboot itself included.
+pub fn pxe_program_name(name: &str) -> bool {
+    let n = name.rsplit('/').next().unwrap_or(name).to_ascii_lowercase();
+    let efi = n.strip_suffix(".efi").unwrap_or("");
+    efi.starts_with("grub")
+        || efi.starts_with("shim")
+        || efi.starts_with("mm")
+        || matches!(
+            efi,
+            "ipxe" | "snponly" | "snp" | "syslinux" | "core" | "fbx64" | "fbaa64"
+        )
+        || n.ends_with(".pxe")
+        || n.ends_with(".kpxe")
+        || n.ends_with(".kkpxe")
+        || matches!(
+            n.as_str(),
+            "pxelinux.0" | "lpxelinux.0" | "gpxelinux.0" | "core.0" | "pxegrub.0" | "grldr"
+        )
 }
 
 /// True when the first bytes of a file are a kernel kexec can load: an x86 bzImage (`HdrS`
@@ -497,9 +550,12 @@ fn file_name(url: &str) -> &str {
 ///
 /// `fetch` may return only the first part of a large file (see [`fetcher`]): a boot file is
 /// sniffed from its first bytes, and configs are small.
+/// `running` is the running kernel's `/proc/version`: a kernel boot file that is this very
+/// image is refused (see the module documentation).
 pub fn discover(
     lease: &Lease,
     uuid: Option<&str>,
+    running: Option<&str>,
     fetch: &mut dyn FnMut(&str) -> Result<Vec<u8>, Miss>,
     log: &mut dyn FnMut(String),
 ) -> Option<Found> {
@@ -521,12 +577,13 @@ pub fn discover(
         log("the DHCP lease names no boot server, config or boot file: nothing to look up".into());
         return None;
     }
-    try_candidates(&list, boot_file_url(lease).as_deref(), fetch, log)
+    try_candidates(&list, boot_file_url(lease).as_deref(), running, fetch, log)
 }
 
 /// IPv6: try the DHCPv6 boot-file URL (option 59) and the configs beside it.
 pub fn discover_v6(
     lease6: &Lease6,
+    running: Option<&str>,
     fetch: &mut dyn FnMut(&str) -> Result<Vec<u8>, Miss>,
     log: &mut dyn FnMut(String),
 ) -> Option<Found> {
@@ -535,7 +592,7 @@ pub fn discover_v6(
         log("the DHCPv6 answer names no boot-file URL (option 59): nothing to look up".into());
         return None;
     }
-    try_candidates(&list, lease6.boot_file_url.as_deref(), fetch, log)
+    try_candidates(&list, lease6.boot_file_url.as_deref(), running, fetch, log)
 }
 
 /// Fetch the candidates in order and return the first config (plus a kernel boot file seen on
@@ -543,6 +600,7 @@ pub fn discover_v6(
 fn try_candidates(
     list: &[Candidate],
     boot_url: Option<&str>,
+    running: Option<&str>,
     fetch: &mut dyn FnMut(&str) -> Result<Vec<u8>, Miss>,
     log: &mut dyn FnMut(String),
 ) -> Option<Found> {
@@ -557,6 +615,15 @@ fn try_candidates(
         if c.why.starts_with("pxelinux lookup") && !pxelinux_noted {
             pxelinux_noted = true;
             log("pxelinux lookup: only the first file found is used".into());
+        }
+        let is_boot_file = boot_url == Some(c.url.as_str());
+        if is_boot_file && pxe_program_name(&c.url) {
+            log(format!(
+                "{}: the boot file is a boot loader for the firmware ({}), not a kernel; skipped without fetching it, its configs are looked up beside it",
+                c.url,
+                file_name(&c.url)
+            ));
+            continue;
         }
         let bytes = match fetch(&c.url) {
             Ok(b) => b,
@@ -573,7 +640,6 @@ fn try_candidates(
                 continue;
             }
         };
-        let is_boot_file = boot_url == Some(c.url.as_str());
         if let Some(kind) = config_kind(&bytes) {
             log(format!("{}: found {} ({})", c.url, kind.name(), c.why));
             return Some(Found {
@@ -582,6 +648,15 @@ fn try_candidates(
                 kind: Some(kind),
                 kernel_entry,
             });
+        }
+        if is_boot_file
+            && running.is_some_and(|r| crate::boot::header::is_running_kernel(&bytes, r))
+        {
+            log(format!(
+                "{}: the boot file is kboot's own image (the kernel kboot runs on): the DHCP server gives kboot the boot file it gave the firmware; not booting it again (tag kboot's requests by their user class \"kboot\", docs/pxe.md)",
+                c.url
+            ));
+            continue;
         }
         if is_boot_file && looks_like_kernel(&bytes) {
             log(format!(

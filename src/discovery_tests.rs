@@ -177,8 +177,27 @@ fn grub_lookup() {
     let mut l = qemu();
     l.boot_file = Some("grub/x86_64-efi/core.efi".into());
     let g = grub_candidates(&l, Some("4c4c4544-0042-3510-8052-b3c04f4e4d32"));
+    // GRUB's prefix (grub/, above the platform folder) first, then the boot file's folder.
+    let names = [
+        "grub.cfg-4c4c4544-0042-3510-8052-b3c04f4e4d32",
+        "grub.cfg-01-52-54-00-12-34-56",
+        "grub.cfg-0A00020F",
+        "grub.cfg-0A00020",
+        "grub.cfg-0A0002",
+        "grub.cfg-0A000",
+        "grub.cfg-0A00",
+        "grub.cfg-0A0",
+        "grub.cfg-0A",
+        "grub.cfg-0",
+        "grub.cfg",
+    ];
+    let parent: Vec<String> = names
+        .iter()
+        .map(|n| format!("tftp://10.0.2.2/grub/{n}"))
+        .collect();
+    assert_eq!(urls(&g)[..names.len()], parent);
     assert_eq!(
-        urls(&g),
+        urls(&g)[names.len()..],
         vec![
             "tftp://10.0.2.2/grub/x86_64-efi/grub.cfg-4c4c4544-0042-3510-8052-b3c04f4e4d32",
             "tftp://10.0.2.2/grub/x86_64-efi/grub.cfg-01-52-54-00-12-34-56",
@@ -279,8 +298,13 @@ impl Fake {
 }
 
 fn run(l: &Lease, f: &mut Fake) -> (Option<Found>, Vec<String>) {
+    run_on(l, f, None)
+}
+
+/// `run` on a kernel whose `/proc/version` is `running`.
+fn run_on(l: &Lease, f: &mut Fake, running: Option<&str>) -> (Option<Found>, Vec<String>) {
     let mut log = Vec::new();
-    let found = discover(l, None, &mut |u| f.get(u), &mut |m| log.push(m));
+    let found = discover(l, None, running, &mut |u| f.get(u), &mut |m| log.push(m));
     (found, log)
 }
 
@@ -302,8 +326,9 @@ fn discover_takes_the_first_pxelinux_file() {
     );
     assert!(log.contains(&"pxelinux lookup: only the first file found is used".to_string()));
     assert!(log.iter().any(|l| l.starts_with(
-        "tftp://10.0.2.2/pxelinux.0: the boot file is neither a config nor a kernel"
+        "tftp://10.0.2.2/pxelinux.0: the boot file is a boot loader for the firmware (pxelinux.0), not a kernel; skipped without fetching it"
     )));
+    assert!(!f.tried.contains(&"tftp://10.0.2.2/pxelinux.0".to_string()));
     assert_eq!(
         log.last().unwrap(),
         "tftp://10.0.2.2/pxelinux.cfg/0A0002: found a pxelinux config (pxelinux lookup: IP 0A0002)"
@@ -360,9 +385,10 @@ fn discover_skips_an_unreachable_server() {
     let (found, log) = run(&l, &mut f);
     assert_eq!(found, None);
     // 209 (not found), then the boot file times out: nothing else on 10.0.2.2 is tried.
+    // pxelinux.0 is known by its name and not fetched.
     assert_eq!(
         f.tried,
-        vec!["tftp://192.0.2.99/x.cfg", "tftp://10.0.2.2/pxelinux.0"]
+        vec!["tftp://192.0.2.99/x.cfg", "tftp://10.0.2.2/kboot.conf"]
     );
     assert!(log
         .iter()
@@ -392,4 +418,98 @@ fn uuid_formatting() {
         ]),
         "4c4c4544-0042-3510-8052-b3c04f4e4d32"
     );
+}
+
+#[test]
+fn firmware_boot_loaders_are_known_by_name() {
+    for n in [
+        "grubx64.efi",
+        "GRUBAA64.EFI",
+        "grubnetx64.efi",
+        "boot/grub/x86_64-efi/core.efi",
+        "shimx64.efi",
+        "ipxe.efi",
+        "snponly.efi",
+        "undionly.kpxe",
+        "ipxe.pxe",
+        "pxelinux.0",
+        "lpxelinux.0",
+        "boot/grub/i386-pc/core.0",
+        "syslinux.efi",
+    ] {
+        assert!(pxe_program_name(n), "{n}");
+    }
+    // bootx64.efi may be anything (kboot itself, a kernel); kernels and configs are fetched.
+    for n in [
+        "bootx64.efi",
+        "BOOTAA64.EFI",
+        "vmlinuz",
+        "kboot.bzImage",
+        "boot.ipxe",
+        "grub.cfg",
+        "linux.efi",
+        "",
+    ] {
+        assert!(!pxe_program_name(n), "{n}");
+    }
+}
+
+#[test]
+fn an_efi_boot_file_leads_to_the_grub_cfg_beside_it() {
+    let mut l = qemu();
+    l.boot_file = Some("efi/grubx64.efi".into());
+    let mut f = Fake::new(&[("tftp://10.0.2.2/efi/grub.cfg", b"menuentry 'x' {\n}\n")]);
+    let (found, log) = run(&l, &mut f);
+    let found = found.unwrap();
+    assert_eq!(found.url, "tftp://10.0.2.2/efi/grub.cfg");
+    assert_eq!(found.kind, Some(ConfigKind::Grub));
+    assert!(
+        !f.tried.iter().any(|u| u.ends_with(".efi")),
+        "{:?}",
+        f.tried
+    );
+    assert!(log
+        .iter()
+        .any(|m| m.contains("grubx64.efi") && m.contains("skipped")));
+
+    // grub-mknetdir's layout: core.efi in boot/grub/x86_64-efi/, grub.cfg in boot/grub/.
+    l.boot_file = Some("boot/grub/x86_64-efi/core.efi".into());
+    let mut f = Fake::new(&[(
+        "tftp://10.0.2.2/boot/grub/grub.cfg",
+        b"menuentry 'x' {\n}\n",
+    )]);
+    let (found, _) = run(&l, &mut f);
+    assert_eq!(found.unwrap().url, "tftp://10.0.2.2/boot/grub/grub.cfg");
+}
+
+#[test]
+fn kboot_refuses_its_own_image_as_boot_file() {
+    const PROC: &str = "Linux version 6.1.192-kboot (root@vm) (gcc (Debian 12.2.0-14) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40) #10 Sun Dec  6 13:05:05 UTC 2026\n";
+    let mut me = bzimage();
+    me[0x206..0x208].copy_from_slice(&0x020fu16.to_le_bytes());
+    me[0x20e..0x210].copy_from_slice(&0x100u16.to_le_bytes());
+    let v = b"6.1.192-kboot (root@vm) #10 Sun Dec  6 13:05:05 UTC 2026\0";
+    me[0x300..0x300 + v.len()].copy_from_slice(v);
+    let mut l = qemu();
+    l.boot_file = Some("kboot.bzImage".into());
+    let mut f = Fake::new(&[
+        ("tftp://10.0.2.2/kboot.bzImage", &me),
+        ("tftp://10.0.2.2/kboot.conf", b"default=x\n"),
+    ]);
+    let (found, log) = run_on(&l, &mut f, Some(PROC));
+    let found = found.unwrap();
+    assert_eq!(found.url, "tftp://10.0.2.2/kboot.conf");
+    assert_eq!(found.kernel_entry, None, "no entry for kboot itself");
+    assert!(
+        log.iter()
+            .any(|m| m.contains("kboot's own image") && m.contains("user class")),
+        "{log:?}"
+    );
+    // The same file on another kboot build (or without /proc/version) is just a kernel.
+    let other = PROC.replace("#10", "#11");
+    let mut f = Fake::new(&[("tftp://10.0.2.2/kboot.bzImage", &me)]);
+    let (found, _) = run_on(&l, &mut f, Some(&other));
+    assert!(found.unwrap().kernel_entry.is_some());
+    let mut f = Fake::new(&[("tftp://10.0.2.2/kboot.bzImage", &me)]);
+    assert!(run(&l, &mut f).0.unwrap().kernel_entry.is_some());
 }

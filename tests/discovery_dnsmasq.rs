@@ -261,7 +261,7 @@ impl Lab {
             let cancel = AtomicBool::new(false);
             let mut fetch = discovery::fetcher(&cancel);
             let mut log = Vec::new();
-            let found = discovery::discover(&l2, None, &mut fetch, &mut |m| log.push(m));
+            let found = discovery::discover(&l2, None, None, &mut fetch, &mut |m| log.push(m));
             (found, log)
         });
         (lease, found, log)
@@ -511,7 +511,7 @@ fn static_ip_configures_the_interface_and_finds_the_config() {
         let cancel = AtomicBool::new(false);
         let mut fetch = discovery::fetcher(&cancel);
         let mut log = Vec::new();
-        let found = discovery::discover(&lease, None, &mut fetch, &mut |m| log.push(m));
+        let found = discovery::discover(&lease, None, None, &mut fetch, &mut |m| log.push(m));
         (lease, found, log)
     });
     let out = Command::new("ip")

@@ -22,6 +22,10 @@ pub enum KexecError {
     NoMemory,
     #[error("kexec is not permitted (EPERM): kboot must run as root, and lockdown may forbid unsigned kernels")]
     NotPermitted,
+    #[error("this kernel is not signed, and kboot runs in lockdown because Secure Boot is on: boot a kernel signed for Secure Boot (Debian's are), or sign this one (sbsign) with a key in the firmware's db or MOK, or one given to qemu/build --kernel-trust")]
+    Unsigned,
+    #[error("this kernel's signature is not from a key kboot trusts, and kboot runs in lockdown because Secure Boot is on: enroll its signer in the firmware's db or MOK, or build kboot with qemu/build --kernel-trust CERT")]
+    UntrustedSignature,
     #[error("the kernel command line is too long or invalid ({len} bytes): shorten it")]
     BadCmdline { len: usize },
     #[error("kexec_file_load failed: {0}")]
@@ -32,10 +36,25 @@ pub enum KexecError {
     NothingLoaded,
 }
 
+/// What is known about a refused load beyond the errno: lockdown turns every failed signature
+/// check into EPERM, so the sentence depends on the lockdown level and on the image.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Refusal {
+    /// The kernel is in lockdown (`integrity` or `confidentiality`).
+    pub locked_down: bool,
+    /// The image is a PE file with (`Some(true)`) or without an Authenticode signature;
+    /// `None` when it is not a PE file.
+    pub signed: Option<bool>,
+}
+
 impl KexecError {
-    fn from_load_errno(errno: nix::errno::Errno, cmdline_len: usize) -> Self {
+    fn from_load_errno(errno: nix::errno::Errno, cmdline_len: usize, why: Refusal) -> Self {
         use nix::errno::Errno;
         match errno {
+            Errno::EPERM if why.locked_down && why.signed == Some(true) => {
+                KexecError::UntrustedSignature
+            }
+            Errno::EPERM if why.locked_down => KexecError::Unsigned,
             Errno::ENOSYS => KexecError::NotSupported,
             Errno::ENOEXEC => KexecError::NotAKernel,
             Errno::EKEYREJECTED => KexecError::SignatureRejected,
@@ -72,9 +91,21 @@ pub fn load(
         )
     };
     if rc != 0 {
-        return Err(KexecError::from_load_errno(nix::errno::Errno::last(), len));
+        let errno = nix::errno::Errno::last();
+        return Err(KexecError::from_load_errno(errno, len, refusal(kernel)));
     }
     Ok(())
+}
+
+/// Lockdown's level and the image's signature, read after a refusal.
+fn refusal(kernel: BorrowedFd<'_>) -> Refusal {
+    let mut head = vec![0u8; 4096];
+    let n = nix::sys::uio::pread(kernel, &mut head, 0).unwrap_or(0);
+    Refusal {
+        locked_down: crate::init::lockdown::current()
+            .is_some_and(|l| l >= crate::init::lockdown::Level::Integrity),
+        signed: super::header::pe_signed(&head[..n]),
+    }
 }
 
 /// Unload whatever `load` loaded (used when the user cancels).
@@ -91,7 +122,11 @@ pub fn unload() -> Result<(), KexecError> {
         )
     };
     if rc != 0 {
-        return Err(KexecError::from_load_errno(nix::errno::Errno::last(), 0));
+        return Err(KexecError::from_load_errno(
+            nix::errno::Errno::last(),
+            0,
+            Refusal::default(),
+        ));
     }
     Ok(())
 }
@@ -129,28 +164,61 @@ mod tests {
     #[test]
     fn errnos_become_sentences() {
         assert_eq!(
-            KexecError::from_load_errno(Errno::ENOSYS, 10),
+            KexecError::from_load_errno(Errno::ENOSYS, 10, Refusal::default()),
             KexecError::NotSupported
         );
         assert_eq!(
-            KexecError::from_load_errno(Errno::ENOEXEC, 10),
+            KexecError::from_load_errno(Errno::ENOEXEC, 10, Refusal::default()),
             KexecError::NotAKernel
         );
         assert_eq!(
-            KexecError::from_load_errno(Errno::EKEYREJECTED, 10),
+            KexecError::from_load_errno(Errno::EKEYREJECTED, 10, Refusal::default()),
             KexecError::SignatureRejected
         );
         assert_eq!(
-            KexecError::from_load_errno(Errno::ENOMEM, 10),
+            KexecError::from_load_errno(Errno::ENOMEM, 10, Refusal::default()),
             KexecError::NoMemory
         );
         assert_eq!(
-            KexecError::from_load_errno(Errno::EINVAL, 5000),
+            KexecError::from_load_errno(Errno::EINVAL, 5000, Refusal::default()),
             KexecError::BadCmdline { len: 5000 }
         );
         assert!(KexecError::NotSupported
             .to_string()
             .contains("CONFIG_KEXEC_FILE"));
+    }
+
+    #[test]
+    fn eperm_under_lockdown_says_what_to_sign() {
+        let locked = |signed| Refusal {
+            locked_down: true,
+            signed,
+        };
+        assert_eq!(
+            KexecError::from_load_errno(Errno::EPERM, 10, locked(Some(false))),
+            KexecError::Unsigned
+        );
+        assert_eq!(
+            KexecError::from_load_errno(Errno::EPERM, 10, locked(None)),
+            KexecError::Unsigned
+        );
+        assert_eq!(
+            KexecError::from_load_errno(Errno::EPERM, 10, locked(Some(true))),
+            KexecError::UntrustedSignature
+        );
+        assert_eq!(
+            KexecError::from_load_errno(Errno::EPERM, 10, Refusal::default()),
+            KexecError::NotPermitted
+        );
+        // Lockdown changes nothing for other errnos.
+        assert_eq!(
+            KexecError::from_load_errno(Errno::ENOEXEC, 10, locked(Some(true))),
+            KexecError::NotAKernel
+        );
+        for e in [KexecError::Unsigned, KexecError::UntrustedSignature] {
+            let s = e.to_string();
+            assert!(s.contains("Secure Boot is on") && !s.contains('\n'), "{s}");
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Booting the target: kexec_file_load and the reboot into it.
 
+pub mod header;
 pub mod initrd;
 pub mod kexec;
 pub mod memory;

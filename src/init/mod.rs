@@ -4,6 +4,7 @@
 pub mod args;
 pub mod clock;
 pub mod console;
+pub mod lockdown;
 pub mod mounts;
 pub mod power;
 pub mod reaper;
@@ -29,11 +30,16 @@ pub fn run_as_pid1() -> ! {
 }
 
 /// PID 1's set-up that the menu's first frame does not need, done right after it (before the
-/// drivers, discovery and the disk scan start): the other mounts, the reaper, the clock check.
+/// drivers, discovery and the disk scan start): the other mounts, lockdown under Secure Boot,
+/// the reaper, the clock check.
 /// Each problem is one line for the log.
 pub fn late_setup(log: &mut dyn FnMut(String)) {
     for e in mounts::mount_rest() {
         log(e);
+    }
+    // Before anything is loaded (modules, kernels): Secure Boot's chain goes on in lockdown.
+    if let Some(line) = lockdown::apply().line() {
+        log(line);
     }
     reaper::spawn();
     clock::warn_if_implausible(log);

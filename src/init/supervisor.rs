@@ -354,7 +354,13 @@ fn find_config(args: &KernelArgs, s: &Arc<Shared>) {
         let cancel = AtomicBool::new(false);
         let mut fetcher = crate::discovery::fetcher(&cancel);
         let mut log = |line: String| s.log(line);
-        let found = crate::discovery::discover(&lease, uuid.as_deref(), &mut fetcher, &mut log);
+        let found = crate::discovery::discover(
+            &lease,
+            uuid.as_deref(),
+            running_version().as_deref(),
+            &mut fetcher,
+            &mut log,
+        );
         if let Some(found) = found {
             show_found(found, &lease, s);
             return;
@@ -383,6 +389,11 @@ fn find_config(args: &KernelArgs, s: &Arc<Shared>) {
 
 /// IPv6 (SLAAC + DHCPv6) on `iface` (else the interface kboot.net=/BOOTIF= names, else the
 /// first Ethernet link), then the DHCPv6 boot-file URL (option 59). True when a menu was shown.
+/// The running kernel's `/proc/version`: discovery refuses a boot file that is this image.
+fn running_version() -> Option<String> {
+    std::fs::read_to_string("/proc/version").ok()
+}
+
 fn discover_v6(args: &KernelArgs, iface: Option<&str>, s: &Shared) -> bool {
     let iface = match iface
         .map(str::to_string)
@@ -415,7 +426,12 @@ fn discover_v6(args: &KernelArgs, iface: Option<&str>, s: &Shared) -> bool {
     let cancel = AtomicBool::new(false);
     let mut fetcher = crate::discovery::fetcher(&cancel);
     let mut log = |line: String| s.log(line);
-    match crate::discovery::discover_v6(&lease6, &mut fetcher, &mut log) {
+    match crate::discovery::discover_v6(
+        &lease6,
+        running_version().as_deref(),
+        &mut fetcher,
+        &mut log,
+    ) {
         Some(found) => {
             let lease = s.lease.lock().unwrap_or_else(|p| p.into_inner()).clone();
             show_found(found, &lease.unwrap_or_default(), s);

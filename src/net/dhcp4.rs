@@ -519,6 +519,7 @@ impl Client {
         o.insert(DhcpOption::ClientSystemArchitecture(Architecture::from(
             self.cfg.arch,
         )));
+        o.insert(DhcpOption::UserClass(USER_CLASS.to_vec()));
         o.insert(DhcpOption::ClientNetworkInterface(1, 3, 16));
         if let Some(uuid) = self.cfg.uuid {
             let mut v = vec![0u8];
@@ -563,6 +564,7 @@ impl Client {
         o.insert(DhcpOption::ClassIdentifier(
             vendor_class(self.cfg.arch).into_bytes(),
         ));
+        o.insert(DhcpOption::UserClass(USER_CLASS.to_vec()));
         let dest = match lease.server_id {
             Some(s) if !rebinding => Destination::Unicast(s),
             _ => Destination::Broadcast,
@@ -588,6 +590,25 @@ impl Client {
         })
     }
 }
+
+/// Option 93 (RFC 4578, IANA "Processor Architecture Types") for this build: under UEFI 7
+/// (x86-64 EFI) or 11 (ARM64 EFI); an x86 machine without UEFI is 0 (BIOS PC). arm64 has no
+/// BIOS: it sends 11 either way. The server picks the boot file by it (docs/pxe.md).
+pub fn client_arch(efi: bool) -> u16 {
+    if cfg!(target_arch = "aarch64") {
+        11
+    } else if efi {
+        7
+    } else {
+        0
+    }
+}
+
+/// Option 77 (user class) kboot sends in every DISCOVER and REQUEST: the bare string, as iPXE
+/// sends `iPXE`, so that a DHCP server can tell kboot from the firmware's PXE ROM and not hand
+/// kboot itself as boot file (dnsmasq: `dhcp-userclass=set:kboot,kboot`; ISC dhcpd:
+/// `option user-class = "kboot"`; docs/pxe.md).
+pub const USER_CLASS: &[u8] = b"kboot";
 
 /// Option 60 as PXE clients send it: `PXEClient:Arch:<5-digit arch>:UNDI:003016`.
 pub fn vendor_class(arch: u16) -> String {

@@ -199,11 +199,7 @@ pub fn rand_xid() -> u32 {
 
 /// Option 93 for this machine: 0x0007 (x86-64 UEFI) when /sys/firmware/efi exists, else 0.
 pub fn detect_arch() -> u16 {
-    if std::path::Path::new("/sys/firmware/efi").exists() {
-        7
-    } else {
-        0
-    }
+    super::dhcp4::client_arch(std::path::Path::new("/sys/firmware/efi").exists())
 }
 
 /// The SMBIOS UUID from /sys/class/dmi/id/product_uuid, in its textual byte order.

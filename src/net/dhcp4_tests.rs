@@ -121,6 +121,36 @@ fn discover_carries_every_option() {
         Some(&DhcpOption::ClientIdentifier(cid))
     );
     assert_eq!(o.get(OptionCode::RequestedIpAddress), None);
+    assert_eq!(
+        o.get(OptionCode::UserClass),
+        Some(&DhcpOption::UserClass(b"kboot".to_vec()))
+    );
+}
+
+#[test]
+fn option_93_follows_the_firmware_and_the_build() {
+    if cfg!(target_arch = "aarch64") {
+        assert_eq!(client_arch(true), 11);
+        assert_eq!(client_arch(false), 11);
+    } else {
+        assert_eq!(client_arch(true), 7);
+        assert_eq!(client_arch(false), 0);
+    }
+}
+
+#[test]
+fn a_renewal_carries_the_user_class_too() {
+    let c = client();
+    let lease = crate::net::Lease {
+        client: Some(Ipv4Addr::new(192, 0, 2, 10)),
+        server_id: Some(SERVER),
+        ..Default::default()
+    };
+    let t = c.renew_request(&lease, 7, 0, false).unwrap();
+    assert_eq!(
+        decode(&t).opts().get(OptionCode::UserClass),
+        Some(&DhcpOption::UserClass(USER_CLASS.to_vec()))
+    );
 }
 
 #[test]

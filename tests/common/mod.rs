@@ -137,46 +137,57 @@ impl Guest {
         } else {
             vec!["-M", opts.machine]
         };
-        let mut child = Command::new("qemu-system-x86_64")
-            .args([
-                "-m",
-                &opts.memory_mb.to_string(),
-                "-no-reboot",
-                "-display",
-                "none",
-            ])
-            .args([
-                "-chardev",
-                "stdio,id=ser0,signal=off",
-                "-serial",
-                "chardev:ser0",
-            ])
-            .args(machine_args)
-            .args(monitor_args)
-            .arg("-nodefaults")
-            .arg("-kernel")
-            .arg(&payload)
-            .args(["-append", &format!("console=ttyS0 {}", opts.append)])
-            .arg("-netdev")
-            .arg(format!(
-                "user,id=n0,tftp={},bootfile={}{}",
-                opts.tftp.display(),
-                opts.bootfile,
-                opts.netdev
-            ))
-            .args(nic_args(opts.nics))
-            .args(
-                opts.initrd
-                    .iter()
-                    .flat_map(|i| [std::ffi::OsStr::new("-initrd"), i.as_os_str()]),
-            )
-            .args(opts.disk.iter().flat_map(|d| {
-                [
-                    "-drive".to_string(),
-                    format!("file={},if=virtio,format=raw,readonly=on", d.display()),
-                ]
-            }))
-            .args(opts.extra)
+        let mut cmd = Command::new("qemu-system-x86_64");
+        cmd.args([
+            "-m",
+            &opts.memory_mb.to_string(),
+            "-no-reboot",
+            "-display",
+            "none",
+        ])
+        .args([
+            "-chardev",
+            "stdio,id=ser0,signal=off",
+            "-serial",
+            "chardev:ser0",
+        ])
+        .args(machine_args)
+        .args(monitor_args)
+        .arg("-nodefaults")
+        .arg("-kernel")
+        .arg(&payload)
+        .args(["-append", &format!("console=ttyS0 {}", opts.append)])
+        .arg("-netdev")
+        .arg(format!(
+            "user,id=n0,tftp={},bootfile={}{}",
+            opts.tftp.display(),
+            opts.bootfile,
+            opts.netdev
+        ))
+        .args(nic_args(opts.nics))
+        .args(
+            opts.initrd
+                .iter()
+                .flat_map(|i| [std::ffi::OsStr::new("-initrd"), i.as_os_str()]),
+        )
+        .args(opts.disk.iter().flat_map(|d| {
+            [
+                "-drive".to_string(),
+                format!("file={},if=virtio,format=raw,readonly=on", d.display()),
+            ]
+        }))
+        .args(opts.extra);
+        Guest::spawn(name, cmd, monitor_path)
+    }
+
+    /// A guest from a QEMU command line of the caller's own (firmware boots: OVMF, iPXE), whose
+    /// serial line must be on stdio (`-serial stdio`, or a `stdio` chardev).
+    pub fn from_command(name: &str, cmd: Command) -> Guest {
+        Guest::spawn(name, cmd, None)
+    }
+
+    fn spawn(name: &str, mut cmd: Command, monitor_path: Option<PathBuf>) -> Guest {
+        let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -1,0 +1,182 @@
+//! What a kernel file's headers say, sans-IO: the version string of an x86 bzImage (to know
+//! kboot's own image when a DHCP server hands it back as boot file) and whether a PE image (an
+//! EFI-stub kernel) carries an Authenticode signature (to say why lockdown refused it).
+
+/// The version string an x86 bzImage carries in its setup header (boot protocol 2.00+:
+/// `kernel_version` at 0x20E points to a NUL-terminated string 0x200 bytes further), e.g.
+/// `6.1.0-57-amd64 (debian-kernel@lists.debian.org) #1 SMP PREEMPT_DYNAMIC Debian 6.1.192-3`.
+/// `None` for anything else (no `HdrS`, an old protocol, a pointer outside `b`, no NUL within
+/// 512 bytes, bytes that are not printable ASCII).
+pub fn bzimage_version(b: &[u8]) -> Option<&str> {
+    if b.get(0x202..0x206)? != b"HdrS" {
+        return None;
+    }
+    let protocol = u16::from_le_bytes(b.get(0x206..0x208)?.try_into().ok()?);
+    let ptr = u16::from_le_bytes(b.get(0x20e..0x210)?.try_into().ok()?);
+    if protocol < 0x0200 || ptr == 0 {
+        return None;
+    }
+    let start = usize::from(ptr) + 0x200;
+    let rest = b.get(start..)?;
+    let rest = &rest[..rest.len().min(512)];
+    let len = rest.iter().position(|&c| c == 0)?;
+    let s = std::str::from_utf8(&rest[..len]).ok()?;
+    (!s.is_empty() && s.bytes().all(|c| (0x20..0x7f).contains(&c))).then_some(s)
+}
+
+/// `/proc/version` (`Linux version R (B) (compiler...) V`) cut to what a bzImage header holds:
+/// `R (B) V`. `None` when the text does not have that shape.
+pub fn running_version(proc_version: &str) -> Option<String> {
+    let rest = proc_version.trim().strip_prefix("Linux version ")?;
+    let (release, rest) = rest.split_once(" (")?;
+    let (builder, _) = rest.split_once(") ")?;
+    let hash = rest.rfind(") #")?;
+    let uts = &rest[hash + 2..];
+    Some(format!("{release} ({builder}) {uts}"))
+}
+
+/// True when `image` is the very kernel build kboot runs on: its header's version string is
+/// the running kernel's (release, builder and build number and time: each relink of kboot's
+/// payload gets a new `#N` and time). A DHCP server that gives kboot the boot file it gave the
+/// firmware hands kboot itself; booting it would only start kboot again.
+pub fn is_running_kernel(image: &[u8], proc_version: &str) -> bool {
+    match (bzimage_version(image), running_version(proc_version)) {
+        (Some(v), Some(r)) => v == r,
+        _ => false,
+    }
+}
+
+/// Whether a PE image (`MZ`, `PE\0\0`) has a certificate table (data directory 4, where
+/// Authenticode signatures live) that is not empty. `None` when `b` is not a PE image or its
+/// headers are cut short.
+pub fn pe_signed(b: &[u8]) -> Option<bool> {
+    if b.get(0..2)? != b"MZ" {
+        return None;
+    }
+    let pe = u32::from_le_bytes(b.get(0x3c..0x40)?.try_into().ok()?) as usize;
+    if b.get(pe..pe.checked_add(4)?)? != b"PE\0\0" {
+        return None;
+    }
+    let opt = pe.checked_add(24)?;
+    let magic = u16::from_le_bytes(b.get(opt..opt + 2)?.try_into().ok()?);
+    // Data directories: after 96 bytes of PE32 or 112 of PE32+ optional header; then the
+    // number of them at -4.
+    let dirs = match magic {
+        0x10b => opt + 96,
+        0x20b => opt + 112,
+        _ => return None,
+    };
+    let count = u32::from_le_bytes(b.get(dirs - 4..dirs)?.try_into().ok()?);
+    if count <= 4 {
+        return Some(false);
+    }
+    let entry = dirs + 4 * 8;
+    let size = u32::from_le_bytes(b.get(entry + 4..entry + 8)?.try_into().ok()?);
+    Some(size > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PROC: &str = "Linux version 6.1.192-kboot (root@vm) (gcc (Debian 12.2.0-14) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40) #10 Sun Dec  6 13:05:05 UTC 2026\n";
+
+    /// A bzImage head with `version` where the header points.
+    fn bzimage(version: &[u8]) -> Vec<u8> {
+        let mut b = vec![0u8; 0x400];
+        b[0x202..0x206].copy_from_slice(b"HdrS");
+        b[0x206..0x208].copy_from_slice(&0x020fu16.to_le_bytes());
+        b[0x20e..0x210].copy_from_slice(&0x100u16.to_le_bytes());
+        b[0x300..0x300 + version.len()].copy_from_slice(version);
+        b
+    }
+
+    #[test]
+    fn the_version_string_of_a_bzimage() {
+        let b = bzimage(b"6.1.192-kboot (root@vm) #10 Sun Dec  6 13:05:05 UTC 2026\0");
+        assert_eq!(
+            bzimage_version(&b),
+            Some("6.1.192-kboot (root@vm) #10 Sun Dec  6 13:05:05 UTC 2026")
+        );
+    }
+
+    #[test]
+    fn malformed_headers_have_no_version() {
+        assert_eq!(bzimage_version(b""), None);
+        assert_eq!(bzimage_version(&[0u8; 0x300]), None);
+        // No NUL, an empty string, control bytes.
+        assert_eq!(bzimage_version(&bzimage(&[b'x'; 0x100])), None);
+        assert_eq!(bzimage_version(&bzimage(b"\0")), None);
+        assert_eq!(bzimage_version(&bzimage(b"6.1\x01\0")), None);
+        // The pointer is past the end, zero, or the protocol is older than 2.00.
+        let mut b = bzimage(b"6.1\0");
+        b[0x20e..0x210].copy_from_slice(&0xffffu16.to_le_bytes());
+        assert_eq!(bzimage_version(&b), None);
+        let mut b = bzimage(b"6.1\0");
+        b[0x20e..0x210].copy_from_slice(&0u16.to_le_bytes());
+        assert_eq!(bzimage_version(&b), None);
+        let mut b = bzimage(b"6.1\0");
+        b[0x206..0x208].copy_from_slice(&0x0104u16.to_le_bytes());
+        assert_eq!(bzimage_version(&b), None);
+        // Cut right after the header.
+        assert_eq!(bzimage_version(&bzimage(b"6.1\0")[..0x210]), None);
+    }
+
+    #[test]
+    fn proc_version_is_cut_to_the_header_form() {
+        assert_eq!(
+            running_version(PROC).as_deref(),
+            Some("6.1.192-kboot (root@vm) #10 Sun Dec  6 13:05:05 UTC 2026")
+        );
+        assert_eq!(running_version(""), None);
+        assert_eq!(running_version("Linux version 6.1"), None);
+        assert_eq!(
+            running_version("Linux version 6.1 (a@b) (gcc) no-hash"),
+            None
+        );
+    }
+
+    #[test]
+    fn kboot_knows_its_own_image_and_no_other() {
+        let me = bzimage(b"6.1.192-kboot (root@vm) #10 Sun Dec  6 13:05:05 UTC 2026\0");
+        assert!(is_running_kernel(&me, PROC));
+        // The kernel alone (an earlier link: #1) and Debian's kernel are other images.
+        let bare = bzimage(b"6.1.192-kboot (root@vm) #1 Sun Dec  6 11:41:40 UTC 2026\0");
+        assert!(!is_running_kernel(&bare, PROC));
+        let debian = bzimage(b"6.1.0-57-amd64 (debian-kernel@lists.debian.org) #1 SMP PREEMPT_DYNAMIC Debian 6.1.192-3 (2026-11-26)\0");
+        assert!(!is_running_kernel(&debian, PROC));
+        assert!(!is_running_kernel(b"MZ", PROC));
+        assert!(!is_running_kernel(&me, ""));
+    }
+
+    /// A PE32+ head whose certificate table has `size` bytes.
+    fn pe(size: u32, dirs: u32) -> Vec<u8> {
+        let mut b = vec![0u8; 0x200];
+        b[0..2].copy_from_slice(b"MZ");
+        b[0x3c..0x40].copy_from_slice(&0x80u32.to_le_bytes());
+        b[0x80..0x84].copy_from_slice(b"PE\0\0");
+        let opt = 0x80 + 24;
+        b[opt..opt + 2].copy_from_slice(&0x20bu16.to_le_bytes());
+        b[opt + 108..opt + 112].copy_from_slice(&dirs.to_le_bytes());
+        let entry = opt + 112 + 32;
+        b[entry..entry + 4].copy_from_slice(&0x1000u32.to_le_bytes());
+        b[entry + 4..entry + 8].copy_from_slice(&size.to_le_bytes());
+        b
+    }
+
+    #[test]
+    fn pe_signatures() {
+        assert_eq!(pe_signed(&pe(0x2000, 16)), Some(true));
+        assert_eq!(pe_signed(&pe(0, 16)), Some(false));
+        assert_eq!(pe_signed(&pe(0x2000, 4)), Some(false));
+        assert_eq!(pe_signed(b"MZ"), None);
+        assert_eq!(pe_signed(b"\x7fELF"), None);
+        assert_eq!(pe_signed(&pe(0x2000, 16)[..0x100]), None);
+        let mut bad = pe(1, 16);
+        bad[0x3c..0x40].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(pe_signed(&bad), None);
+        let mut bad = pe(1, 16);
+        bad[0x80 + 24] = 0x99;
+        assert_eq!(pe_signed(&bad), None);
+    }
+}
