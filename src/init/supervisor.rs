@@ -387,13 +387,13 @@ fn find_config(args: &KernelArgs, s: &Arc<Shared>) {
     }
 }
 
-/// IPv6 (SLAAC + DHCPv6) on `iface` (else the interface kboot.net=/BOOTIF= names, else the
-/// first Ethernet link), then the DHCPv6 boot-file URL (option 59). True when a menu was shown.
 /// The running kernel's `/proc/version`: discovery refuses a boot file that is this image.
 fn running_version() -> Option<String> {
     std::fs::read_to_string("/proc/version").ok()
 }
 
+/// IPv6 (SLAAC + DHCPv6) on `iface` (else the interface kboot.net=/BOOTIF= names, else the
+/// first Ethernet link), then the DHCPv6 boot-file URL (option 59). True when a menu was shown.
 fn discover_v6(args: &KernelArgs, iface: Option<&str>, s: &Shared) -> bool {
     let iface = match iface
         .map(str::to_string)
