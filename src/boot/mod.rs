@@ -3,6 +3,7 @@
 pub mod initrd;
 pub mod kexec;
 pub mod memory;
+pub mod zboot;
 
 /// Everything needed to boot one target: what the menu, the editor or the prompt produced.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

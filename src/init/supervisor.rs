@@ -1234,6 +1234,8 @@ fn boot(spec: &BootSpec, s: &Shared) -> Result<(), String> {
         Some(d) => diskless_cmdline(spec, d, initrd.as_mut(), initrd_flavor, s)?,
         None => spec.cmdline.clone(),
     };
+    // A gzip or EFI-zboot kernel (arm64's vmlinuz.efi) becomes the plain Image kexec takes.
+    let kernel = crate::boot::zboot::prepare(kernel).map_err(|e| e.to_string())?;
     crate::boot::memory::check_files(&kernel, initrd.as_ref()).map_err(|e| e.to_string())?;
     use std::os::fd::AsFd;
     crate::boot::kexec::load(kernel.as_fd(), initrd.as_ref().map(|f| f.as_fd()), &cmdline)
