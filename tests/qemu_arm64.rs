@@ -31,11 +31,7 @@ fn folder(test: &str, conf_name: &str, conf: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::copy(ARM.built("Image"), dir.join("Image-kboot")).unwrap();
-    std::fs::copy(
-        ARM.built("tftp/vmlinuz-debian"),
-        dir.join("vmlinuz-debian"),
-    )
-    .unwrap();
+    std::fs::copy(ARM.built("tftp/vmlinuz-debian"), dir.join("vmlinuz-debian")).unwrap();
     std::fs::copy(
         ARM.built("demo-initrd.cpio.gz"),
         dir.join("demo-initrd.cpio.gz"),
@@ -73,7 +69,10 @@ fn arm64_autoboot_kexecs_debians_arm64_kernel() {
     let dir = folder("autoboot", "kboot.conf", conf);
     let mut g = guest("arm64-autoboot", &dir, "");
     let (hello, cmdline) = target(&mut g);
-    assert!(hello.contains("-arm64"), "not Debian's arm64 kernel: {hello}");
+    assert!(
+        hello.contains("-arm64"),
+        "not Debian's arm64 kernel: {hello}"
+    );
     assert!(
         cmdline.contains("kboot_test=arm64-autoboot") && cmdline.contains("console=ttyAMA0"),
         "target cmdline: {cmdline}"
@@ -173,7 +172,11 @@ fn zboot(image: &[u8]) -> Vec<u8> {
 fn arm64_gzip_and_efi_zboot_kernels_are_unpacked_then_kexeced() {
     // arm64's kexec_file_load (6.1) takes a plain Image only: kboot unpacks the others.
     let image = std::fs::read(ARM.built("tftp/vmlinuz-debian")).unwrap();
-    assert_eq!(&image[0x38..0x3c], b"ARM\x64", "Debian's arm64 vmlinuz is an Image");
+    assert_eq!(
+        &image[0x38..0x3c],
+        b"ARM\x64",
+        "Debian's arm64 vmlinuz is an Image"
+    );
     for (name, bytes) in [("vmlinuz.efi", zboot(&image)), ("vmlinuz.gz", gzip(&image))] {
         let conf = format!(
             "default=packed\ntimeout=0\n\
@@ -183,7 +186,10 @@ fn arm64_gzip_and_efi_zboot_kernels_are_unpacked_then_kexeced() {
         std::fs::write(dir.join(name), &bytes).unwrap();
         let mut g = guest(&format!("arm64-{name}"), &dir, "");
         let (hello, cmdline) = target(&mut g);
-        assert!(hello.contains("-arm64"), "{name}: not Debian's kernel: {hello}");
+        assert!(
+            hello.contains("-arm64"),
+            "{name}: not Debian's kernel: {hello}"
+        );
         assert!(
             cmdline.contains(&format!("kboot_test={name}")),
             "{name}: target cmdline: {cmdline}"
@@ -196,7 +202,9 @@ fn arm64_gzip_and_efi_zboot_kernels_are_unpacked_then_kexeced() {
 fn fat_disk(path: &Path, files: &[(&str, &Path)]) {
     let _ = std::fs::remove_file(path);
     let run = |cmd: &mut Command| {
-        let out = cmd.output().expect("mtools/dosfstools missing: run qemu/setup");
+        let out = cmd
+            .output()
+            .expect("mtools/dosfstools missing: run qemu/setup");
         assert!(out.status.success(), "{cmd:?}: {out:?}");
     };
     run(Command::new("mkfs.vfat")
@@ -233,7 +241,10 @@ fn arm64_aavmf_starts_kboot_image_as_bootaa64_efi_and_it_kexecs_debians_kernel()
     let vars = dir.join("AAVMF_VARS.fd");
     std::fs::copy(vars_template, &vars).unwrap();
     let esp = dir.join("esp.img");
-    fat_disk(&esp, &[("/EFI/BOOT/BOOTAA64.EFI", &ARM.built("kboot.Image"))]);
+    fat_disk(
+        &esp,
+        &[("/EFI/BOOT/BOOTAA64.EFI", &ARM.built("kboot.Image"))],
+    );
     let drives = [
         format!(
             "if=pflash,format=raw,unit=0,readonly=on,file={}",
@@ -263,7 +274,10 @@ fn arm64_aavmf_starts_kboot_image_as_bootaa64_efi_and_it_kexecs_debians_kernel()
         first_frame - handover
     );
     let (hello, cmdline) = target(&mut g);
-    assert!(hello.contains("-arm64"), "not Debian's arm64 kernel: {hello}");
+    assert!(
+        hello.contains("-arm64"),
+        "not Debian's arm64 kernel: {hello}"
+    );
     assert!(
         cmdline.contains("kboot_test=aavmf"),
         "target cmdline: {cmdline}"

@@ -282,7 +282,10 @@ mod tests {
     #[test]
     fn zboot_with_unknown_compression_is_refused_by_name() {
         let e = unpack(&zboot(b"whatever", "lz4")).unwrap_err();
-        assert!(matches!(&e, ZbootError::UnknownCompression(c) if c == "lz4"), "{e}");
+        assert!(
+            matches!(&e, ZbootError::UnknownCompression(c) if c == "lz4"),
+            "{e}"
+        );
         assert!(e.to_string().contains("\"lz4\""), "{e}");
     }
 
