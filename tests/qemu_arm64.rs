@@ -284,3 +284,60 @@ fn arm64_aavmf_starts_kboot_image_as_bootaa64_efi_and_it_kexecs_debians_kernel()
         "target cmdline: {cmdline}"
     );
 }
+
+#[test]
+fn arm64_nbd_root_through_debian_initramfs_tools_and_nbd_client() {
+    // qemu/build-diskless-arm64: Debian's arm64 kernel, Debian's initramfs-tools initramfs with
+    // nbd-client carried over to arm64, and the ext4 root whose /sbin/init prints a marker;
+    // qemu-nbd serves a copy of the root on the host's loopback (10.0.2.2 for the guest).
+    let out = common::repo().join("out/aarch64");
+    let tftp = out.join("diskless");
+    let image = out.join("diskless-root.ext4");
+    for p in [
+        tftp.join("vmlinuz-debian"),
+        tftp.join("initrd-debian.img"),
+        image.clone(),
+    ] {
+        assert!(
+            p.exists(),
+            "{} is missing: run qemu/build-diskless-arm64 (after qemu/build-diskless)",
+            p.display()
+        );
+    }
+    let nbd = common::servers::QemuNbd::start("arm64-nbd", &image, "root");
+    let entry = format!(
+        "vmlinuz-debian initrd=initrd-debian.img rw console=ttyAMA0 \
+         kboot.root=nbd:10.0.2.2:{}/{}:ext4 kboot.flavor=initramfs-tools",
+        nbd.port, nbd.name
+    );
+    let folder = common::diskless::Folder::new(
+        "arm64-nbd",
+        &[tftp.join("vmlinuz-debian"), tftp.join("initrd-debian.img")],
+        &format!("default=nbd\ntimeout=0\nnbd='{entry}'\n"),
+    );
+    let mut g = Guest::start(
+        "arm64-nbd",
+        &GuestOptions {
+            append: "kboot.config=tftp://10.0.2.2/kboot.conf",
+            memory_mb: 1024,
+            ..GuestOptions::serving_arm64(&folder.0)
+        },
+    );
+    let hello = common::diskless::root_hello(&mut g, Duration::from_secs(600));
+    assert!(
+        hello.contains("/dev/nbd0") && hello.contains("(ext4)"),
+        "root not on the NBD device: {hello}"
+    );
+    let cmdline = common::diskless::root_cmdline(&mut g);
+    for p in [
+        "ip=10.0.2.15:10.0.2.2:10.0.2.2:255.255.255.0:::off:10.0.2.3",
+        "root=/dev/nbd0",
+        "nbdroot=10.0.2.2:",
+    ] {
+        assert!(cmdline.contains(p), "'{p}' missing from {cmdline}");
+    }
+    eprintln!(
+        "arm64-nbd: root init at {:.1} s; target cmdline: {cmdline}",
+        g.seconds()
+    );
+}
