@@ -322,6 +322,7 @@ fn run(command: Command) -> Result<(), String> {
                 )
             };
             bar.finish();
+            let k = crate::boot::zboot::prepare(k).map_err(|e| e.to_string())?;
             use std::os::fd::AsFd;
             crate::boot::kexec::load(k.as_fd(), i.as_ref().map(|f| f.as_fd()), &append)
                 .map_err(|e| e.to_string())?;

@@ -7,6 +7,13 @@
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
+/// kexec_file_load's system call number. The libc crate names it on x86_64 only; arm64 uses
+/// the generic table (include/uapi/asm-generic/unistd.h), where it is 294.
+#[cfg(target_arch = "aarch64")]
+const SYS_KEXEC_FILE_LOAD: libc::c_long = 294;
+#[cfg(not(target_arch = "aarch64"))]
+const SYS_KEXEC_FILE_LOAD: libc::c_long = libc::SYS_kexec_file_load;
+
 /// Why loading or starting a kernel failed, as the user should read it.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum KexecError {
@@ -82,7 +89,7 @@ pub fn load(
     // SAFETY: the fds are valid for the call, the string outlives it, len matches it.
     let rc = unsafe {
         libc::syscall(
-            libc::SYS_kexec_file_load,
+            SYS_KEXEC_FILE_LOAD,
             kernel.as_raw_fd(),
             initrd_fd,
             len as libc::c_ulong,
@@ -113,7 +120,7 @@ pub fn unload() -> Result<(), KexecError> {
     // SAFETY: KEXEC_FILE_UNLOAD ignores the fds and the command line.
     let rc = unsafe {
         libc::syscall(
-            libc::SYS_kexec_file_load,
+            SYS_KEXEC_FILE_LOAD,
             -1,
             -1,
             0 as libc::c_ulong,

@@ -3,8 +3,8 @@
 //!
 //! ```text
 //! prepare(spec) = fetch ─▶ verify (signatures, pins, command line) ─▶ command line
-//!                 (diskless root, flavour) ─▶ inject (cpio) ─▶ measure (TPM) ─▶ load
-//!                 (kexec_file_load)
+//!                 (diskless root, flavour) ─▶ inject (cpio) ─▶ measure (TPM) ─▶ unpack
+//!                 (gzip/EFI-zboot kernels) ─▶ load (kexec_file_load)
 //! ```
 //!
 //! Each stage is a function of its own, testable alone; [`prepare`] only calls them in order.
@@ -88,6 +88,7 @@ pub fn prepare(spec: &BootSpec, mut env: Env<'_>) -> Result<Loaded, String> {
     inject(spec, initrd.as_mut(), &files, &env)?;
     check_cancel(env.cancel)?;
     measure(spec, &kernel, initrd.as_mut(), &cmdline, &env)?;
+    let kernel = unpack(kernel)?;
     load(&kernel, initrd.as_ref(), &cmdline)?;
     Ok(Loaded { cmdline })
 }
@@ -473,6 +474,13 @@ pub fn measure(
     .map_err(|e| e.to_string())?;
     super::initrd::append_segment(file, &segment)
         .map_err(|e| format!("Cannot add the TPM event log to the initrd in memory: {e}"))
+}
+
+/// A gzip or EFI-zboot kernel (arm64's vmlinuz.efi) becomes the plain Image kexec_file_load
+/// takes; any other kernel stays as it is. After verify and measure: they cover the bytes as
+/// fetched.
+pub fn unpack(kernel: File) -> Result<File, String> {
+    super::zboot::prepare(kernel).map_err(|e| e.to_string())
 }
 
 /// Last stage: check that the target fits in memory and hand it to the kernel.

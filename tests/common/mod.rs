@@ -64,9 +64,12 @@ pub struct GuestOptions<'a> {
     pub extra: &'a [&'a str],
     /// Open QEMU's monitor on a unix socket, for [`Guest::monitor`] (`sendkey`, `device_add`).
     pub monitor: bool,
-    /// The payload under out/x86_64/ that QEMU boots: `kboot.bzImage`, or
-    /// `kboot-full.bzImage` (the module pack embedded).
+    /// The payload under out/<arch>/ that QEMU boots: `kboot.bzImage`, or
+    /// `kboot-full.bzImage` (the module pack embedded); `kboot.Image` on aarch64. Empty: no
+    /// `-kernel` (nor `-append`, `-initrd`): the firmware boots from a disk in `extra`.
     pub payload: &'a str,
+    /// The guest's architecture (QEMU, machine, console, out/ folder).
+    pub arch: arch::Arch,
 }
 
 impl<'a> GuestOptions<'a> {
@@ -86,6 +89,16 @@ impl<'a> GuestOptions<'a> {
             extra: &[],
             monitor: false,
             payload: "kboot.bzImage",
+            arch: arch::Arch::X86_64,
+        }
+    }
+
+    /// The usual guest on arm64: `-M virt`, kboot.Image, console on ttyAMA0.
+    pub fn serving_arm64(tftp: &'a Path) -> Self {
+        GuestOptions {
+            payload: "kboot.Image",
+            arch: arch::Arch::Aarch64,
+            ..Self::serving(tftp)
         }
     }
 }
@@ -118,7 +131,8 @@ fn nic_args(nics: &[&str]) -> Vec<String> {
 
 impl Guest {
     pub fn start(name: &str, opts: &GuestOptions) -> Guest {
-        let payload = built(opts.payload);
+        let arch = opts.arch;
+        let payload = (!opts.payload.is_empty()).then(|| arch.built(opts.payload));
         let monitor_path = opts.monitor.then(|| {
             std::env::temp_dir().join(format!("kboot-mon-{name}-{}.sock", std::process::id()))
         });
@@ -133,11 +147,20 @@ impl Guest {
             None => vec!["-monitor".to_string(), "none".to_string()],
         };
         let machine_args = if opts.machine.is_empty() {
-            Vec::new()
+            arch.default_machine().to_vec()
         } else {
             vec!["-M", opts.machine]
         };
-        let mut cmd = Command::new("qemu-system-x86_64");
+        let kernel_args: Vec<std::ffi::OsString> = match &payload {
+            Some(p) => vec![
+                "-kernel".into(),
+                p.into(),
+                "-append".into(),
+                format!("console={} {}", arch.console(), opts.append).into(),
+            ],
+            None => Vec::new(),
+        };
+        let mut cmd = Command::new(arch.qemu());
         cmd.args([
             "-m",
             &opts.memory_mb.to_string(),
@@ -154,9 +177,7 @@ impl Guest {
         .args(machine_args)
         .args(monitor_args)
         .arg("-nodefaults")
-        .arg("-kernel")
-        .arg(&payload)
-        .args(["-append", &format!("console=ttyS0 {}", opts.append)])
+        .args(kernel_args)
         .arg("-netdev")
         .arg(format!(
             "user,id=n0,tftp={},bootfile={}{}",
@@ -192,7 +213,12 @@ impl Guest {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .expect("cannot start qemu-system-x86_64: apt-get install qemu-system-x86");
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start {:?} ({e}): run qemu/setup (it installs QEMU)",
+                    cmd.get_program()
+                )
+            });
         let stdin = child.stdin.take().unwrap();
         let mut stdout = child.stdout.take().unwrap();
         let output = Arc::new((Mutex::new(Vec::new()), Condvar::new()));
@@ -510,6 +536,7 @@ pub mod keys {
     pub const ENTER: &[u8] = b"\r";
     pub const ESC: &[u8] = b"\x1b";
 }
+pub mod arch;
 pub mod atftpd;
 pub mod diskless;
 pub mod netns;
