@@ -5,6 +5,7 @@ pub mod kexec;
 pub mod memory;
 pub mod payload;
 pub mod prepare;
+pub mod uki;
 
 /// Everything needed to boot one target: what the menu, the editor or the prompt produced.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
