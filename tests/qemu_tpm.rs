@@ -100,17 +100,37 @@ fn measured_boot(name: &str, dir: &Path) -> (String, [String; 3], String) {
     (cmdline, pcrs, log)
 }
 
-fn folder(test: &str, marker: &str) -> PathBuf {
+/// A TFTP folder whose kboot.conf boots the demo target with `marker`; with `pins`, the kernel
+/// and initrd are pinned by SHA-256 (kboot then measures the pins instead of reading the files
+/// again: the PCRs must come out the same).
+fn folder(test: &str, marker: &str, pins: bool) -> PathBuf {
+    let dir = tftp_folder(test, "kboot.conf", "");
+    let pin = |n: &str| -> String {
+        sha256(&std::fs::read(dir.join(n)).unwrap())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    let pins = if pins {
+        format!(
+            " kboot.sha256.kernel={} kboot.sha256.initrd={}",
+            pin("bzImage-kboot"),
+            pin("demo-initrd.cpio.gz")
+        )
+    } else {
+        String::new()
+    };
     let conf = format!(
         "default=m\ntimeout=0\n\
-         m='bzImage-kboot initrd=demo-initrd.cpio.gz console=ttyS0 kboot_test={marker}'\n"
+         m='bzImage-kboot initrd=demo-initrd.cpio.gz console=ttyS0 kboot_test={marker}{pins}'\n"
     );
-    tftp_folder(test, "kboot.conf", &conf)
+    std::fs::write(dir.join("kboot.conf"), conf).unwrap();
+    dir
 }
 
 #[test]
 fn pcrs_8_9_12_hold_the_config_the_files_and_the_command_line() {
-    let dir = folder("tpm", "measured");
+    let dir = folder("tpm", "measured", false);
     let (cmdline, pcrs, log) = measured_boot("tpm", &dir);
     assert!(cmdline.contains("kboot_test=measured"), "{cmdline}");
 
@@ -140,8 +160,8 @@ fn pcrs_8_9_12_hold_the_config_the_files_and_the_command_line() {
         "{log}"
     );
 
-    // Another command line: another PCR 12, the same PCR 9.
-    let other = folder("tpm2", "other");
+    // Another command line: another PCR 12, the same PCR 9 (measured from the pins this time).
+    let other = folder("tpm2", "other", true);
     let (cmdline2, pcrs2, _) = measured_boot("tpm2", &other);
     assert!(cmdline2.contains("kboot_test=other"), "{cmdline2}");
     assert_ne!(pcrs2[2], pcrs[2]);
