@@ -100,17 +100,37 @@ fn measured_boot(name: &str, dir: &Path) -> (String, [String; 3], String) {
     (cmdline, pcrs, log)
 }
 
-fn folder(test: &str, marker: &str) -> PathBuf {
+/// A TFTP folder whose kboot.conf boots the demo target with `marker`; with `pins`, the kernel
+/// and initrd are pinned by SHA-256 (kboot then measures the pins instead of reading the files
+/// again: the PCRs must come out the same).
+fn folder(test: &str, marker: &str, pins: bool) -> PathBuf {
+    let dir = tftp_folder(test, "kboot.conf", "");
+    let pin = |n: &str| -> String {
+        sha256(&std::fs::read(dir.join(n)).unwrap())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    let pins = if pins {
+        format!(
+            " kboot.sha256.kernel={} kboot.sha256.initrd={}",
+            pin("bzImage-kboot"),
+            pin("demo-initrd.cpio.gz")
+        )
+    } else {
+        String::new()
+    };
     let conf = format!(
         "default=m\ntimeout=0\n\
-         m='bzImage-kboot initrd=demo-initrd.cpio.gz console=ttyS0 kboot_test={marker}'\n"
+         m='bzImage-kboot initrd=demo-initrd.cpio.gz console=ttyS0 kboot_test={marker}{pins}'\n"
     );
-    tftp_folder(test, "kboot.conf", &conf)
+    std::fs::write(dir.join("kboot.conf"), conf).unwrap();
+    dir
 }
 
 #[test]
 fn pcrs_8_9_12_hold_the_config_the_files_and_the_command_line() {
-    let dir = folder("tpm", "measured");
+    let dir = folder("tpm", "measured", false);
     let (cmdline, pcrs, log) = measured_boot("tpm", &dir);
     assert!(cmdline.contains("kboot_test=measured"), "{cmdline}");
 
@@ -140,11 +160,71 @@ fn pcrs_8_9_12_hold_the_config_the_files_and_the_command_line() {
         "{log}"
     );
 
-    // Another command line: another PCR 12, the same PCR 9.
-    let other = folder("tpm2", "other");
+    // Another command line: another PCR 12, the same PCR 9 (measured from the pins this time).
+    let other = folder("tpm2", "other", true);
     let (cmdline2, pcrs2, _) = measured_boot("tpm2", &other);
     assert!(cmdline2.contains("kboot_test=other"), "{cmdline2}");
     assert_ne!(pcrs2[2], pcrs[2]);
     assert_eq!(pcrs2[2], hex(&extend(zero, sha256(cmdline2.as_bytes()))));
     assert_eq!(pcrs2[1], pcrs[1]);
+}
+
+/// The codec against a real TPM 2.0 implementation (swtpm's libtpms), without a VM: what kboot
+/// sends through /dev/tpmrm0 goes over swtpm's command socket here.
+#[test]
+fn the_codec_extends_and_reads_pcrs_of_swtpm() {
+    use kboot::tpm::codec;
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream;
+    let dir = std::env::temp_dir().join(format!("kboot-swtpm-codec-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let server = dir.join("server");
+    let mut child = Command::new("swtpm")
+        .args(["socket", "--tpm2", "--flags", "not-need-init,startup-clear"])
+        .arg("--tpmstate")
+        .arg(format!("dir={}", dir.display()))
+        .arg("--server")
+        .arg(format!("type=unixio,path={}", server.display()))
+        .arg("--ctrl")
+        .arg(format!("type=unixio,path={}", dir.join("ctrl").display()))
+        .spawn()
+        .expect("swtpm is missing: run qemu/setup (Debian packages swtpm, swtpm-tools)");
+    let t = Instant::now();
+    let mut s = loop {
+        match UnixStream::connect(&server) {
+            Ok(s) => break s,
+            Err(_) if t.elapsed() < Duration::from_secs(10) => {
+                std::thread::sleep(Duration::from_millis(50))
+            }
+            Err(e) => panic!("swtpm's socket: {e}"),
+        }
+    };
+    let mut transmit = |cmd: &[u8]| -> Vec<u8> {
+        s.write_all(cmd).unwrap();
+        let mut head = [0u8; 10];
+        s.read_exact(&mut head).unwrap();
+        let size = u32::from_be_bytes(head[2..6].try_into().unwrap()) as usize;
+        let mut rest = vec![0u8; size - 10];
+        s.read_exact(&mut rest).unwrap();
+        [&head[..], &rest].concat()
+    };
+    let banks = codec::parse_pcr_banks(&transmit(&codec::get_pcr_banks())).unwrap();
+    assert!(banks.contains(&codec::ALG_SHA256), "{banks:?}");
+    let before = codec::parse_pcr_read(&transmit(&codec::pcr_read(&[8, 9, 12]))).unwrap();
+    assert_eq!(before, vec![(8, [0; 32]), (9, [0; 32]), (12, [0; 32])]);
+    let digest = sha256(b"kboot kernel");
+    codec::parse_extend(&transmit(&codec::pcr_extend(9, &digest))).unwrap();
+    let after = codec::parse_pcr_read(&transmit(&codec::pcr_read(&[9]))).unwrap();
+    assert_eq!(after, vec![(9, extend([0; 32], digest))]);
+    // PCR 0..7 belong to the firmware; extending a locality-restricted PCR (17) is refused
+    // with the TPM's code, not a parse error.
+    let refused = codec::parse_extend(&transmit(&codec::pcr_extend(17, &digest)));
+    assert!(
+        matches!(refused, Err(codec::TpmError::Code(_))),
+        "{refused:?}"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -6,6 +6,7 @@ pub mod kexec;
 pub mod memory;
 pub mod payload;
 pub mod prepare;
+pub mod uki;
 pub mod zboot;
 
 /// Everything needed to boot one target: what the menu, the editor or the prompt produced.

@@ -87,7 +87,14 @@ pub fn prepare(spec: &BootSpec, mut env: Env<'_>) -> Result<Loaded, String> {
     };
     inject(spec, initrd.as_mut(), &files, &env)?;
     check_cancel(env.cancel)?;
-    measure(spec, &kernel, initrd.as_mut(), &cmdline, &env)?;
+    measure(
+        spec,
+        &kernel,
+        initrd.as_mut(),
+        !files.is_empty(),
+        &cmdline,
+        &env,
+    )?;
     let kernel = unpack(kernel)?;
     load(&kernel, initrd.as_ref(), &cmdline)?;
     Ok(Loaded { cmdline })
@@ -413,11 +420,14 @@ pub fn inject(
 /// Stage 5: extend the TPM's PCRs with the config (8), the kernel and the initrd (9) and the
 /// command line (12), and add the event log to the initrd (`/run/kboot/tpm-eventlog` and its
 /// JSON copy). No TPM: one log line. A TPM that fails: a log line, and the boot goes on
-/// unmeasured (its PCRs then tell a verifier so).
+/// unmeasured (its PCRs then tell a verifier so). A file pinned by `kboot.sha256.*` is not read
+/// again: the fetch proved its SHA-256 is the pin (the initrd only when it is one file and
+/// `injected` added nothing to it).
 pub fn measure(
     spec: &BootSpec,
     kernel: &File,
     initrd: Option<&mut File>,
+    injected: bool,
     cmdline: &str,
     env: &Env<'_>,
 ) -> Result<(), String> {
@@ -440,13 +450,31 @@ pub fn measure(
             .map_err(|e| format!("cannot read a file to measure it: {e}"))?;
         Ok(sha2::Sha256::digest(map.as_slice()).into())
     };
+    let pinned = |url: &str| {
+        let hex = spec.sha256.get(url)?;
+        crate::fetch::integrity::parse_sha256(hex).ok()
+    };
+    let kernel_digest = match pinned(&spec.kernel) {
+        Some(d) => d,
+        None => sha(kernel)?,
+    };
     let initrd_digest = match &initrd {
-        Some(f) => Some((spec.initrds.join(" "), sha(f)?)),
+        Some(f) => {
+            let known = match (spec.initrds.as_slice(), injected) {
+                ([one], false) => pinned(one),
+                _ => None,
+            };
+            let digest = match known {
+                Some(d) => d,
+                None => sha(f)?,
+            };
+            Some((spec.initrds.join(" "), digest))
+        }
         None => None,
     };
     let events = tpm::plan(
         spec.config_sha256.as_ref().map(|(u, d)| (u.as_str(), *d)),
-        (&spec.kernel, sha(kernel)?),
+        (&spec.kernel, kernel_digest),
         initrd_digest.as_ref().map(|(u, d)| (u.as_str(), *d)),
         cmdline,
     );
