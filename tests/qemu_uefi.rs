@@ -243,8 +243,11 @@ fn under_secure_boot_only_signed_kboot_starts_and_it_boots_only_signed_kernels()
         true,
     );
     // OVMF's boot manager on the serial line: the first disk's image is refused.
-    let refused = g.wait_for("Security Violation", BOOT);
-    assert!(!refused.contains("Shell"), "{refused}");
+    let refused = g.wait_for("Access Denied", BOOT);
+    assert!(
+        refused.contains("failed to load Boot0001") && !refused.contains("Shell"),
+        "{refused}"
+    );
     // The signed kboot runs, in lockdown: the default entry (kboot's own kernel, unsigned) is
     // refused with the sentence.
     g.wait_for_all(
