@@ -250,10 +250,11 @@ fn under_secure_boot_only_signed_kboot_starts_and_it_boots_only_signed_kernels()
     );
     // The signed kboot runs, in lockdown: the default entry (kboot's own kernel, unsigned) is
     // refused with the sentence.
+    // (Pieces that do not wrap in the 80-column error box.)
     g.wait_for_all(
         &[
-            "this kernel is not signed",
-            "kboot runs in lockdown because Secure Boot is on",
+            "this kernel is not signed, and kboot runs in lockdown",
+            "because Secure Boot is on",
         ],
         BOOT,
     );
