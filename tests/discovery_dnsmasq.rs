@@ -304,7 +304,7 @@ fn reservation_by_mac_and_the_mac_file() {
     assert_eq!(found.kind, Some(ConfigKind::Pxelinux));
     assert!(
         log.iter().any(|l| l.starts_with(
-            "tftp://192.0.2.1/pxelinux.0: the boot file is neither a config nor a kernel"
+            "tftp://192.0.2.1/pxelinux.0: the boot file is a boot loader for the firmware (pxelinux.0), not a kernel; skipped without fetching it"
         )),
         "{log:#?}"
     );
@@ -324,10 +324,15 @@ fn only_the_hex_ip_file() {
         "tftp://192.0.2.1/pxelinux.cfg/01-02-00-00-00-00-77: not found",
         "tftp://192.0.2.1/pxelinux.cfg/C000024D: not found",
         "tftp://192.0.2.1/pxelinux.cfg/C000024: not found",
-        "tftp://192.0.2.1/pxelinux.0: not found",
     ] {
         assert!(log.contains(&miss.to_string()), "{miss}\n{log:#?}");
     }
+    // The boot file pxelinux.0 is known by its name: not fetched (the server has none).
+    assert!(
+        log.iter()
+            .any(|l| l.starts_with("tftp://192.0.2.1/pxelinux.0: the boot file is a boot loader")),
+        "{log:#?}"
+    );
     assert!(log.contains(&"pxelinux lookup: only the first file found is used".to_string()));
 }
 

@@ -127,8 +127,12 @@ pub fn apply() -> Outcome {
     }
 }
 
-/// The kernel's lockdown level now, when securityfs shows it (for error sentences).
+/// The kernel's lockdown level now, when securityfs shows it (for error sentences). Mounts
+/// securityfs when it is not yet (a `lockdown=` on the command line locks without Secure Boot).
 pub fn current() -> Option<Level> {
+    if !Path::new(LOCKDOWN).exists() {
+        mount_if_missing("securityfs", SECURITYFS, 0);
+    }
     std::fs::read_to_string(LOCKDOWN)
         .ok()
         .and_then(|t| parse_lockdown(&t))

@@ -140,9 +140,13 @@ pub fn run(args: KernelArgs, mode: Mode, started: Instant) -> ! {
         unattended(ev_rx, cmd_tx)
     }
     // As PID 1 the menu runs on every console= at once (serial and VGA); on a host, on this
-    // terminal.
+    // terminal. A command line without console= (UEFI's \EFI\BOOT\BOOTX64.EFI, a coreboot
+    // payload or a PXE ROM started kboot without arguments): the screen and the first serial
+    // port, as far as they exist.
     let mut opts = crate::ui::RunOptions {
-        consoles: if mode == Mode::Pid1 {
+        consoles: if mode == Mode::Pid1 && args.consoles.is_empty() {
+            vec!["tty0".into(), "ttyS0".into()]
+        } else if mode == Mode::Pid1 {
             args.consoles.clone()
         } else {
             Vec::new()
