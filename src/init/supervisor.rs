@@ -142,10 +142,15 @@ pub fn run(args: KernelArgs, mode: Mode, started: Instant) -> ! {
     // As PID 1 the menu runs on every console= at once (serial and VGA); on a host, on this
     // terminal. A command line without console= (UEFI's \EFI\BOOT\BOOTX64.EFI, a coreboot
     // payload or a PXE ROM started kboot without arguments): the screen and the first serial
-    // port, as far as they exist.
+    // port (arm64's is a PL011, ttyAMA0), as far as they exist.
     let mut opts = crate::ui::RunOptions {
         consoles: if mode == Mode::Pid1 && args.consoles.is_empty() {
-            vec!["tty0".into(), "ttyS0".into()]
+            let serial = if cfg!(target_arch = "aarch64") {
+                "ttyAMA0"
+            } else {
+                "ttyS0"
+            };
+            vec!["tty0".into(), serial.into()]
         } else if mode == Mode::Pid1 {
             args.consoles.clone()
         } else {
