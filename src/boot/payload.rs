@@ -265,14 +265,8 @@ impl ProgressSum {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::{Read, Seek, Write};
-
-    fn memfd_with(bytes: &[u8]) -> File {
-        let mut f = crate::fetch::memfd("test").unwrap();
-        f.write_all(bytes).unwrap();
-        f.rewind().unwrap();
-        f
-    }
+    use crate::fetch::memfd_with;
+    use std::io::{Read, Seek};
 
     fn spec(kernel: &str) -> BootSpec {
         BootSpec {

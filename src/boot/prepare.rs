@@ -522,15 +522,9 @@ pub fn load(kernel: &File, initrd: Option<&File>, cmdline: &str) -> Result<(), S
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::{Read, Seek, Write};
+    use crate::fetch::memfd_with;
+    use std::io::{Read, Seek};
     use std::sync::Mutex;
-
-    fn memfd_with(bytes: &[u8]) -> File {
-        let mut f = crate::fetch::memfd("test").unwrap();
-        f.write_all(bytes).unwrap();
-        f.rewind().unwrap();
-        f
-    }
 
     fn with_env<T>(lease: Option<Lease>, f: impl FnOnce(&Env<'_>) -> T) -> (T, Vec<BootEvent>) {
         let events = Mutex::new(Vec::new());

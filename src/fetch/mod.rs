@@ -431,6 +431,16 @@ pub fn memfd(name: &str) -> io::Result<File> {
     Ok(File::from(fd))
 }
 
+/// A memfd holding `bytes`, positioned at its start (tests of code that takes fetched files).
+#[cfg(test)]
+pub(crate) fn memfd_with(bytes: &[u8]) -> File {
+    use std::io::{Seek, Write};
+    let mut f = memfd("test").unwrap();
+    f.write_all(bytes).unwrap();
+    f.rewind().unwrap();
+    f
+}
+
 /// Fetch each URL in order into one memfd (initrds are concatenated, as the kernel allows).
 pub fn fetch_to_memfd(
     name: &str,
