@@ -9,18 +9,8 @@ use std::io::Write;
 
 /// With a TPM: the SHA-256 PCRs kboot extends (8, 9, 12) and the event log it handed over, for
 /// the measured-boot test (tests/qemu_tpm.rs) to recompute.
+/// Needs /sys (mounted by `main`).
 fn tpm_report(out: &mut impl Write) {
-    let _ = std::fs::create_dir_all("/sys");
-    // SAFETY: plain mount(2) with static NUL-terminated strings.
-    unsafe {
-        libc::mount(
-            c"sysfs".as_ptr(),
-            c"/sys".as_ptr(),
-            c"sysfs".as_ptr(),
-            0,
-            std::ptr::null(),
-        );
-    }
     let dir = std::path::Path::new("/sys/class/tpm/tpm0/pcr-sha256");
     if !dir.exists() {
         return;
@@ -38,29 +28,25 @@ fn tpm_report(out: &mut impl Write) {
     }
 }
 
+/// Mount a kernel file system (`fstype` is also its source) on `target`, best effort.
+fn mount(fstype: &std::ffi::CStr, target: &std::ffi::CStr) {
+    let _ = std::fs::create_dir_all(target.to_str().unwrap_or("/"));
+    // SAFETY: plain mount(2) with NUL-terminated strings that outlive the call.
+    unsafe {
+        libc::mount(
+            fstype.as_ptr(),
+            target.as_ptr(),
+            fstype.as_ptr(),
+            0,
+            std::ptr::null(),
+        );
+    }
+}
+
 fn main() {
-    let _ = std::fs::create_dir_all("/proc");
-    // SAFETY: plain mount(2) with static NUL-terminated strings.
-    unsafe {
-        libc::mount(
-            c"proc".as_ptr(),
-            c"/proc".as_ptr(),
-            c"proc".as_ptr(),
-            0,
-            std::ptr::null(),
-        );
-    }
-    let _ = std::fs::create_dir_all("/sys");
-    // SAFETY: as above; sysfs tells whether the kernel runs with UEFI's runtime services.
-    unsafe {
-        libc::mount(
-            c"sysfs".as_ptr(),
-            c"/sys".as_ptr(),
-            c"sysfs".as_ptr(),
-            0,
-            std::ptr::null(),
-        );
-    }
+    mount(c"proc", c"/proc");
+    // sysfs tells whether the kernel runs with UEFI's runtime services, and shows the TPM.
+    mount(c"sysfs", c"/sys");
     let efi = std::path::Path::new("/sys/firmware/efi").exists();
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     let cmdline = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
