@@ -4,6 +4,7 @@
 //! itself, which is the one kexec path allowed under lockdown/Secure Boot, and it needs no
 //! user-space purgatory.
 
+use crate::init::lockdown::Cause;
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
@@ -29,10 +30,10 @@ pub enum KexecError {
     NoMemory,
     #[error("kexec is not permitted (EPERM): kboot must run as root, and lockdown may forbid unsigned kernels")]
     NotPermitted,
-    #[error("this kernel is not signed, and kboot runs in lockdown because Secure Boot is on: boot a kernel signed for Secure Boot (Debian's are), or sign this one (sbsign) with a key in the firmware's db or MOK, or one given to qemu/build --kernel-trust")]
-    Unsigned,
-    #[error("this kernel's signature is not from a key kboot trusts, and kboot runs in lockdown because Secure Boot is on: enroll its signer in the firmware's db or MOK, or build kboot with qemu/build --kernel-trust CERT")]
-    UntrustedSignature,
+    #[error("this kernel is not signed, and kboot runs in lockdown {0}: boot a kernel signed for Secure Boot (Debian's are), or sign this one (sbsign) with a key in the firmware's db or MOK, or one given to qemu/build --kernel-trust")]
+    Unsigned(Cause),
+    #[error("this kernel's signature is not from a key kboot trusts, and kboot runs in lockdown {0}: enroll its signer in the firmware's db or MOK, or build kboot with qemu/build --kernel-trust CERT")]
+    UntrustedSignature(Cause),
     #[error("the kernel command line is too long or invalid ({len} bytes): shorten it")]
     BadCmdline { len: usize },
     #[error("kexec_file_load failed: {0}")]
@@ -47,8 +48,8 @@ pub enum KexecError {
 /// check into EPERM, so the sentence depends on the lockdown level and on the image.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Refusal {
-    /// The kernel is in lockdown (`integrity` or `confidentiality`).
-    pub locked_down: bool,
+    /// The kernel is in lockdown (`integrity` or `confidentiality`), and why.
+    pub locked_down: Option<Cause>,
     /// The image is a PE file with (`Some(true)`) or without an Authenticode signature;
     /// `None` when it is not a PE file.
     pub signed: Option<bool>,
@@ -58,16 +59,16 @@ impl KexecError {
     fn from_load_errno(errno: nix::errno::Errno, cmdline_len: usize, why: Refusal) -> Self {
         use nix::errno::Errno;
         match errno {
-            Errno::EPERM if why.locked_down && why.signed == Some(true) => {
-                KexecError::UntrustedSignature
-            }
-            Errno::EPERM if why.locked_down => KexecError::Unsigned,
+            Errno::EPERM => match (why.locked_down, why.signed) {
+                (Some(cause), Some(true)) => KexecError::UntrustedSignature(cause),
+                (Some(cause), _) => KexecError::Unsigned(cause),
+                (None, _) => KexecError::NotPermitted,
+            },
             Errno::ENOSYS => KexecError::NotSupported,
             Errno::ENOEXEC => KexecError::NotAKernel,
             Errno::EKEYREJECTED => KexecError::SignatureRejected,
             Errno::EBADMSG | Errno::ENOKEY | Errno::ENODATA => KexecError::SignatureMissing,
             Errno::ENOMEM => KexecError::NoMemory,
-            Errno::EPERM => KexecError::NotPermitted,
             Errno::EINVAL if cmdline_len > 2048 => KexecError::BadCmdline { len: cmdline_len },
             other => KexecError::Other(other),
         }
@@ -109,8 +110,7 @@ fn refusal(kernel: BorrowedFd<'_>) -> Refusal {
     let mut head = vec![0u8; 4096];
     let n = nix::sys::uio::pread(kernel, &mut head, 0).unwrap_or(0);
     Refusal {
-        locked_down: crate::init::lockdown::current()
-            .is_some_and(|l| l >= crate::init::lockdown::Level::Integrity),
+        locked_down: crate::init::lockdown::locked(),
         signed: super::header::pe_signed(&head[..n]),
     }
 }
@@ -198,20 +198,20 @@ mod tests {
     #[test]
     fn eperm_under_lockdown_says_what_to_sign() {
         let locked = |signed| Refusal {
-            locked_down: true,
+            locked_down: Some(Cause::SecureBoot),
             signed,
         };
         assert_eq!(
             KexecError::from_load_errno(Errno::EPERM, 10, locked(Some(false))),
-            KexecError::Unsigned
+            KexecError::Unsigned(Cause::SecureBoot)
         );
         assert_eq!(
             KexecError::from_load_errno(Errno::EPERM, 10, locked(None)),
-            KexecError::Unsigned
+            KexecError::Unsigned(Cause::SecureBoot)
         );
         assert_eq!(
             KexecError::from_load_errno(Errno::EPERM, 10, locked(Some(true))),
-            KexecError::UntrustedSignature
+            KexecError::UntrustedSignature(Cause::SecureBoot)
         );
         assert_eq!(
             KexecError::from_load_errno(Errno::EPERM, 10, Refusal::default()),
@@ -222,10 +222,29 @@ mod tests {
             KexecError::from_load_errno(Errno::ENOEXEC, 10, locked(Some(true))),
             KexecError::NotAKernel
         );
-        for e in [KexecError::Unsigned, KexecError::UntrustedSignature] {
+        for e in [
+            KexecError::Unsigned(Cause::SecureBoot),
+            KexecError::UntrustedSignature(Cause::SecureBoot),
+        ] {
             let s = e.to_string();
             assert!(s.contains("Secure Boot is on") && !s.contains('\n'), "{s}");
         }
+        // A lockdown from the command line is named as such, not as Secure Boot.
+        let requested = KexecError::from_load_errno(
+            Errno::EPERM,
+            10,
+            Refusal {
+                locked_down: Some(Cause::CommandLine),
+                signed: Some(false),
+            },
+        )
+        .to_string();
+        assert!(
+            requested.starts_with(
+                "this kernel is not signed, and kboot runs in lockdown because lockdown= is on its kernel command line:"
+            ),
+            "{requested}"
+        );
     }
 
     #[test]

@@ -61,8 +61,9 @@ pub fn kernel_reason(errno: nix::errno::Errno) -> String {
         Errno::ENOEXEC => "Exec format error (not a module for this kernel or architecture)".into(),
         Errno::ESRCH => "Module has wrong symbol version (see dmesg)".into(),
         Errno::EINVAL => "Invalid argument (bad parameters or module, see dmesg)".into(),
-        Errno::EPERM => {
-            "Operation not permitted (module loading is disabled or needs a signature)".into()
+        Errno::EPERM => "Operation not permitted: the kernel is in lockdown and the module is not signed by its build (use the module pack made with kboot's kernel), or module loading is disabled".into(),
+        Errno::EKEYREJECTED => {
+            "Key was rejected: the module's signature does not match it (the file was changed after it was signed)".into()
         }
         e => e.desc().to_string(),
     }

@@ -64,6 +64,8 @@ pub enum Outcome {
     Locked(Level),
     /// Secure Boot is on but lockdown could not be set: the sentence says why.
     Failed(String),
+    /// No Secure Boot, but the kernel is locked down anyway (`lockdown=` on its command line).
+    Requested(Level),
 }
 
 impl Outcome {
@@ -81,23 +83,65 @@ impl Outcome {
             Outcome::Failed(why) => Some(format!(
                 "Secure Boot is on, but kboot could not lock its kernel down: {why}"
             )),
+            Outcome::Requested(l) => Some(format!(
+                "kernel lockdown is {} (lockdown= on kboot's command line): only signed kernels and modules load",
+                l.name()
+            )),
         }
     }
 }
 
-/// Read the firmware's SecureBoot variable and, when it is on, raise the kernel's lockdown to
-/// `integrity` (never lowering a level the command line, `lockdown=`, already set).
-pub fn apply() -> Outcome {
+/// Why the kernel is in lockdown, for the sentences that refuse a kernel or a module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// The firmware's Secure Boot ([`apply`] locked the kernel down).
+    SecureBoot,
+    /// `lockdown=` on kboot's kernel command line, without Secure Boot.
+    CommandLine,
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Cause::SecureBoot => "because Secure Boot is on",
+            Cause::CommandLine => "because lockdown= is on its kernel command line",
+        })
+    }
+}
+
+/// Whether the kernel is in lockdown (`integrity` or more) now, and why; `None` when it is not.
+pub fn locked() -> Option<Cause> {
+    current().filter(|l| *l >= Level::Integrity)?;
+    Some(if secure_boot_on() {
+        Cause::SecureBoot
+    } else {
+        Cause::CommandLine
+    })
+}
+
+/// The firmware's SecureBoot variable says Secure Boot is enforcing (false without UEFI).
+pub fn secure_boot_on() -> bool {
     if !Path::new("/sys/firmware/efi").exists() {
-        return Outcome::NoUefi;
+        return false;
     }
     mount_if_missing("efivarfs", EFIVARS, libc::MS_RDONLY);
-    let on = std::fs::read(Path::new(EFIVARS).join(SECURE_BOOT_VAR))
+    std::fs::read(Path::new(EFIVARS).join(SECURE_BOOT_VAR))
         .ok()
         .and_then(|b| secure_boot_from_efivar(&b))
-        .unwrap_or(false);
-    if !on {
-        return Outcome::SecureBootOff;
+        .unwrap_or(false)
+}
+
+/// Read the firmware's SecureBoot variable and, when it is on, raise the kernel's lockdown to
+/// `integrity` (never lowering a level the command line, `lockdown=`, already set). Without
+/// Secure Boot, a lockdown the command line asked for is reported.
+pub fn apply() -> Outcome {
+    let uefi = Path::new("/sys/firmware/efi").exists();
+    if !secure_boot_on() {
+        return match current() {
+            Some(l) if l >= Level::Integrity => Outcome::Requested(l),
+            _ if uefi => Outcome::SecureBootOff,
+            _ => Outcome::NoUefi,
+        };
     }
     mount_if_missing("securityfs", SECURITYFS, 0);
     let current = std::fs::read_to_string(LOCKDOWN)
