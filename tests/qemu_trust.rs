@@ -379,3 +379,67 @@ fn kboot_verify_reports_each_entry_and_fails_on_any_unsigned_one() {
     assert!(report.contains("which kboot does not trust"), "{report}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A second initrd (an uncompressed newc archive holding one file), for the tests of several
+/// initrds.
+fn second_initrd(dir: &Path, text: &str) -> PathBuf {
+    let tree = dir.join("second-tree");
+    std::fs::create_dir_all(tree.join("etc")).unwrap();
+    std::fs::write(tree.join("etc/kboot-second"), text).unwrap();
+    let out = dir.join("second.cpio");
+    let status = Command::new("sh")
+        .current_dir(&tree)
+        .arg("-c")
+        .arg(format!(
+            "find etc | cpio --quiet -o -H newc -R 0:0 > {}",
+            out.display()
+        ))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    out
+}
+
+#[test]
+fn each_of_several_initrds_is_checked_by_its_own_signature() {
+    let dir = tftp_folder("twoinitrds", "kboot.conf", "");
+    std::fs::write(
+        dir.join("kboot.conf"),
+        "default=two\ntimeout=0\n\
+         two='bzImage-kboot initrd=demo-initrd.cpio.gz,second.cpio console=ttyS0 kboot_test=twoinitrds'\n",
+    )
+    .unwrap();
+    let second = second_initrd(&dir, "signed\n");
+    let key = make_key(&dir, "owner");
+    for f in [
+        "kboot.conf",
+        "bzImage-kboot",
+        "demo-initrd.cpio.gz",
+        "second.cpio",
+    ] {
+        sign(&key, &dir.join(f));
+    }
+    let append = format!("kboot.menu=off kboot.trust={}", key.public_b64);
+    let mut g = guest("twoinitrds", &dir, &append);
+    g.wait_for("signed by key", BOOT);
+    let cmdline = g.target_cmdline(BOOT);
+    assert!(cmdline.contains("kboot_test=twoinitrds"), "{cmdline}");
+    drop(g);
+
+    // The second initrd changed after signing (same size): its own signature fails, and only
+    // its name is in the sentence.
+    let mut bytes = std::fs::read(&second).unwrap();
+    let at = bytes
+        .windows(6)
+        .position(|w| w == b"signed")
+        .expect("the file's text in the archive");
+    bytes[at..at + 6].copy_from_slice(b"SIGNED");
+    std::fs::write(&second, bytes).unwrap();
+    let mut g = guest("twoinitrds-swapped", &dir, &append);
+    refused(&mut g, &["second.cpio", "Not booted"]);
+    let out = g.plain_output();
+    assert!(
+        !out.contains("demo-initrd.cpio.gz is neither pinned"),
+        "the unchanged initrd was blamed:\n{out}"
+    );
+}

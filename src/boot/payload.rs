@@ -23,6 +23,19 @@ pub struct Payload {
     /// The initramfs flavour found in `initrd` when it was already looked for (the early
     /// download does, for a diskless entry), so that the boot does not read it again.
     pub initrd_flavor: Option<crate::cmdline::flavor::Flavor>,
+    /// Where each file is and its SHA-256, taken while the bytes arrived.
+    pub digests: Digests,
+}
+
+/// The SHA-256 of a payload's files, hashed during the fetch (or the config's pins, which the
+/// fetch checked), so that verify and measure never read the files again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Digests {
+    /// The kernel, as fetched (before any unpacking). `None`: unknown, hash the file.
+    pub kernel: Option<fetch::Part>,
+    /// Each initrd's place in the concatenated initrd and its digest, in order; empty when
+    /// unknown.
+    pub initrds: Vec<fetch::Part>,
 }
 
 /// Download a target's kernel and initrds at the same time, each into its own memfd. The first
@@ -36,7 +49,7 @@ pub fn fetch_payload(
 ) -> Result<Payload, String> {
     let fetch_one = |name: &str, urls: &[String]| {
         let mut progress = |p: &Progress| progress(p);
-        let result = fetch::fetch_to_memfd(name, urls, opts, &mut progress, cancel);
+        let result = fetch::fetch_summed(name, urls, opts, &mut progress, cancel);
         if result.is_err() {
             cancel.store(true, Ordering::Relaxed);
         }
@@ -55,11 +68,21 @@ pub fn fetch_payload(
         Some(Err(_)) => return Err("internal error while fetching the initrd (a bug)".into()),
     };
     match (kernel, initrd) {
-        (Ok(kernel), Ok(initrd)) => Ok(Payload {
-            kernel,
-            initrd,
-            initrd_flavor: None,
-        }),
+        (Ok((kernel, mut kernel_parts)), Ok(initrd)) => {
+            let (initrd, initrds) = match initrd {
+                Some((file, parts)) => (Some(file), parts),
+                None => (None, Vec::new()),
+            };
+            Ok(Payload {
+                kernel,
+                initrd,
+                initrd_flavor: None,
+                digests: Digests {
+                    kernel: kernel_parts.pop(),
+                    initrds,
+                },
+            })
+        }
         (Err(e), Ok(_)) | (Ok(_), Err(e)) => Err(e.to_string()),
         (Err(k), Err(i)) => {
             let first = if matches!(k, fetch::FetchError::Cancelled { .. }) {
@@ -296,6 +319,7 @@ mod tests {
                 kernel: memfd_with(b"kernel"),
                 initrd: Some(memfd_with(b"initrd")),
                 initrd_flavor: None,
+                digests: Digests::default(),
             })
         });
         let Outcome::Ready(mut payload) = p.wait(&AtomicBool::new(false)) else {
@@ -319,6 +343,7 @@ mod tests {
                 kernel: memfd_with(b"k"),
                 initrd: None,
                 initrd_flavor: None,
+                digests: Digests::default(),
             })
         });
         assert!(!p.is_done());

@@ -11,7 +11,7 @@
 //! What happens around the pipeline (the threads, the UI's events, the DHCP release and the
 //! reboot) is the supervisor's.
 
-use super::payload::{fetch_payload, Outcome, Payload, PayloadKey, Prefetch};
+use super::payload::{fetch_payload, Digests, Outcome, Payload, PayloadKey, Prefetch};
 use super::BootSpec;
 use crate::cmdline::flavor::{self, Flavor, RenderOptions, Rendered};
 use crate::cmdline::inject::InitrdFile;
@@ -75,6 +75,7 @@ pub fn prepare(spec: &BootSpec, mut env: Env<'_>) -> Result<Loaded, String> {
         kernel,
         mut initrd,
         initrd_flavor,
+        digests,
     } = payload;
     let (cmdline, files) = match &spec.diskless {
         Some(d) => {
@@ -87,14 +88,7 @@ pub fn prepare(spec: &BootSpec, mut env: Env<'_>) -> Result<Loaded, String> {
     };
     inject(spec, initrd.as_mut(), &files, &env)?;
     check_cancel(env.cancel)?;
-    measure(
-        spec,
-        &kernel,
-        initrd.as_mut(),
-        !files.is_empty(),
-        &cmdline,
-        &env,
-    )?;
+    measure(spec, &kernel, initrd.as_mut(), &digests, &cmdline, &env)?;
     let kernel = unpack(kernel)?;
     load(&kernel, initrd.as_ref(), &cmdline)?;
     Ok(Loaded { cmdline })
@@ -260,12 +254,11 @@ pub fn check_signed(
     if spec.config_cmdline.as_deref() != Some(spec.cmdline.as_str()) {
         return Err(TrustError::Edited { key }.to_string());
     }
-    let covered = |url: &str, file: &File| -> Result<(), String> {
+    let covered = |url: &str, bytes: &[u8]| -> Result<(), String> {
         if spec.sha256.contains_key(url) {
             return Ok(()); // the fetch checked it against the signed pin
         }
-        let bytes = super::initrd::map_file(file).map_err(|e| format!("cannot read {url}: {e}"))?;
-        crate::trust::config::check_file(trust, url, bytes.as_slice(), cancel)
+        crate::trust::config::check_file(trust, url, bytes, cancel)
             .map(|_| ())
             .map_err(|why| {
                 TrustError::FileNotCovered {
@@ -276,17 +269,41 @@ pub fn check_signed(
                 .to_string()
             })
     };
-    covered(&spec.kernel, &payload.kernel)?;
-    if let Some(initrd) = &payload.initrd {
-        match spec.initrds.as_slice() {
-            [one] => covered(one, initrd)?,
-            several if several.iter().all(|u| spec.sha256.contains_key(u)) => {}
-            _ => {
-                return Err(TrustError::InitrdsNotPinned {
-                    title: spec.title.clone(),
-                }
-                .to_string())
+    let read = |url: &str, file: &File| {
+        super::initrd::map_file(file).map_err(|e| format!("cannot read {url}: {e}"))
+    };
+    if !spec.sha256.contains_key(&spec.kernel) {
+        covered(
+            &spec.kernel,
+            read(&spec.kernel, &payload.kernel)?.as_slice(),
+        )?;
+    }
+    let Some(initrd) = &payload.initrd else {
+        return Ok(key);
+    };
+    if spec.initrds.iter().all(|u| spec.sha256.contains_key(u)) {
+        return Ok(key);
+    }
+    let map = read(&spec.initrds.join(" "), initrd)?;
+    let all = map.as_slice();
+    match (spec.initrds.as_slice(), payload.digests.initrds.as_slice()) {
+        ([one], _) => covered(one, all)?,
+        // Each initrd is checked by its own .minisig, over its own bytes in the concatenation.
+        (urls, parts) if parts.len() == urls.len() => {
+            for (url, part) in urls.iter().zip(parts) {
+                let bytes = usize::try_from(part.offset)
+                    .ok()
+                    .zip(usize::try_from(part.offset + part.len).ok())
+                    .and_then(|(from, to)| all.get(from..to))
+                    .ok_or_else(|| format!("cannot read {url}: it is not where it was fetched"))?;
+                covered(url, bytes)?;
             }
+        }
+        _ => {
+            return Err(TrustError::InitrdsNotPinned {
+                title: spec.title.clone(),
+            }
+            .to_string())
         }
     }
     Ok(key)
@@ -417,17 +434,17 @@ pub fn inject(
     Ok(())
 }
 
-/// Stage 5: extend the TPM's PCRs with the config (8), the kernel and the initrd (9) and the
+/// Stage 5: extend the TPM's PCRs with the config (8), the kernel and each initrd (9) and the
 /// command line (12), and add the event log to the initrd (`/run/kboot/tpm-eventlog` and its
 /// JSON copy). No TPM: one log line. A TPM that fails: a log line, and the boot goes on
-/// unmeasured (its PCRs then tell a verifier so). A file pinned by `kboot.sha256.*` is not read
-/// again: the fetch proved its SHA-256 is the pin (the initrd only when it is one file and
-/// `injected` added nothing to it).
+/// unmeasured (its PCRs then tell a verifier so). The files are not read again: their digests
+/// were taken while they streamed in (or are the pins the fetch checked); only what kboot added
+/// to the initrd (a diskless root's files) is hashed here, as one more PCR 9 event.
 pub fn measure(
     spec: &BootSpec,
     kernel: &File,
     initrd: Option<&mut File>,
-    injected: bool,
+    digests: &Digests,
     cmdline: &str,
     env: &Env<'_>,
 ) -> Result<(), String> {
@@ -444,38 +461,29 @@ pub fn measure(
         Some(Ok(t)) => t,
     };
     let started = std::time::Instant::now();
-    let sha = |f: &File| -> Result<[u8; 32], String> {
+    let sha = |bytes: &[u8]| -> [u8; 32] {
         use sha2::Digest;
-        let map = super::initrd::map_file(f)
-            .map_err(|e| format!("cannot read a file to measure it: {e}"))?;
-        Ok(sha2::Sha256::digest(map.as_slice()).into())
+        sha2::Sha256::digest(bytes).into()
     };
-    let pinned = |url: &str| {
-        let hex = spec.sha256.get(url)?;
-        crate::fetch::integrity::parse_sha256(hex).ok()
+    let map = |f: &File| {
+        super::initrd::map_file(f).map_err(|e| format!("cannot read a file to measure it: {e}"))
     };
-    let kernel_digest = match pinned(&spec.kernel) {
-        Some(d) => d,
-        None => sha(kernel)?,
+    let kernel_digest = match &digests.kernel {
+        Some(part) => part.sha256,
+        None => sha(map(kernel)?.as_slice()),
     };
-    let initrd_digest = match &initrd {
-        Some(f) => {
-            let known = match (spec.initrds.as_slice(), injected) {
-                ([one], false) => pinned(one),
-                _ => None,
-            };
-            let digest = match known {
-                Some(d) => d,
-                None => sha(f)?,
-            };
-            Some((spec.initrds.join(" "), digest))
-        }
-        None => None,
+    let initrd_events = match &initrd {
+        Some(f) => initrd_events(spec, map(f)?.as_slice(), digests),
+        None => Vec::new(),
     };
+    let initrd_refs: Vec<(&str, [u8; 32])> = initrd_events
+        .iter()
+        .map(|(u, d)| (u.as_str(), *d))
+        .collect();
     let events = tpm::plan(
         spec.config_sha256.as_ref().map(|(u, d)| (u.as_str(), *d)),
         (&spec.kernel, kernel_digest),
-        initrd_digest.as_ref().map(|(u, d)| (u.as_str(), *d)),
+        &initrd_refs,
         cmdline,
     );
     if let Err(e) = tpm::extend_all(&mut dev, &events) {
@@ -502,6 +510,31 @@ pub fn measure(
     .map_err(|e| e.to_string())?;
     super::initrd::append_segment(file, &segment)
         .map_err(|e| format!("Cannot add the TPM event log to the initrd in memory: {e}"))
+}
+
+/// The PCR 9 events of an initrd as the kernel gets it (`all`): one per fetched file with the
+/// digest taken while it streamed in, then one over what kboot appended after them (a diskless
+/// root's files). Without those digests, the whole initrd is one event.
+pub fn initrd_events(spec: &BootSpec, all: &[u8], digests: &Digests) -> Vec<(String, [u8; 32])> {
+    use sha2::Digest;
+    let sha = |bytes: &[u8]| -> [u8; 32] { sha2::Sha256::digest(bytes).into() };
+    let mut events = Vec::new();
+    let fetched_end = match digests.initrds.last() {
+        Some(last) if digests.initrds.len() == spec.initrds.len() => {
+            for part in &digests.initrds {
+                events.push((part.url.clone(), part.sha256));
+            }
+            usize::try_from(last.offset + last.len).unwrap_or(usize::MAX)
+        }
+        _ => {
+            events.push((spec.initrds.join(" "), sha(all)));
+            all.len()
+        }
+    };
+    if let Some(added) = all.get(fetched_end..).filter(|a| !a.is_empty()) {
+        events.push(("(files added by kboot)".to_string(), sha(added)));
+    }
+    events
 }
 
 /// A gzip or EFI-zboot kernel (arm64's vmlinuz.efi) becomes the plain Image kexec_file_load
@@ -569,6 +602,7 @@ mod tests {
                 kernel: memfd_with(b"early kernel"),
                 initrd: None,
                 initrd_flavor: None,
+                digests: Default::default(),
             })
         });
         let (payload, events) = with_env(None, |env| fetch(&spec, Some(early), env));
@@ -692,6 +726,51 @@ mod tests {
         // Nothing to add: the initrd is left alone, even when there is none.
         let (ok, _) = with_env(None, |env| inject(&spec, None, &[], env));
         ok.unwrap();
+    }
+
+    #[test]
+    fn each_initrd_is_its_own_event_and_kboots_additions_one_more() {
+        use sha2::Digest;
+        let sha = |b: &[u8]| -> [u8; 32] { sha2::Sha256::digest(b).into() };
+        let spec = BootSpec {
+            initrds: vec!["tftp://h/a".into(), "tftp://h/b".into()],
+            ..BootSpec::default()
+        };
+        let part = |url: &str, offset, len, d| crate::fetch::Part {
+            url: url.into(),
+            offset,
+            len,
+            sha256: d,
+        };
+        let digests = Digests {
+            kernel: None,
+            initrds: vec![
+                part("tftp://h/a", 0, 3, [1; 32]),
+                part("tftp://h/b", 4, 2, [2; 32]),
+            ],
+        };
+        // As fetched: the streamed digests, not hashes of these bytes.
+        let events = initrd_events(&spec, b"abc\0xy", &digests);
+        assert_eq!(
+            events,
+            vec![
+                ("tftp://h/a".into(), [1; 32]),
+                ("tftp://h/b".into(), [2; 32])
+            ]
+        );
+        // With kboot's files appended: one more event, over exactly those bytes.
+        let events = initrd_events(&spec, b"abc\0xy\0\0ADDED", &digests);
+        assert_eq!(events.len(), 3);
+        assert_eq!(
+            events[2],
+            ("(files added by kboot)".into(), sha(b"\0\0ADDED"))
+        );
+        // Digests unknown: the whole initrd is one event.
+        let events = initrd_events(&spec, b"abc\0xy", &Digests::default());
+        assert_eq!(
+            events,
+            vec![("tftp://h/a tftp://h/b".into(), sha(b"abc\0xy"))]
+        );
     }
 
     #[test]

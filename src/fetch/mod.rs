@@ -449,6 +449,41 @@ pub fn fetch_to_memfd(
     progress: &mut dyn FnMut(&Progress),
     cancel: &AtomicBool,
 ) -> Result<File, FetchError> {
+    fetch_parts(name, urls, opts, progress, cancel, false).map(|(file, _)| file)
+}
+
+/// One file of a [`fetch_summed`] memfd: where its bytes are and their SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    pub url: String,
+    /// Where the file starts in the memfd (after the padding that aligns it to 4 bytes).
+    pub offset: u64,
+    pub len: u64,
+    /// The SHA-256 of the file's bytes: the config's pin when it has one (the fetch checked
+    /// the bytes against it), else computed while the bytes streamed in.
+    pub sha256: [u8; 32],
+}
+
+/// [`fetch_to_memfd`], and each file's place and SHA-256, hashed as the bytes arrive: what the
+/// boot verifies and measures without reading the files again.
+pub fn fetch_summed(
+    name: &str,
+    urls: &[String],
+    opts: &FetchOptions,
+    progress: &mut dyn FnMut(&Progress),
+    cancel: &AtomicBool,
+) -> Result<(File, Vec<Part>), FetchError> {
+    fetch_parts(name, urls, opts, progress, cancel, true)
+}
+
+fn fetch_parts(
+    name: &str,
+    urls: &[String],
+    opts: &FetchOptions,
+    progress: &mut dyn FnMut(&Progress),
+    cancel: &AtomicBool,
+    summed: bool,
+) -> Result<(File, Vec<Part>), FetchError> {
     let first = urls.first().cloned().unwrap_or_default();
     let file = memfd(name).map_err(|source| FetchError::Store { url: first, source })?;
     // Bounded by free memory (the default): watch it while writing, so that parallel
@@ -457,18 +492,45 @@ pub fn fetch_to_memfd(
     let free = opts.max_size.is_none().then_some(crate::meminfo::available);
     let guard = MemoryGuard::new(&file, free);
     let mut writer = io::BufWriter::with_capacity(SINK_BUFFER, guard);
+    let mut parts = Vec::new();
     for (i, url) in urls.iter().enumerate() {
+        let store = |source| FetchError::Store {
+            url: url.clone(),
+            source,
+        };
         if i > 0 {
             // Pad to 4 bytes so the next cpio segment starts aligned.
-            let store = |source| FetchError::Store {
-                url: url.clone(),
-                source,
-            };
             let len = writer.stream_position_hint().map_err(store)?;
             let pad = (4 - (len % 4) as usize) % 4;
             writer.write_all(&[0u8; 3][..pad]).map_err(store)?;
         }
-        fetch(url, &mut writer, opts, progress, cancel).map_err(|e| out_of_memory(e, url))?;
+        if !summed {
+            fetch(url, &mut writer, opts, progress, cancel).map_err(|e| out_of_memory(e, url))?;
+            continue;
+        }
+        let offset = writer.stream_position_hint().map_err(store)?;
+        let sha256 = match opts.sha256.as_ref().or(opts.sha256_by_url.get(url)) {
+            // The fetch checks the bytes against the pin: that digest is the file's.
+            Some(hex) => {
+                let digest = integrity::parse_sha256(hex)?;
+                fetch(url, &mut writer, opts, progress, cancel)
+                    .map_err(|e| out_of_memory(e, url))?;
+                digest
+            }
+            None => {
+                let mut hashing = integrity::Sha256Writer::new(&mut writer);
+                fetch(url, &mut hashing, opts, progress, cancel)
+                    .map_err(|e| out_of_memory(e, url))?;
+                hashing.finish().0
+            }
+        };
+        let end = writer.stream_position_hint().map_err(store)?;
+        parts.push(Part {
+            url: url.clone(),
+            offset,
+            len: end - offset,
+            sha256,
+        });
     }
     writer
         .flush()
@@ -478,7 +540,7 @@ pub fn fetch_to_memfd(
         })
         .map_err(|e| out_of_memory(e, &first_or(urls)))?;
     drop(writer);
-    Ok(file)
+    Ok((file, parts))
 }
 
 /// A [`MemoryGuard`] stop, as the sentence for a file too big for the memory.
@@ -636,6 +698,41 @@ mod tests {
         assert_eq!(data, b"12345\0\0\0xy");
         assert_eq!(seen.last().unwrap().bytes, 2);
         assert_eq!(seen.last().unwrap().total, Some(2));
+    }
+
+    #[test]
+    fn each_file_gets_its_place_and_digest_while_streaming() {
+        let dir = std::env::temp_dir().join(format!("kboot-summed-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a"), b"abc").unwrap();
+        std::fs::write(dir.join("b"), b"xy").unwrap();
+        let urls: Vec<String> = ["a", "b"]
+            .iter()
+            .map(|n| format!("file://{}/{n}", dir.display()))
+            .collect();
+        // "b" pinned (to its real digest): the pin is its digest, not hashed again.
+        let sha_xy = "769a4e6d0003189c7e96c5d9b7e810a0d11c3a12832527ec94b0f86d277f51ca";
+        let mut opts = FetchOptions::default();
+        opts.sha256_by_url.insert(urls[1].clone(), sha_xy.into());
+        let cancel = AtomicBool::new(false);
+        let (file, parts) = fetch_summed("t", &urls, &opts, &mut |_| {}, &cancel).unwrap();
+        let data = std::fs::read(format!(
+            "/proc/self/fd/{}",
+            std::os::fd::AsRawFd::as_raw_fd(&file)
+        ))
+        .unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(data, b"abc\0xy");
+        assert_eq!(parts.len(), 2);
+        assert_eq!((parts[0].offset, parts[0].len), (0, 3));
+        assert_eq!((parts[1].offset, parts[1].len), (4, 2));
+        // SHA-256("abc")
+        assert_eq!(
+            integrity::to_hex(&parts[0].sha256),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(integrity::to_hex(&parts[1].sha256), sha_xy);
+        assert_eq!(parts[1].url, urls[1]);
     }
 
     #[test]

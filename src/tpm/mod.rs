@@ -101,12 +101,12 @@ impl Tpm {
 }
 
 /// What one boot measures, in order (sans-IO): the config's digest (when known), the kernel's,
-/// the initrd's (as the kernel gets it: the initrds concatenated, with kboot's added files), the
-/// command line's (its UTF-8 bytes).
+/// each initrd's (one event per file, in the order the kernel gets them, then one for the files
+/// kboot added, when it added any), the command line's (its UTF-8 bytes).
 pub fn plan(
     config: Option<(&str, [u8; 32])>,
     kernel: (&str, [u8; 32]),
-    initrd: Option<(&str, [u8; 32])>,
+    initrds: &[(&str, [u8; 32])],
     cmdline: &str,
 ) -> Vec<Event> {
     use sha2::{Digest, Sha256};
@@ -125,12 +125,12 @@ pub fn plan(
         sha256: kernel.1,
         event: format!("kboot kernel {}", kernel.0),
     });
-    if let Some((urls, digest)) = initrd {
+    for (url, digest) in initrds {
         events.push(Event {
             pcr: PCR_KERNEL,
             event_type: EV_IPL,
-            sha256: digest,
-            event: format!("kboot initrd {urls}"),
+            sha256: *digest,
+            event: format!("kboot initrd {url}"),
         });
     }
     events.push(Event {
@@ -162,18 +162,21 @@ mod tests {
         let ev = plan(
             Some(("tftp://h/kboot.conf", [8; 32])),
             ("tftp://h/k", [9; 32]),
-            Some(("tftp://h/i", [10; 32])),
+            &[("tftp://h/i", [10; 32]), ("tftp://h/j", [11; 32])],
             "quiet",
         );
         let pcrs: Vec<u32> = ev.iter().map(|e| e.pcr).collect();
-        assert_eq!(pcrs, vec![8, 9, 9, 12]);
-        assert_eq!(ev[3].event, "quiet");
+        assert_eq!(pcrs, vec![8, 9, 9, 9, 12]);
+        assert_eq!(ev[2].event, "kboot initrd tftp://h/i");
+        assert_eq!(ev[3].event, "kboot initrd tftp://h/j");
+        assert_eq!(ev[3].sha256, [11; 32]);
+        assert_eq!(ev[4].event, "quiet");
         // `printf quiet | sha256sum` on the host.
         assert_eq!(
-            crate::fetch::integrity::to_hex(&ev[3].sha256),
+            crate::fetch::integrity::to_hex(&ev[4].sha256),
             "008f0747f4e27c8462baa991a538025bcc2dd143e78422f1afbdfcd9e757a20f"
         );
-        let without = plan(None, ("k", [9; 32]), None, "");
+        let without = plan(None, ("k", [9; 32]), &[], "");
         assert_eq!(without.len(), 2);
     }
 }
