@@ -31,6 +31,7 @@ pub struct BootSpec {
     /// The command line the entry's config gave (handoff included), before any edit: under
     /// `kboot.verify=require` only this one boots.
     pub config_cmdline: Option<String>,
-    /// The URL and SHA-256 of the entry's config (measured into PCR 8).
-    pub config_sha256: Option<(String, [u8; 32])>,
+    /// The URL and SHA-256 of the entry's config and of each file it included (measured into
+    /// PCR 8).
+    pub config_files: Vec<(String, [u8; 32])>,
 }

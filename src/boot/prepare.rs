@@ -476,12 +476,17 @@ pub fn measure(
         Some(f) => initrd_events(spec, map(f)?.as_slice(), digests),
         None => Vec::new(),
     };
+    let config_refs: Vec<(&str, [u8; 32])> = spec
+        .config_files
+        .iter()
+        .map(|(u, d)| (u.as_str(), *d))
+        .collect();
     let initrd_refs: Vec<(&str, [u8; 32])> = initrd_events
         .iter()
         .map(|(u, d)| (u.as_str(), *d))
         .collect();
     let events = tpm::plan(
-        spec.config_sha256.as_ref().map(|(u, d)| (u.as_str(), *d)),
+        &config_refs,
         (&spec.kernel, kernel_digest),
         &initrd_refs,
         cmdline,

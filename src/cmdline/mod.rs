@@ -118,7 +118,7 @@ pub fn entry_to_boot_spec(entry: &Entry, extra: Option<&str>) -> Option<BootSpec
         sha256: entry.sha256.clone(),
         signature: entry.signature.clone(),
         config_cmdline: Some(entry.cmdline.clone()),
-        config_sha256: entry.config_sha256.clone(),
+        config_files: entry.config_files.clone(),
     })
 }
 

@@ -181,11 +181,17 @@ pub fn read_volume(
     }
     let mut ctx = ctx.clone();
     ctx.bls = Arc::new(folders);
+    // The files each config includes, with their digests, for PCR 8.
+    let included = std::cell::RefCell::new(Vec::new());
     let mut fetch = |u: &str| -> Result<String, String> {
-        match on_volume(u, name) {
+        let text = match on_volume(u, name) {
             Some(path) => read_limited(&dir.join(path.trim_start_matches('/'))),
             None => other(u),
-        }
+        }?;
+        included
+            .borrow_mut()
+            .push((u.to_string(), sha256(text.as_bytes())));
+        Ok(text)
     };
     let mut out = Vec::new();
     let mut bls_shown = false;
@@ -198,7 +204,9 @@ pub fn read_volume(
                 continue;
             }
         };
-        let (format, menu) = super::parse::parse_config(&text, &url, None, &ctx, &mut fetch);
+        included.replace(vec![(url.clone(), sha256(text.as_bytes()))]);
+        let (format, mut menu) = super::parse::parse_config(&text, &url, None, &ctx, &mut fetch);
+        crate::trust::config::set_config_files(&mut menu.entries, &included.borrow());
         log(format!(
             "{url}: {format} config, {} entries",
             menu.entries.len()
@@ -229,8 +237,15 @@ pub fn read_volume(
             .unwrap_or_default();
         let root = d.trim_end_matches("/loader/entries");
         let base = format!("{name}:{root}/");
-        let menu = super::bls::menu_from_entries(entries, &base);
         let url = format!("{name}:{d}/");
+        // Every entry file of the folder, for PCR 8 (which file made which entry is the
+        // folder's business: all are measured).
+        let files: Vec<(String, [u8; 32])> = entries
+            .iter()
+            .map(|(file, text)| (format!("{url}{file}"), sha256(text.as_bytes())))
+            .collect();
+        let mut menu = super::bls::menu_from_entries(entries, &base);
+        crate::trust::config::set_config_files(&mut menu.entries, &files);
         log(format!(
             "{url}: {} Boot Loader Spec entries",
             menu.entries.len()
@@ -245,6 +260,11 @@ pub fn read_volume(
         });
     }
     out
+}
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).into()
 }
 
 /// The path of `url` when it is a file on the volume `name` (`name:/path`).
@@ -430,6 +450,39 @@ fn no_handoff(entries: &mut [Entry]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_disks_config_and_what_it_sources_are_recorded_for_pcr_8() {
+        let root = std::env::temp_dir().join(format!("kboot-disks-pcr8-{}", std::process::id()));
+        std::fs::create_dir_all(root.join("boot/grub")).unwrap();
+        let main = "source /boot/grub/more.cfg\nmenuentry 'A' { linux /vmlinuz }\n";
+        let more = "menuentry 'B' { linux /vmlinuz-b }\n";
+        std::fs::write(root.join("boot/grub/grub.cfg"), main).unwrap();
+        std::fs::write(root.join("boot/grub/more.cfg"), more).unwrap();
+        let mut other = |u: &str| -> Result<String, String> { Err(format!("no {u}")) };
+        let found = read_volume(
+            &root,
+            "vda1",
+            &ParseContext::default(),
+            &mut other,
+            &mut |_| {},
+        );
+        std::fs::remove_dir_all(&root).unwrap();
+        assert_eq!(found.len(), 1);
+        let entries = &found[0].menu.entries;
+        assert!(!entries.is_empty());
+        for e in entries {
+            assert_eq!(e.config_files.len(), 2, "{:?}", e.config_files);
+            assert_eq!(
+                e.config_files[0],
+                (
+                    "vda1:/boot/grub/grub.cfg".to_string(),
+                    sha256(main.as_bytes())
+                )
+            );
+            assert_eq!(e.config_files[1].1, sha256(more.as_bytes()));
+        }
+    }
 
     #[test]
     fn finds_loader_configs_and_bls_folders_under_a_root() {

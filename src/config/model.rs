@@ -82,9 +82,10 @@ pub struct Entry {
     /// `kboot.verify=off`, or a local disk's config).
     #[serde(skip)]
     pub signature: Option<Signature>,
-    /// The URL and SHA-256 of the config this entry came from (measured into PCR 8).
+    /// The URL and SHA-256 of each config file this entry came from: the config, then each
+    /// file it included, in the order read (measured into PCR 8).
     #[serde(skip)]
-    pub config_sha256: Option<(String, [u8; 32])>,
+    pub config_files: Vec<(String, [u8; 32])>,
 }
 
 /// The diskless root of an entry, rendered for the target's initramfs at boot time (once the

@@ -102,7 +102,7 @@ pub fn parse_prompt(
         sha256: Default::default(),
         signature: None,
         config_cmdline: None,
-        config_sha256: None,
+        config_files: Vec::new(),
     })
 }
 

@@ -100,22 +100,23 @@ impl Tpm {
     }
 }
 
-/// What one boot measures, in order (sans-IO): the config's digest (when known), the kernel's,
+/// What one boot measures, in order (sans-IO): each config file's digest (the config, then its
+/// includes, as read; none for a line typed at the prompt), the kernel's,
 /// each initrd's (one event per file, in the order the kernel gets them, then one for the files
 /// kboot added, when it added any), the command line's (its UTF-8 bytes).
 pub fn plan(
-    config: Option<(&str, [u8; 32])>,
+    configs: &[(&str, [u8; 32])],
     kernel: (&str, [u8; 32]),
     initrds: &[(&str, [u8; 32])],
     cmdline: &str,
 ) -> Vec<Event> {
     use sha2::{Digest, Sha256};
     let mut events = Vec::new();
-    if let Some((url, digest)) = config {
+    for (url, digest) in configs {
         events.push(Event {
             pcr: PCR_CONFIG,
             event_type: EV_IPL,
-            sha256: digest,
+            sha256: *digest,
             event: format!("kboot config {url}"),
         });
     }
@@ -160,7 +161,7 @@ mod tests {
     #[test]
     fn the_plan_puts_each_thing_in_its_pcr() {
         let ev = plan(
-            Some(("tftp://h/kboot.conf", [8; 32])),
+            &[("tftp://h/kboot.conf", [8; 32])],
             ("tftp://h/k", [9; 32]),
             &[("tftp://h/i", [10; 32]), ("tftp://h/j", [11; 32])],
             "quiet",
@@ -176,7 +177,7 @@ mod tests {
             crate::fetch::integrity::to_hex(&ev[4].sha256),
             "008f0747f4e27c8462baa991a538025bcc2dd143e78422f1afbdfcd9e757a20f"
         );
-        let without = plan(None, ("k", [9; 32]), &[], "");
+        let without = plan(&[], ("k", [9; 32]), &[], "");
         assert_eq!(without.len(), 2);
     }
 }

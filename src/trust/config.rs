@@ -69,8 +69,10 @@ pub fn load(
     let checking = trust.policy != Policy::Off;
     let mut verdict = checking.then(|| check_file(trust, url, &bytes, cancel));
     let mut include_failure = None;
+    let mut files = vec![(url.to_string(), sha256(&bytes))];
     let mut fetcher = |u: &str| {
         let data = fetch_bytes(u, CONFIG_LIMIT, cancel).map_err(|e| e.to_string())?;
+        files.push((u.to_string(), sha256(&data)));
         if checking && include_failure.is_none() {
             if let Err(e) = check_file(trust, u, &data, cancel) {
                 include_failure = Some(e);
@@ -84,12 +86,7 @@ pub fn load(
         verdict = Some(Err(e));
     }
     take_pins(&mut menu.entries, &mut menu.warnings);
-    let digest: [u8; 32] = sha2::Digest::finalize(sha2::Digest::chain_update(
-        <sha2::Sha256 as sha2::Digest>::new(),
-        &bytes,
-    ))
-    .into();
-    set_config_digest(&mut menu.entries, url, digest);
+    set_config_files(&mut menu.entries, &files);
     if let Some(v) = &verdict {
         mark(&mut menu.entries, v);
     }
@@ -100,11 +97,17 @@ pub fn load(
     })
 }
 
-/// Every entry (and submenu entry) records which config it came from, for PCR 8.
-fn set_config_digest(entries: &mut [Entry], url: &str, digest: [u8; 32]) {
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).into()
+}
+
+/// Every entry (and submenu entry) records the config files it came from (the config and all
+/// it included: which include chose which entry is not kept, so all are measured), for PCR 8.
+pub fn set_config_files(entries: &mut [Entry], files: &[(String, [u8; 32])]) {
     for e in entries {
-        e.config_sha256 = Some((url.to_string(), digest));
-        set_config_digest(&mut e.children, url, digest);
+        e.config_files = files.to_vec();
+        set_config_files(&mut e.children, files);
     }
 }
 
@@ -246,6 +249,41 @@ mod tests {
             Some(Err(TrustError::NoSignature { .. }))
         ));
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn every_entry_records_the_config_and_each_include_for_pcr_8() {
+        let dir = scratch("includes");
+        let inc = dir.join("more.cfg");
+        std::fs::write(&inc, "LABEL two\n  KERNEL k2\n").unwrap();
+        let main = format!(
+            "DEFAULT one\nLABEL one\n  KERNEL k1\nINCLUDE file://{}\n",
+            inc.display()
+        );
+        std::fs::write(dir.join("pxe.cfg"), &main).unwrap();
+        let url = format!("file://{}", dir.join("pxe.cfg").display());
+        let no = AtomicBool::new(false);
+        let l = load(
+            &url,
+            None,
+            None,
+            &ParseContext::default(),
+            &Trust::default(),
+            &no,
+        )
+        .unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(l.menu.entries.len(), 2, "{:?}", l.menu.warnings);
+        let expected = vec![
+            (url.clone(), sha256(main.as_bytes())),
+            (
+                format!("file://{}", inc.display()),
+                sha256(b"LABEL two\n  KERNEL k2\n"),
+            ),
+        ];
+        for e in &l.menu.entries {
+            assert_eq!(e.config_files, expected, "entry {}", e.id);
+        }
     }
 
     #[test]

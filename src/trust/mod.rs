@@ -95,7 +95,7 @@ pub enum TrustError {
         key: String,
         why: Box<TrustError>,
     },
-    #[error("the initrds of '{title}' are several and not all pinned by a SHA-256 in the signed config: give each a kboot.sha256.initrd= pin (a .minisig per initrd is checked only for a single initrd)")]
+    #[error("the initrds of '{title}' are several, not all pinned by a SHA-256 in the signed config, and where each one lies in the buffer is unknown: give each a kboot.sha256.initrd= pin")]
     InitrdsNotPinned { title: String },
     #[error("'{title}' was not chosen from a signed config ({why}), and kboot.verify=require boots only what a trusted key signed")]
     Unsigned { title: String, why: String },

@@ -1199,7 +1199,7 @@ fn spec_of(e: &Entry) -> Option<BootSpec> {
         sha256: e.sha256.clone(),
         signature: e.signature.clone(),
         config_cmdline: Some(e.cmdline.clone()),
-        config_sha256: e.config_sha256.clone(),
+        config_files: e.config_files.clone(),
     })
 }
 
