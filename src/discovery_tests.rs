@@ -513,3 +513,31 @@ fn kboot_refuses_its_own_image_as_boot_file() {
     let mut f = Fake::new(&[("tftp://10.0.2.2/kboot.bzImage", &me)]);
     assert!(run(&l, &mut f).0.unwrap().kernel_entry.is_some());
 }
+
+#[test]
+fn kboot_refuses_its_own_arm64_image_as_boot_file() {
+    const PROC: &str = "Linux version 6.1.192-kboot (root@vm) (aarch64-linux-gnu-gcc (Debian 12.2.0-14) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40) #3 SMP Sun Dec  6 13:40:02 UTC 2026\n";
+    // kboot.Image: the arm64 magic in its header, the kernel's banner further in.
+    let mut me = vec![0u8; 0x4000];
+    me[0x38..0x3c].copy_from_slice(b"ARM\x64");
+    me[0x2000..0x2000 + PROC.len()].copy_from_slice(PROC.as_bytes());
+    let mut l = qemu();
+    l.boot_file = Some("kboot.Image".into());
+    let mut f = Fake::new(&[
+        ("tftp://10.0.2.2/kboot.Image", &me),
+        ("tftp://10.0.2.2/kboot.conf", b"default=x\n"),
+    ]);
+    let (found, log) = run_on(&l, &mut f, Some(PROC));
+    let found = found.unwrap();
+    assert_eq!(found.url, "tftp://10.0.2.2/kboot.conf");
+    assert_eq!(found.kernel_entry, None, "no entry for kboot itself");
+    assert!(
+        log.iter().any(|m| m.contains("kboot's own image")),
+        "{log:?}"
+    );
+    // Another build's kernel is a kernel boot file like any other.
+    let other = PROC.replace("#3", "#4");
+    let mut f = Fake::new(&[("tftp://10.0.2.2/kboot.Image", &me)]);
+    let (found, _) = run_on(&l, &mut f, Some(&other));
+    assert!(found.unwrap().kernel_entry.is_some());
+}
