@@ -541,3 +541,34 @@ fn kboot_refuses_its_own_arm64_image_as_boot_file() {
     let (found, _) = run_on(&l, &mut f, Some(&other));
     assert!(found.unwrap().kernel_entry.is_some());
 }
+
+#[test]
+fn grub_mknetdirs_bios_core_0_is_skipped_for_the_grub_cfg_above_it() {
+    // What the firmware got in tests/qemu_pxe.rs's GRUB test, and kboot gets after it from the
+    // same DHCP server: boot/grub/i386-pc/core.0. kboot never fetches it (it is GRUB, not a
+    // kernel) and reads GRUB's boot/grub/grub.cfg.
+    let mut l = qemu();
+    l.boot_file = Some("boot/grub/i386-pc/core.0".into());
+    let mut f = Fake::new(&[
+        ("tftp://10.0.2.2/boot/grub/i386-pc/core.0", &bzimage()),
+        (
+            "tftp://10.0.2.2/boot/grub/grub.cfg",
+            b"menuentry 'x' {\n linux /vmlinuz\n}\n",
+        ),
+    ]);
+    let (found, log) = run(&l, &mut f);
+    let found = found.unwrap();
+    assert_eq!(found.url, "tftp://10.0.2.2/boot/grub/grub.cfg");
+    assert_eq!(found.kind, Some(ConfigKind::Grub));
+    assert_eq!(found.kernel_entry, None);
+    assert!(
+        !f.tried.iter().any(|u| u.ends_with("core.0")),
+        "{:?}",
+        f.tried
+    );
+    assert!(
+        log.iter()
+            .any(|m| m.contains("core.0") && m.contains("boot loader for the firmware")),
+        "{log:?}"
+    );
+}
