@@ -572,3 +572,36 @@ fn grub_mknetdirs_bios_core_0_is_skipped_for_the_grub_cfg_above_it() {
         "{log:?}"
     );
 }
+
+#[test]
+fn the_head_sink_keeps_an_arm64_image_whole_and_cuts_anything_else() {
+    use std::io::Write;
+    let feed = |first: &[u8], total: usize| {
+        let mut head = Head {
+            buf: Vec::new(),
+            limit: FETCH_LIMIT,
+        };
+        let mut file = first.to_vec();
+        file.resize(total, 0xaa);
+        // In pieces as TFTP delivers them, the first one shorter than the header.
+        for piece in std::iter::once(&file[..0x20]).chain(file[0x20..].chunks(1468)) {
+            if head.write_all(piece).is_err() {
+                break;
+            }
+        }
+        head.buf.len()
+    };
+    let mut image = vec![0u8; 0x40];
+    image[0x38..0x3c].copy_from_slice(b"ARM\x64");
+    image[16..24].copy_from_slice(&(3u64 << 20).to_le_bytes());
+    assert_eq!(feed(&image, 3 << 20), 3 << 20, "the whole Image");
+    assert_eq!(feed(&image, 5 << 20), 3 << 20, "up to its image_size");
+    image[16..24].copy_from_slice(&0u64.to_le_bytes());
+    assert_eq!(
+        feed(&image, 3 << 20),
+        FETCH_LIMIT,
+        "no size: the usual head"
+    );
+    assert_eq!(feed(&bzimage(), 3 << 20), FETCH_LIMIT);
+    assert_eq!(feed(b"default=x\n", 100), 100);
+}

@@ -322,3 +322,38 @@ fn arm64_nbd_root_through_debian_initramfs_tools_and_nbd_client() {
         g.seconds()
     );
 }
+
+#[test]
+fn arm64_kboot_refuses_its_own_image_as_dhcp_boot_file() {
+    // The DHCP server hands kboot the boot file it would give the firmware: kboot.Image, the
+    // very payload kboot runs on. kboot knows it by the kernel's banner inside the Image (the
+    // text of /proc/version; boot/header.rs), skips it with its sentence and goes on to the
+    // kboot.conf at the TFTP root.
+    let conf = "default=debian\ntimeout=1\n\
+                debian='vmlinuz-debian initrd=demo-initrd.cpio.gz console=ttyAMA0 kboot_test=self'\n";
+    let dir = ARM.tftp_folder("self", "kboot.conf", conf);
+    std::fs::copy(ARM.built("kboot.Image"), dir.join("kboot.Image")).unwrap();
+    // kboot.menu=off: every log line on the serial line as it is (no TUI to redraw it).
+    let mut g = Guest::start(
+        "arm64-self",
+        &GuestOptions {
+            bootfile: "kboot.Image",
+            append: "kboot.menu=off",
+            ..GuestOptions::serving_arm64(&dir)
+        },
+    );
+    g.wait_for(
+        "tftp://10.0.2.2/kboot.Image: the boot file is kboot's own image",
+        BOOT,
+    );
+    let (_, cmdline) = target(&mut g);
+    assert!(
+        cmdline.contains("kboot_test=self"),
+        "target cmdline: {cmdline}"
+    );
+    let out = g.plain_output();
+    assert!(
+        !out.contains("it gets a menu entry of its own"),
+        "kboot offered its own image as an entry"
+    );
+}

@@ -48,6 +48,8 @@ pub fn running_version(proc_version: &str) -> Option<String> {
 ///   is searched in a few milliseconds ([`memchr::memmem`]).
 /// - An EFI zboot or gzip Image is unpacked first ([`crate::boot::zboot::unpack`]); one that
 ///   cannot be unpacked is not kboot (its boot then fails with the unpacking's own sentence).
+///
+/// `image` must hold the whole Image on arm64 ([`own_image_check_len`] says how much).
 pub fn is_running_kernel(image: &[u8], proc_version: &str) -> bool {
     if let Some(v) = bzimage_version(image) {
         return running_version(proc_version).is_some_and(|r| v == r);
@@ -65,6 +67,32 @@ pub fn is_running_kernel(image: &[u8], proc_version: &str) -> bool {
         }
         _ => false,
     }
+}
+
+/// The most of a kernel boot file that discovery reads to know kboot's own arm64 image.
+pub const OWN_IMAGE_MAX: u64 = 64 << 20;
+
+/// How many bytes of a kernel [`is_running_kernel`] needs, from its first 0x40 bytes: an x86
+/// bzImage has its version in the header (`None`: the first bytes do), but an arm64/RISC-V
+/// `Image` has its banner in `.rodata`, megabytes in (6.2 MiB of kboot's 10.5 MiB
+/// `kboot.Image`), so the whole file: its header's `image_size` (which includes the bss, so
+/// covers the file); an EFI zboot image up to the end of its compressed payload. `None` for
+/// anything else, for an Image that does not say its size, and above [`OWN_IMAGE_MAX`]
+/// (kboot's own payload is far smaller).
+pub fn own_image_check_len(head: &[u8]) -> Option<u64> {
+    let le32 = |at: usize| {
+        Some(u64::from(u32::from_le_bytes(
+            head.get(at..at + 4)?.try_into().ok()?,
+        )))
+    };
+    let len = if crate::boot::zboot::is_image(head) {
+        u64::from_le_bytes(head.get(16..24)?.try_into().ok()?)
+    } else if head.starts_with(b"MZ") && head.get(4..8) == Some(b"zimg".as_slice()) {
+        le32(8)?.checked_add(le32(12)?)?
+    } else {
+        return None;
+    };
+    (len > 0 && len <= OWN_IMAGE_MAX).then_some(len)
 }
 
 /// Whether the banner (as `/proc/version` prints it, without its newline) is in `image`,
@@ -253,6 +281,29 @@ mod tests {
         let mut bad = gz.clone();
         bad[20] ^= 0xff;
         assert!(!is_running_kernel(&bad, PROC));
+    }
+
+    #[test]
+    fn an_arm64_image_or_zboot_is_read_whole_for_the_check() {
+        let mut image = arm64_image(0x40, b"", 0);
+        assert_eq!(own_image_check_len(&image), None, "image_size 0: unknown");
+        image[16..24].copy_from_slice(&(13u64 << 20).to_le_bytes());
+        assert_eq!(own_image_check_len(&image), Some(13 << 20));
+        image[16..24].copy_from_slice(&(OWN_IMAGE_MAX + 1).to_le_bytes());
+        assert_eq!(own_image_check_len(&image), None, "too big to be kboot");
+        assert_eq!(own_image_check_len(&image[..20]), None, "cut short");
+        let mut zboot = vec![0u8; 0x40];
+        zboot[0..2].copy_from_slice(b"MZ");
+        zboot[4..8].copy_from_slice(b"zimg");
+        zboot[8..12].copy_from_slice(&0x1000u32.to_le_bytes());
+        zboot[12..16].copy_from_slice(&0x80_0000u32.to_le_bytes());
+        assert_eq!(own_image_check_len(&zboot), Some(0x80_1000));
+        zboot[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(own_image_check_len(&zboot), None);
+        // A bzImage says its version in its first bytes; a PE that is no zboot is no kernel.
+        assert_eq!(own_image_check_len(&bzimage(b"6.1\0")), None);
+        assert_eq!(own_image_check_len(b"MZ\0\0PE"), None);
+        assert_eq!(own_image_check_len(b""), None);
     }
 
     /// kboot's arm64 payload is 11 MB: the search must stay cheap, banner or not.
