@@ -576,10 +576,11 @@ fn grub_mknetdirs_bios_core_0_is_skipped_for_the_grub_cfg_above_it() {
 #[test]
 fn the_head_sink_keeps_an_arm64_image_whole_and_cuts_anything_else() {
     use std::io::Write;
-    let feed = |first: &[u8], total: usize| {
+    let feed_on = |whole_images: bool, first: &[u8], total: usize| {
         let mut head = Head {
             buf: Vec::new(),
             limit: FETCH_LIMIT,
+            whole_images,
         };
         let mut file = first.to_vec();
         file.resize(total, 0xaa);
@@ -591,11 +592,15 @@ fn the_head_sink_keeps_an_arm64_image_whole_and_cuts_anything_else() {
         }
         head.buf.len()
     };
+    let feed = |first: &[u8], total: usize| feed_on(true, first, total);
     let mut image = vec![0u8; 0x40];
     image[0x38..0x3c].copy_from_slice(b"ARM\x64");
     image[16..24].copy_from_slice(&(3u64 << 20).to_le_bytes());
     assert_eq!(feed(&image, 3 << 20), 3 << 20, "the whole Image");
     assert_eq!(feed(&image, 5 << 20), 3 << 20, "up to its image_size");
+    // An x86 kboot is never an arm64 Image: the usual head.
+    assert_eq!(feed_on(false, &image, 3 << 20), FETCH_LIMIT);
+    assert_eq!(WHOLE_IMAGES, !cfg!(target_arch = "x86_64"));
     image[16..24].copy_from_slice(&0u64.to_le_bytes());
     assert_eq!(
         feed(&image, 3 << 20),
