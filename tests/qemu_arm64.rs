@@ -62,6 +62,7 @@ fn arm64_autoboot_kexecs_debians_arm64_kernel() {
         !cmdline.contains("kboot_test=other"),
         "target cmdline: {cmdline}"
     );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -87,6 +88,7 @@ fn arm64_interactive_edit_over_the_pl011_console_reaches_the_target() {
         !cmdline.contains("kboot_test=alpha"),
         "target cmdline: {cmdline}"
     );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -122,6 +124,7 @@ fn arm64_pxelinux_discovery_by_mac_with_ipappend() {
             && cmdline.contains("BOOTIF=01-52-54-00-12-34-56"),
         "target cmdline: {cmdline}"
     );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// `image` gzip-compressed, as a distribution's arm64 `vmlinuz` often is.
@@ -176,6 +179,7 @@ fn arm64_gzip_and_efi_zboot_kernels_are_unpacked_then_kexeced() {
             cmdline.contains(&format!("kboot_test={name}")),
             "{name}: target cmdline: {cmdline}"
         );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
 
@@ -264,6 +268,7 @@ fn arm64_aavmf_starts_kboot_image_as_bootaa64_efi_and_it_kexecs_debians_kernel()
         cmdline.contains("kboot_test=aavmf"),
         "target cmdline: {cmdline}"
     );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -356,4 +361,5 @@ fn arm64_kboot_refuses_its_own_image_as_dhcp_boot_file() {
         !out.contains("it gets a menu entry of its own"),
         "kboot offered its own image as an entry"
     );
+    let _ = std::fs::remove_dir_all(&dir);
 }
