@@ -705,14 +705,29 @@ fn try_candidates(
 /// How much of each file [`fetcher`] keeps (configs are far smaller; a kernel is cut short).
 pub const FETCH_LIMIT: usize = 1 << 20;
 
-/// A sink that keeps the first `limit` bytes and then stops the transfer.
+/// A sink that keeps the first `limit` bytes and then stops the transfer. On arm64 (any kboot
+/// that is not x86: `whole_images`), an arm64 Image or EFI zboot file is kept whole (up to
+/// [`crate::boot::header::OWN_IMAGE_MAX`]): its kernel banner, which tells kboot's own image,
+/// lies megabytes in.
 struct Head {
     buf: Vec<u8>,
     limit: usize,
+    /// Keep arm64 Images and zboot files whole ([`WHOLE_IMAGES`]).
+    whole_images: bool,
 }
+
+/// Only where kboot itself is an arm64 (or RISC-V) Image: on x86 such an Image is never kboot.
+const WHOLE_IMAGES: bool = !cfg!(target_arch = "x86_64");
 
 impl Write for Head {
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if self.whole_images && self.buf.len() < 0x40 && self.buf.len() + data.len() >= 0x40 {
+            let mut first = self.buf.clone();
+            first.extend_from_slice(&data[..0x40 - self.buf.len()]);
+            if let Some(n) = crate::boot::header::own_image_check_len(&first) {
+                self.limit = self.limit.max(n as usize);
+            }
+        }
         let room = self.limit - self.buf.len();
         if room == 0 {
             return Err(std::io::Error::other("enough bytes to identify the file"));
@@ -735,6 +750,7 @@ pub fn fetcher(cancel: &AtomicBool) -> impl FnMut(&str) -> Result<Vec<u8>, Miss>
         let mut head = Head {
             buf: Vec::new(),
             limit: FETCH_LIMIT,
+            whole_images: WHOLE_IMAGES,
         };
         let r = crate::fetch::fetch(
             url,

@@ -515,12 +515,72 @@ fn kboot_refuses_its_own_image_as_boot_file() {
 }
 
 #[test]
+fn kboot_refuses_its_own_arm64_image_as_boot_file() {
+    const PROC: &str = "Linux version 6.1.192-kboot (root@vm) (aarch64-linux-gnu-gcc (Debian 12.2.0-14) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40) #3 SMP Sun Dec  6 13:40:02 UTC 2026\n";
+    // kboot.Image: the arm64 magic in its header, the kernel's banner further in.
+    let mut me = vec![0u8; 0x4000];
+    me[0x38..0x3c].copy_from_slice(b"ARM\x64");
+    me[0x2000..0x2000 + PROC.len()].copy_from_slice(PROC.as_bytes());
+    let mut l = qemu();
+    l.boot_file = Some("kboot.Image".into());
+    let mut f = Fake::new(&[
+        ("tftp://10.0.2.2/kboot.Image", &me),
+        ("tftp://10.0.2.2/kboot.conf", b"default=x\n"),
+    ]);
+    let (found, log) = run_on(&l, &mut f, Some(PROC));
+    let found = found.unwrap();
+    assert_eq!(found.url, "tftp://10.0.2.2/kboot.conf");
+    assert_eq!(found.kernel_entry, None, "no entry for kboot itself");
+    assert!(
+        log.iter().any(|m| m.contains("kboot's own image")),
+        "{log:?}"
+    );
+    // Another build's kernel is a kernel boot file like any other.
+    let other = PROC.replace("#3", "#4");
+    let mut f = Fake::new(&[("tftp://10.0.2.2/kboot.Image", &me)]);
+    let (found, _) = run_on(&l, &mut f, Some(&other));
+    assert!(found.unwrap().kernel_entry.is_some());
+}
+
+#[test]
+fn grub_mknetdirs_bios_core_0_is_skipped_for_the_grub_cfg_above_it() {
+    // What the firmware got in tests/qemu_pxe.rs's GRUB test, and kboot gets after it from the
+    // same DHCP server: boot/grub/i386-pc/core.0. kboot never fetches it (it is GRUB, not a
+    // kernel) and reads GRUB's boot/grub/grub.cfg.
+    let mut l = qemu();
+    l.boot_file = Some("boot/grub/i386-pc/core.0".into());
+    let mut f = Fake::new(&[
+        ("tftp://10.0.2.2/boot/grub/i386-pc/core.0", &bzimage()),
+        (
+            "tftp://10.0.2.2/boot/grub/grub.cfg",
+            b"menuentry 'x' {\n linux /vmlinuz\n}\n",
+        ),
+    ]);
+    let (found, log) = run(&l, &mut f);
+    let found = found.unwrap();
+    assert_eq!(found.url, "tftp://10.0.2.2/boot/grub/grub.cfg");
+    assert_eq!(found.kind, Some(ConfigKind::Grub));
+    assert_eq!(found.kernel_entry, None);
+    assert!(
+        !f.tried.iter().any(|u| u.ends_with("core.0")),
+        "{:?}",
+        f.tried
+    );
+    assert!(
+        log.iter()
+            .any(|m| m.contains("core.0") && m.contains("boot loader for the firmware")),
+        "{log:?}"
+    );
+}
+
+#[test]
 fn the_head_sink_keeps_an_arm64_image_whole_and_cuts_anything_else() {
     use std::io::Write;
-    let feed = |first: &[u8], total: usize| {
+    let feed_on = |whole_images: bool, first: &[u8], total: usize| {
         let mut head = Head {
             buf: Vec::new(),
             limit: FETCH_LIMIT,
+            whole_images,
         };
         let mut file = first.to_vec();
         file.resize(total, 0xaa);
@@ -532,11 +592,15 @@ fn the_head_sink_keeps_an_arm64_image_whole_and_cuts_anything_else() {
         }
         head.buf.len()
     };
+    let feed = |first: &[u8], total: usize| feed_on(true, first, total);
     let mut image = vec![0u8; 0x40];
     image[0x38..0x3c].copy_from_slice(b"ARM\x64");
     image[16..24].copy_from_slice(&(3u64 << 20).to_le_bytes());
     assert_eq!(feed(&image, 3 << 20), 3 << 20, "the whole Image");
     assert_eq!(feed(&image, 5 << 20), 3 << 20, "up to its image_size");
+    // An x86 kboot is never an arm64 Image: the usual head.
+    assert_eq!(feed_on(false, &image, 3 << 20), FETCH_LIMIT);
+    assert_eq!(WHOLE_IMAGES, !cfg!(target_arch = "x86_64"));
     image[16..24].copy_from_slice(&0u64.to_le_bytes());
     assert_eq!(
         feed(&image, 3 << 20),

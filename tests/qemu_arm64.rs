@@ -13,7 +13,7 @@ mod common;
 use common::arch::Arch;
 use common::{keys, Guest, GuestOptions};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -23,25 +23,6 @@ const BOOT: Duration = Duration::from_secs(300);
 const MENU: Duration = Duration::from_secs(150);
 
 const ARM: Arch = Arch::Aarch64;
-
-/// A fresh TFTP folder with kboot's arm64 kernel (Image-kboot), Debian's arm64 kernel
-/// (vmlinuz-debian), the arm64 marker initrd and `conf` as `conf_name`.
-fn folder(test: &str, conf_name: &str, conf: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("kboot-arm64-{test}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy(ARM.built("Image"), dir.join("Image-kboot")).unwrap();
-    std::fs::copy(ARM.built("tftp/vmlinuz-debian"), dir.join("vmlinuz-debian")).unwrap();
-    std::fs::copy(
-        ARM.built("demo-initrd.cpio.gz"),
-        dir.join("demo-initrd.cpio.gz"),
-    )
-    .unwrap();
-    let conf_path = dir.join(conf_name);
-    std::fs::create_dir_all(conf_path.parent().unwrap()).unwrap();
-    std::fs::write(conf_path, conf).unwrap();
-    dir
-}
 
 fn guest(name: &str, tftp: &Path, append: &str) -> Guest {
     Guest::start(
@@ -66,7 +47,7 @@ fn arm64_autoboot_kexecs_debians_arm64_kernel() {
     let conf = "default=debian\ntimeout=1\n\
                 other='Image-kboot initrd=demo-initrd.cpio.gz console=ttyAMA0 kboot_test=other'\n\
                 debian='vmlinuz-debian initrd=demo-initrd.cpio.gz console=ttyAMA0 kboot_test=arm64-autoboot'\n";
-    let dir = folder("autoboot", "kboot.conf", conf);
+    let dir = ARM.tftp_folder("autoboot", "kboot.conf", conf);
     let mut g = guest("arm64-autoboot", &dir, "");
     let (hello, cmdline) = target(&mut g);
     assert!(
@@ -81,6 +62,7 @@ fn arm64_autoboot_kexecs_debians_arm64_kernel() {
         !cmdline.contains("kboot_test=other"),
         "target cmdline: {cmdline}"
     );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -89,7 +71,7 @@ fn arm64_interactive_edit_over_the_pl011_console_reaches_the_target() {
     let conf = "default=alpha\ntimeout=120\n\
                 alpha='Image-kboot initrd=demo-initrd.cpio.gz console=ttyAMA0 kboot_test=alpha'\n\
                 bravo='Image-kboot initrd=demo-initrd.cpio.gz console=ttyAMA0 kboot_test=bravo'\n";
-    let dir = folder("interactive", "kboot.conf", conf);
+    let dir = ARM.tftp_folder("interactive", "kboot.conf", conf);
     let mut g = guest("arm64-interactive", &dir, "");
     g.wait_for("bravo", MENU);
     std::thread::sleep(Duration::from_millis(500));
@@ -106,6 +88,7 @@ fn arm64_interactive_edit_over_the_pl011_console_reaches_the_target() {
         !cmdline.contains("kboot_test=alpha"),
         "target cmdline: {cmdline}"
     );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -118,7 +101,7 @@ fn arm64_pxelinux_discovery_by_mac_with_ipappend() {
              APPEND initrd=demo-initrd.cpio.gz console=ttyAMA0 kboot_test={label}\n{extra}"
         )
     };
-    let dir = folder(
+    let dir = ARM.tftp_folder(
         "pxe",
         "pxelinux.cfg/01-52-54-00-12-34-56",
         &entry("by-mac", "  IPAPPEND 3\n"),
@@ -141,6 +124,7 @@ fn arm64_pxelinux_discovery_by_mac_with_ipappend() {
             && cmdline.contains("BOOTIF=01-52-54-00-12-34-56"),
         "target cmdline: {cmdline}"
     );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// `image` gzip-compressed, as a distribution's arm64 `vmlinuz` often is.
@@ -183,7 +167,7 @@ fn arm64_gzip_and_efi_zboot_kernels_are_unpacked_then_kexeced() {
             "default=packed\ntimeout=0\n\
              packed='{name} initrd=demo-initrd.cpio.gz console=ttyAMA0 kboot_test={name}'\n"
         );
-        let dir = folder(&format!("packed-{name}"), "kboot.conf", &conf);
+        let dir = ARM.tftp_folder(&format!("packed-{name}"), "kboot.conf", &conf);
         std::fs::write(dir.join(name), &bytes).unwrap();
         let mut g = guest(&format!("arm64-{name}"), &dir, "");
         let (hello, cmdline) = target(&mut g);
@@ -195,6 +179,7 @@ fn arm64_gzip_and_efi_zboot_kernels_are_unpacked_then_kexeced() {
             cmdline.contains(&format!("kboot_test={name}")),
             "{name}: target cmdline: {cmdline}"
         );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
 
@@ -238,7 +223,7 @@ fn arm64_aavmf_starts_kboot_image_as_bootaa64_efi_and_it_kexecs_debians_kernel()
     );
     let conf = "default=debian\ntimeout=1\n\
                 debian='vmlinuz-debian initrd=demo-initrd.cpio.gz console=ttyAMA0 kboot_test=aavmf'\n";
-    let dir = folder("aavmf", "kboot.conf", conf);
+    let dir = ARM.tftp_folder("aavmf", "kboot.conf", conf);
     let vars = dir.join("AAVMF_VARS.fd");
     std::fs::copy(vars_template, &vars).unwrap();
     let esp = dir.join("esp.img");
@@ -283,6 +268,7 @@ fn arm64_aavmf_starts_kboot_image_as_bootaa64_efi_and_it_kexecs_debians_kernel()
         cmdline.contains("kboot_test=aavmf"),
         "target cmdline: {cmdline}"
     );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -340,4 +326,40 @@ fn arm64_nbd_root_through_debian_initramfs_tools_and_nbd_client() {
         "arm64-nbd: root init at {:.1} s; target cmdline: {cmdline}",
         g.seconds()
     );
+}
+
+#[test]
+fn arm64_kboot_refuses_its_own_image_as_dhcp_boot_file() {
+    // The DHCP server hands kboot the boot file it would give the firmware: kboot.Image, the
+    // very payload kboot runs on. kboot knows it by the kernel's banner inside the Image (the
+    // text of /proc/version; boot/header.rs), skips it with its sentence and goes on to the
+    // kboot.conf at the TFTP root.
+    let conf = "default=debian\ntimeout=1\n\
+                debian='vmlinuz-debian initrd=demo-initrd.cpio.gz console=ttyAMA0 kboot_test=self'\n";
+    let dir = ARM.tftp_folder("self", "kboot.conf", conf);
+    std::fs::copy(ARM.built("kboot.Image"), dir.join("kboot.Image")).unwrap();
+    // kboot.menu=off: every log line on the serial line as it is (no TUI to redraw it).
+    let mut g = Guest::start(
+        "arm64-self",
+        &GuestOptions {
+            bootfile: "kboot.Image",
+            append: "kboot.menu=off",
+            ..GuestOptions::serving_arm64(&dir)
+        },
+    );
+    g.wait_for(
+        "tftp://10.0.2.2/kboot.Image: the boot file is kboot's own image",
+        BOOT,
+    );
+    let (_, cmdline) = target(&mut g);
+    assert!(
+        cmdline.contains("kboot_test=self"),
+        "target cmdline: {cmdline}"
+    );
+    let out = g.plain_output();
+    assert!(
+        !out.contains("it gets a menu entry of its own"),
+        "kboot offered its own image as an entry"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

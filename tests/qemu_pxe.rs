@@ -3,11 +3,15 @@
 //! its boot file from QEMU's DHCP/TFTP server and starts:
 //! - an iPXE script that loads `kboot.bzImage` and the module pack as a second initrd;
 //! - Debian's `pxelinux.0` (+ `ldlinux.c32`) whose APPEND line starts kboot's kernel with
-//!   kboot's initramfs (the split pair `bzImage` + `initramfs.cpio.gz`).
+//!   kboot's initramfs (the split pair `bzImage` + `initramfs.cpio.gz`);
+//! - GRUB's netboot image (`boot/grub/i386-pc/core.0` from `grub-mknetdir`, made by
+//!   `qemu/build-grubnet` from Debian's grub-pc-bin unpacked into the cache) whose `grub.cfg`
+//!   has `linux`/`initrd` lines for `kboot.bzImage` and the module pack.
 //!
 //! Each kboot then reads the config its command line names and kexecs the demo target.
 //! Needs `qemu/build` to have run (the README's test command does it) and Debian's `pxelinux`
-//! and `syslinux-common` packages (qemu/setup installs them).
+//! and `syslinux-common` packages (qemu/setup installs them); the GRUB test needs
+//! `qemu/build-grubnet` (qemu/test runs it).
 
 mod common;
 
@@ -91,6 +95,61 @@ fn pxelinux_starts_kboots_kernel_and_initramfs_from_its_append_line() {
     let cmdline = g.target_cmdline(BOOT);
     assert!(
         cmdline.contains("kboot_test=pxelinux"),
+        "target cmdline: {cmdline}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn grub_netboot_image_starts_kboot_from_its_grub_cfg() {
+    let grubnet = built("grubnet");
+    let core = grubnet.join("boot/grub/i386-pc/core.0");
+    assert!(
+        core.exists(),
+        "{} is missing: run qemu/build-grubnet",
+        core.display()
+    );
+    // A 1 s countdown so that kboot's menu shows before it boots.
+    let conf = demo_conf("grub").replace("timeout=0", "timeout=1");
+    let dir = tftp_folder("pxe-grub", "pxe.conf", &conf);
+    // grub-mknetdir's tree as it would lie in /srv/tftp: boot/grub/i386-pc/{core.0, *.mod}.
+    let status = Command::new("cp")
+        .arg("-r")
+        .arg(grubnet.join("boot"))
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(status.success(), "cp -r {} failed", grubnet.display());
+    std::fs::copy(built("kboot.bzImage"), dir.join("kboot.bzImage")).unwrap();
+    std::fs::copy(built("modules.cpio.xz"), dir.join("modules.cpio.xz")).unwrap();
+    // docs/pxe.md's grub.cfg (prefix boot/grub), on the serial line so that GRUB's own
+    // output can be checked.
+    std::fs::write(
+        dir.join("boot/grub/grub.cfg"),
+        "serial --unit=0 --speed=115200\n\
+         terminal_input serial\n\
+         terminal_output serial\n\
+         set timeout=0\n\
+         menuentry kboot {\n\
+         \x20 echo KBOOT-GRUB: loading kboot on $grub_platform from $net_default_server\n\
+         \x20 linux /kboot.bzImage console=ttyS0 kboot.config=tftp://10.0.2.2/pxe.conf\n\
+         \x20 initrd /modules.cpio.xz\n\
+         }\n",
+    )
+    .unwrap();
+    // The DHCP server hands every client (the ROM, and kboot after it) GRUB's image as boot
+    // file; kboot, told its config, does not look at it.
+    let mut g = pxe_guest(
+        "pxe-grub",
+        &dir,
+        "boot/grub/i386-pc/core.0",
+        "virtio-net-pci",
+    );
+    g.wait_for("KBOOT-GRUB: loading kboot on pc from 10.0.2.2", BOOT);
+    g.wait_for("Booting 'only'", BOOT);
+    let cmdline = g.target_cmdline(BOOT);
+    assert!(
+        cmdline.contains("kboot_test=grub"),
         "target cmdline: {cmdline}"
     );
     let _ = std::fs::remove_dir_all(&dir);

@@ -4,7 +4,8 @@
 //!
 //! What Linux needs (kernel/kexec_file.c, arch/x86/kernel/kexec-bzimage64.c):
 //! - segments: the kernel's `init_size` from its bzImage header (the memory it unpacks into,
-//!   not its file size), the initrd, and a little for boot parameters and purgatory. Their
+//!   not its file size) or, for an arm64 `Image`, its header's `image_size` (the memory it
+//!   runs in, bss included; arch/arm64/kernel/kexec_image.c), the initrd, and a little for boot parameters and purgatory. Their
 //!   pages must be at most half of the machine's RAM (`sanity_check_segment_list`: EINVAL).
 //! - while loading: both files read into kernel buffers (`kernel_read_file`) and the segment
 //!   pages allocated and filled, all at once, next to kboot's own memfds (already in use).
@@ -15,7 +16,8 @@ use std::os::unix::fs::FileExt;
 
 /// Room for boot parameters, the command line and purgatory.
 const SMALL_SEGMENTS: u64 = 1 << 20;
-/// The start of a bzImage that [`init_size`] reads (the setup header up to `init_size`).
+/// The start of a kernel that [`init_size`] and [`arm64_image_size`] read (a bzImage's setup
+/// header up to `init_size`; an arm64 Image's 64-byte header is within it).
 pub const HEADER_LEN: usize = 0x264;
 
 /// A payload that cannot be loaded, as the user should read it.
@@ -38,10 +40,23 @@ pub fn init_size(header: &[u8]) -> Option<u64> {
     le32(0x260).map(u64::from).filter(|&n| n > 0)
 }
 
-/// The bytes the loaded segments take: the kernel's `init_size` (or its file size when that is
-/// bigger or unknown), the initrd, and the small ones.
+/// The memory an arm64 `Image` runs in (Documentation/arch/arm64/booting.rst: the
+/// little-endian `image_size` at offset 16, bss included, under the magic `ARM\x64` at 0x38);
+/// `None` when this is not an arm64 Image, or an old one (before Linux 3.17) that leaves it 0.
+pub fn arm64_image_size(header: &[u8]) -> Option<u64> {
+    if header.get(0x38..0x3c)? != b"ARM\x64" {
+        return None;
+    }
+    let size = u64::from_le_bytes(header.get(16..24)?.try_into().ok()?);
+    (size > 0).then_some(size)
+}
+
+/// The bytes the loaded segments take: the kernel's `init_size` or arm64 `image_size` (or its
+/// file size when that is bigger or unknown), the initrd, and the small ones.
 pub fn segments(kernel_header: &[u8], kernel_len: u64, initrd_len: u64) -> u64 {
-    let kernel = init_size(kernel_header).map_or(kernel_len, |n| n.max(kernel_len));
+    let kernel = init_size(kernel_header)
+        .or_else(|| arm64_image_size(kernel_header))
+        .map_or(kernel_len, |n| n.max(kernel_len));
     kernel
         .saturating_add(initrd_len)
         .saturating_add(SMALL_SEGMENTS)
@@ -128,6 +143,61 @@ mod tests {
             None,
             "cut short"
         );
+    }
+
+    fn arm64_header(image_size: u64) -> Vec<u8> {
+        let mut h = vec![0u8; 0x40];
+        h[16..24].copy_from_slice(&image_size.to_le_bytes());
+        h[0x38..0x3c].copy_from_slice(b"ARM\x64");
+        h
+    }
+
+    #[test]
+    fn image_size_is_read_from_an_arm64_image() {
+        // Debian 12's arm64 6.1.0-57 Image: a 32 956 352 B file, image_size 0x201_0000
+        // (33 619 968 B, its bss included).
+        assert_eq!(
+            arm64_image_size(&arm64_header(0x201_0000)),
+            Some(33_619_968)
+        );
+        // Old Images leave it 0: unknown.
+        assert_eq!(arm64_image_size(&arm64_header(0)), None);
+        let mut not = arm64_header(5);
+        not[0x3b] = 0;
+        assert_eq!(arm64_image_size(&not), None, "no magic");
+        assert_eq!(arm64_image_size(&arm64_header(5)[..0x3c]), Some(5));
+        assert_eq!(
+            arm64_image_size(&arm64_header(5)[..0x38]),
+            None,
+            "cut short"
+        );
+        assert_eq!(arm64_image_size(&[]), None);
+        // A bzImage is not one.
+        assert_eq!(arm64_image_size(&bzimage_header(0x020f, 5)), None);
+    }
+
+    #[test]
+    fn an_arm64_image_counts_its_image_size_else_its_file_size() {
+        // image_size bigger than the file (the bss): it counts.
+        assert_eq!(
+            segments(&arm64_header(40 * MIB), 30 * MIB, MIB),
+            41 * MIB + SMALL_SEGMENTS
+        );
+        // 0 (unknown) or smaller than the file: the file size counts.
+        assert_eq!(
+            segments(&arm64_header(0), 30 * MIB, 0),
+            30 * MIB + SMALL_SEGMENTS
+        );
+        assert_eq!(
+            segments(&arm64_header(MIB), 30 * MIB, 0),
+            30 * MIB + SMALL_SEGMENTS
+        );
+        // Over half of a 72 MiB machine only through image_size.
+        assert!(check(&arm64_header(35 * MIB), 30 * MIB, 0, 72 * MIB, 72 * MIB).is_ok());
+        assert!(matches!(
+            check(&arm64_header(36 * MIB), 30 * MIB, 0, 72 * MIB, 72 * MIB),
+            Err(MemoryError::OverHalf { need_mib: 37, .. })
+        ));
     }
 
     #[test]

@@ -81,4 +81,30 @@ impl Arch {
         );
         p
     }
+    /// A fresh TFTP folder for one test: kboot's kernel as a target (`bzImage-kboot` or
+    /// `Image-kboot`), the demo initrd, on arm64 Debian's arm64 kernel (`vmlinuz-debian`: the
+    /// x86 tests boot kboot's own kernel as their target), and `conf` written as `conf_name`.
+    pub fn tftp_folder(self, test: &str, conf_name: &str, conf: &str) -> PathBuf {
+        let prefix = match self {
+            Arch::X86_64 => "kboot-e2e".to_string(),
+            _ => format!("kboot-e2e-{}", self.name()),
+        };
+        let dir = std::env::temp_dir().join(format!("{prefix}-{test}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut files = vec![
+            (self.kernel(), format!("{}-kboot", self.kernel())),
+            ("demo-initrd.cpio.gz", "demo-initrd.cpio.gz".into()),
+        ];
+        if self == Arch::Aarch64 {
+            files.push(("tftp/vmlinuz-debian", "vmlinuz-debian".into()));
+        }
+        for (from, to) in files {
+            std::fs::copy(self.built(from), dir.join(to)).unwrap();
+        }
+        let conf_path = dir.join(conf_name);
+        std::fs::create_dir_all(conf_path.parent().unwrap()).unwrap();
+        std::fs::write(conf_path, conf).unwrap();
+        dir
+    }
 }

@@ -25,21 +25,9 @@ pub fn built(name: &str) -> PathBuf {
 }
 
 /// A fresh TFTP folder holding kboot's kernel (as a target) and the demo initrd, plus `conf`
-/// written as `conf_name`.
+/// written as `conf_name` ([`arch::Arch::tftp_folder`] for x86_64).
 pub fn tftp_folder(test: &str, conf_name: &str, conf: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("kboot-e2e-{test}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy(built("bzImage"), dir.join("bzImage-kboot")).unwrap();
-    std::fs::copy(
-        built("demo-initrd.cpio.gz"),
-        dir.join("demo-initrd.cpio.gz"),
-    )
-    .unwrap();
-    let conf_path = dir.join(conf_name);
-    std::fs::create_dir_all(conf_path.parent().unwrap()).unwrap();
-    std::fs::write(conf_path, conf).unwrap();
-    dir
+    arch::Arch::X86_64.tftp_folder(test, conf_name, conf)
 }
 
 /// Options for one guest.
