@@ -101,7 +101,10 @@ pub fn run(args: KernelArgs, mode: Mode, started: Instant) -> ! {
         &args.trust_keys,
         args.verify.as_deref(),
     );
-    for p in problems {
+    let (certs, cert_problems) =
+        crate::trust::load_certs(std::path::Path::new(crate::trust::authenticode::CERT_DIR));
+    let trust = trust.with_certs(certs, args.verify.as_deref());
+    for p in problems.into_iter().chain(cert_problems) {
         shared.send(UiEvent::Error(p));
     }
     if trust.policy != crate::trust::Policy::Off {
@@ -109,6 +112,12 @@ pub fn run(args: KernelArgs, mode: Mode, started: Instant) -> ! {
             "kboot.verify={}: trusted key {}",
             trust.policy,
             trust.key_list()
+        ));
+    }
+    if !trust.certs.is_empty() {
+        shared.log(format!(
+            "trusted certificates for unified kernel images: {}",
+            trust.cert_list()
         ));
     }
     shared.trust = trust;
