@@ -56,13 +56,17 @@ pub enum AuthenticodeError {
     Malformed { file: String, why: String },
     #[error("{file} is signed with {what}, which kboot does not check (sign it with SHA-256)")]
     Unsupported { file: String, what: String },
-    #[error("{file} is signed by a certificate kboot does not trust ({signer}); it trusts {trusted}")]
+    #[error(
+        "{file} is signed by a certificate kboot does not trust ({signer}); it trusts {trusted}"
+    )]
     Untrusted {
         file: String,
         signer: String,
         trusted: String,
     },
-    #[error("{file} does not match its Authenticode signature: it was changed after it was signed")]
+    #[error(
+        "{file} does not match its Authenticode signature: it was changed after it was signed"
+    )]
     DigestMismatch { file: String },
     #[error("{file}: its Authenticode signature does not verify with the certificate {cert}: the signature was altered")]
     BadSignature { file: String, cert: String },
@@ -299,7 +303,8 @@ pub fn verify(file: &str, data: &[u8], certs: &[TrustedCert]) -> Result<String, 
             trusted: trusted(),
         })?;
     // The file is what was signed.
-    let actual = digest(data).ok_or_else(|| malformed("its sections overlap or lie outside the file".into()))?;
+    let actual = digest(data)
+        .ok_or_else(|| malformed("its sections overlap or lie outside the file".into()))?;
     if signature.digest() != actual {
         return Err(AuthenticodeError::DigestMismatch { file: file.into() });
     }
@@ -332,10 +337,10 @@ pub fn verify(file: &str, data: &[u8], certs: &[TrustedCert]) -> Result<String, 
         webpki::ring::ECDSA_P256_SHA256,
         webpki::ring::ECDSA_P384_SHA256,
     ];
-    if algorithms
-        .iter()
-        .any(|alg| ee.verify_signature(*alg, &signed, signature.signature()).is_ok())
-    {
+    if algorithms.iter().any(|alg| {
+        ee.verify_signature(*alg, &signed, signature.signature())
+            .is_ok()
+    }) {
         Ok(cert.subject.clone())
     } else {
         Err(AuthenticodeError::BadSignature {
@@ -511,10 +516,7 @@ mod tests {
         let e = verify("x.efi", SIGNED, &[]).unwrap_err();
         assert!(matches!(e, AuthenticodeError::NoCerts { .. }), "{e}");
         // A changed command line: the digest no longer matches.
-        let at = SIGNED
-            .windows(5)
-            .position(|w| w == b"quiet")
-            .unwrap();
+        let at = SIGNED.windows(5).position(|w| w == b"quiet").unwrap();
         let mut changed = SIGNED.to_vec();
         changed[at..at + 5].copy_from_slice(b"loud!");
         let e = verify("x.efi", &changed, &owner).unwrap_err();
@@ -531,7 +533,10 @@ mod tests {
         let sig_end = table.end - 1;
         // The signature value is the last element of SignerInfo, which ends the DER: find its
         // last non-padding byte.
-        let last = (table.start..=sig_end).rev().find(|i| forged[*i] != 0).unwrap();
+        let last = (table.start..=sig_end)
+            .rev()
+            .find(|i| forged[*i] != 0)
+            .unwrap();
         forged[last] ^= 0x55;
         let e = verify("x.efi", &forged, &owner).unwrap_err();
         assert!(matches!(e, AuthenticodeError::BadSignature { .. }), "{e}");

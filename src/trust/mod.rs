@@ -160,7 +160,11 @@ impl Trust {
 
     /// Add the certificates of [`authenticode::CERT_DIR`] (read by [`load_certs`]): like a key,
     /// a certificate makes the policy `require` unless `kboot.verify=` says otherwise.
-    pub fn with_certs(mut self, certs: Vec<authenticode::TrustedCert>, verify: Option<&str>) -> Trust {
+    pub fn with_certs(
+        mut self,
+        certs: Vec<authenticode::TrustedCert>,
+        verify: Option<&str>,
+    ) -> Trust {
         if !certs.is_empty() && verify.is_none() {
             self.policy = Policy::Require;
         }
@@ -265,7 +269,10 @@ pub fn load_certs(dir: &std::path::Path) -> (Vec<authenticode::TrustedCert>, Vec
             .map_err(|e| e.to_string())
             .and_then(|m| {
                 if m.len() > authenticode::CERT_FILE_LIMIT {
-                    Err(format!("larger than {} bytes", authenticode::CERT_FILE_LIMIT))
+                    Err(format!(
+                        "larger than {} bytes",
+                        authenticode::CERT_FILE_LIMIT
+                    ))
                 } else {
                     std::fs::read(&path).map_err(|e| e.to_string())
                 }
