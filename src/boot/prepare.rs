@@ -873,12 +873,14 @@ mod tests {
         let _ = std::fs::remove_dir_all(dir);
     }
 
+    type Split = Result<(Payload, Option<UkiBoot>), String>;
+
     fn split_with(
         trust: &Trust,
         spec: &BootSpec,
         kernel: &[u8],
         initrd: Option<&[u8]>,
-    ) -> (Result<(Payload, Option<UkiBoot>), String>, Vec<String>) {
+    ) -> (Split, Vec<String>) {
         let events = Mutex::new(Vec::new());
         let report = |e: BootEvent| {
             if let BootEvent::Log(l) = e {
