@@ -313,7 +313,7 @@ fn a_signed_uki_boots_under_a_trusted_certificate_and_is_measured_into_pcr_11() 
         "tpm-tis,tpmdev=tpm0",
     ];
     let mut g = boot_disk("uki-signed", &dir, &disk, Some(&certs), &extra);
-    g.wait_for("signed by certificate CN=kboot UKI owner", BOOT);
+    g.wait_for("UKI signed by certificate CN=kboot UKI owner", BOOT);
     let cmdline = g.target_cmdline(BOOT);
     assert!(
         cmdline.contains("kboot_test=uki-signed"),

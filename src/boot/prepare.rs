@@ -301,9 +301,10 @@ pub fn split_uki(
         .map(|s| (s.name.as_str(), &bytes[s.offset..s.offset + s.len]))
         .collect();
     let pcr11 = crate::tpm::plan_uki(&named);
+    // Two short lines: the menu's log pane is as wide as the screen.
+    env.log(format!("UKI {signer}"));
     env.log(format!(
-        "'{}': unified kernel image {} ({}), {signer}: kernel {} bytes, initrd {} bytes, {}",
-        spec.title,
+        "unified kernel image {} ({}): kernel {} bytes, initrd {} bytes, {}",
         spec.kernel,
         uki.title().unwrap_or_else(|| "no .osrel".into()),
         uki.linux.len(),
