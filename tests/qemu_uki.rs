@@ -361,3 +361,32 @@ fn a_signed_uki_with_a_changed_command_line_is_refused() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_uki_named_by_a_kboot_conf_over_tftp_boots_with_its_own_command_line() {
+    // The entry's command line is ignored (and the log says so): the UKI's .cmdline wins.
+    let dir = tftp_folder(
+        "uki-tftp",
+        "kboot.conf",
+        "default=uki\ntimeout=1\nuki='kboot-test.efi console=ttyS0 kboot_test=from-the-entry'\n",
+    );
+    build_uki(&dir, "uki-tftp");
+    let mut g = Guest::start(
+        "uki-tftp",
+        &GuestOptions {
+            append: "kboot.menu=off",
+            ..GuestOptions::serving(&dir)
+        },
+    );
+    g.wait_for("unified kernel image tftp://10.0.2.2/kboot-test.efi", BOOT);
+    let cmdline = g.target_cmdline(BOOT);
+    assert!(
+        cmdline.contains("kboot_test=uki-tftp"),
+        "target cmdline: {cmdline}"
+    );
+    assert!(
+        !cmdline.contains("from-the-entry"),
+        "target cmdline: {cmdline}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -2342,7 +2342,10 @@ menuentry 'It'\''s "q"' {
             ]
         );
         // An EFI file chainloaded is booted as a unified kernel image.
-        assert_eq!(m.entries[3].kernel.as_deref(), Some("tftp://10.0.2.2/EFI/x.efi"));
+        assert_eq!(
+            m.entries[3].kernel.as_deref(),
+            Some("tftp://10.0.2.2/EFI/x.efi")
+        );
         assert_eq!(m.warnings.len(), 3, "{:?}", m.warnings);
         assert!(m.warnings[0].contains("line 13: unknown command 'frobnicate'"));
         assert!(m.warnings[1].contains("line 14: blscfg: BLS entries are read by the BLS parser"));
