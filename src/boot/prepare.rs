@@ -314,7 +314,7 @@ pub fn split_uki(
         Vec::new()
     };
     // Two short lines: the menu's log pane is as wide as the screen.
-    env.log(format!("UKI {signer}"));
+    env.log(format!("UKI {} {signer}", spec.kernel));
     env.log(format!(
         "unified kernel image {} ({}): kernel {} bytes, initrd {} bytes, {}",
         spec.kernel,
