@@ -107,7 +107,9 @@ pub fn run(args: KernelArgs, mode: Mode, started: Instant) -> ! {
     for p in problems.into_iter().chain(cert_problems) {
         shared.send(UiEvent::Error(p));
     }
-    if trust.policy != crate::trust::Policy::Off {
+    if trust.policy != crate::trust::Policy::Off
+        && (!trust.keys.is_empty() || trust.certs.is_empty())
+    {
         shared.log(format!(
             "kboot.verify={}: trusted key {}",
             trust.policy,
@@ -116,7 +118,8 @@ pub fn run(args: KernelArgs, mode: Mode, started: Instant) -> ! {
     }
     if !trust.certs.is_empty() {
         shared.log(format!(
-            "trusted certificates for unified kernel images: {}",
+            "kboot.verify={}: trusted certificates for unified kernel images: {}",
+            trust.policy,
             trust.cert_list()
         ));
     }
