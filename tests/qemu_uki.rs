@@ -9,7 +9,8 @@
 //!   initramfs: what `qemu/build --trust-cert` lays in), and swtpm's PCR 11 then holds its
 //!   sections as systemd-stub measures them (recomputed here from the file);
 //! - the same signed UKI with a changed `.cmdline` is refused with the sentence, nothing
-//!   kexec'd.
+//!   kexec'd; so is one signed by a certificate kboot does not trust;
+//! - a UKI named by a kboot.conf over TFTP boots with its own command line, not the entry's.
 //!
 //! Needs `qemu/build` to have run (the README's test command does it) and qemu/setup's packages
 //! (systemd-boot-efi, sbsigntool, openssl, mtools, dosfstools, swtpm).
@@ -390,6 +391,27 @@ fn a_uki_named_by_a_kboot_conf_over_tftp_boots_with_its_own_command_line() {
     assert!(
         !cmdline.contains("from-the-entry"),
         "target cmdline: {cmdline}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_uki_signed_by_an_untrusted_certificate_is_refused() {
+    let dir = tftp_folder("uki-untrusted", "unused.conf", "");
+    let uki = build_uki(&dir, "uki-untrusted");
+    let (_, trusted) = make_cert(&dir, "kboot UKI owner");
+    let (key, other) = make_cert(&dir, "someone else");
+    let signed = sign(&uki, &key, &other);
+    let disk = fat_disk(&dir, &signed);
+    let certs = cert_initrd(&dir, &trusted);
+    let mut g = boot_disk("uki-untrusted", &dir, &disk, Some(&certs), &[]);
+    // (The error dialog wraps the sentence: its parts are matched.)
+    g.wait_for("does not trust (issued by CN=someone else", BOOT);
+    std::thread::sleep(Duration::from_secs(5));
+    let out = g.plain_output();
+    assert!(
+        !out.contains("KBOOT-DEMO") && !out.contains("kboot: starting"),
+        "the target started after the refusal:\n{out}"
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
