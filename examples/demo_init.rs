@@ -7,7 +7,7 @@
 
 use std::io::Write;
 
-/// With a TPM: the SHA-256 PCRs kboot extends (8, 9, 12) and the event log it handed over, for
+/// With a TPM: the SHA-256 PCRs kboot extends (8, 9, 11 for a UKI, 12) and the event log it handed over, for
 /// the measured-boot test (tests/qemu_tpm.rs) to recompute.
 /// Needs /sys (mounted by `main`).
 fn tpm_report(out: &mut impl Write) {
@@ -15,7 +15,7 @@ fn tpm_report(out: &mut impl Write) {
     if !dir.exists() {
         return;
     }
-    for pcr in [8, 9, 12] {
+    for pcr in [8, 9, 11, 12] {
         let value = std::fs::read_to_string(dir.join(pcr.to_string())).unwrap_or_default();
         let _ = writeln!(out, "KBOOT-DEMO: pcr-sha256 {pcr}: {}", value.trim());
     }

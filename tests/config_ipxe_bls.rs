@@ -823,6 +823,7 @@ fn golden_bls_fedora() {
             "6a9857a393724b7a981ebb5b8495b9ea-6.8.11-300.fc40.x86_64",
             "6a9857a393724b7a981ebb5b8495b9ea-6.8.5-301.fc40.x86_64",
             "6a9857a393724b7a981ebb5b8495b9ea-0-rescue",
+            "uki",
         ]
     );
     assert_eq!(m.entries[0].title, "Arch Linux (6.9.1-arch1-1)");
@@ -843,10 +844,12 @@ fn golden_bls_fedora() {
         &m,
         "aarch64-only.conf: entry skipped: it is for architecture 'aa64'"
     ));
-    assert!(has_warning(
-        &m,
-        "uki.conf: entry skipped: it boots an EFI program"
-    ));
+    // The `efi` entry is booted as a unified kernel image (recognised by content at boot).
+    let uki = m.entries.iter().find(|e| e.id == "uki").unwrap();
+    assert_eq!(
+        uki.kernel.as_deref(),
+        Some("http://10.0.2.2/fedora/EFI/Linux/uki.efi")
+    );
 }
 
 #[test]

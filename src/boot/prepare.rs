@@ -70,7 +70,11 @@ pub fn prepare(spec: &BootSpec, mut env: Env<'_>) -> Result<Loaded, String> {
     let early = env.early.take();
     let payload = fetch(spec, early, &env).map_err(|e| pin_failure(spec, e))?;
     check_cancel(env.cancel)?;
-    verify(spec, &payload, &env)?;
+    let (payload, uki) = split_uki(spec, payload, &env)?;
+    let spec = uki.as_ref().map_or(spec, |u| &u.spec);
+    if uki.is_none() {
+        verify(spec, &payload, &env)?;
+    }
     let Payload {
         kernel,
         mut initrd,
@@ -88,7 +92,15 @@ pub fn prepare(spec: &BootSpec, mut env: Env<'_>) -> Result<Loaded, String> {
     };
     inject(spec, initrd.as_mut(), &files, &env)?;
     check_cancel(env.cancel)?;
-    measure(spec, &kernel, initrd.as_mut(), &digests, &cmdline, &env)?;
+    measure(
+        spec,
+        &kernel,
+        initrd.as_mut(),
+        &digests,
+        &cmdline,
+        uki.as_ref().map_or(&[][..], |u| &u.pcr11),
+        &env,
+    )?;
     let kernel = unpack(kernel)?;
     load(&kernel, initrd.as_ref(), &cmdline)?;
     Ok(Loaded { cmdline })
@@ -202,6 +214,167 @@ pub fn pin_failure(spec: &BootSpec, e: String) -> String {
             detail,
         }
     )
+}
+
+/// A unified kernel image, split by [`split_uki`]: the entry as it boots (with the UKI's own
+/// command line) and the PCR 11 events of its sections.
+pub struct UkiBoot {
+    pub spec: BootSpec,
+    pub pcr11: Vec<crate::tpm::eventlog::Event>,
+}
+
+/// Stage 1b: a unified kernel image (a PE file with a `.linux` section: a bzImage, a PE file
+/// too, has none) is checked, then split: kernel = `.linux`, initrd = `.initrd` followed by
+/// the entry's own initrds, command line = `.cmdline` (the entry's, edited or not, is ignored
+/// and the log says so; a UKI without `.cmdline` boots with the entry's). The check comes
+/// before any section is used: with trusted certificates and an Authenticode signature in the
+/// file, that signature (and the entry's initrds through [`check_signed`], when it adds some);
+/// else the checks of [`verify`] on the file as fetched (a signed config's pin or its
+/// `.minisig`). Any other kernel passes through untouched (`None`: [`verify`] comes next).
+pub fn split_uki(
+    spec: &BootSpec,
+    payload: Payload,
+    env: &Env<'_>,
+) -> Result<(Payload, Option<UkiBoot>), String> {
+    use std::io::{Seek, Write};
+    let map = super::initrd::map_file(&payload.kernel)
+        .map_err(|e| format!("Cannot read the kernel {}: {e}", spec.kernel))?;
+    let bytes = map.as_slice();
+    if !super::uki::is_uki(bytes, bytes.len() as u64) {
+        drop(map);
+        return Ok((payload, None));
+    }
+    let uki = super::uki::parse(bytes).map_err(|e| format!("{}: {e}", spec.kernel))?;
+    let mut booted = spec.clone();
+    if let Some(own) = &uki.cmdline {
+        if !spec.cmdline.trim().is_empty() && spec.cmdline.trim() != own {
+            env.log(format!(
+                "'{}': the command line '{}' is ignored: a unified kernel image boots with its own (.cmdline)",
+                spec.title, spec.cmdline
+            ));
+        }
+        booted.cmdline = own.clone();
+        booted.config_cmdline = Some(own.clone());
+    }
+    let started = std::time::Instant::now();
+    let checked =
+        (env.trust.policy != Policy::Off).then(|| check_uki(&booted, &payload, bytes, env));
+    let signer = match (env.trust.policy, checked) {
+        (_, None) => "not checked (kboot.verify=off)".to_string(),
+        (_, Some(Ok(who))) => format!(
+            "signed by {who} (checked in {} ms)",
+            started.elapsed().as_millis()
+        ),
+        (Policy::Warn, Some(Err(why))) => {
+            env.log(format!(
+                "not signed: {why}; booting anyway (kboot.verify=warn)"
+            ));
+            "NOT SIGNED".to_string()
+        }
+        (_, Some(Err(why))) => return Err(format!("Not booted: {why}")),
+    };
+    // The kernel as it is; the UKI's initrd padded to 4 bytes when the entry's follow it.
+    let memfd = |name: &str, data: &[u8], pad: bool| -> Result<File, String> {
+        let mut f =
+            crate::fetch::memfd(name).map_err(|e| format!("Cannot split {}: {e}", spec.kernel))?;
+        let padding = if pad {
+            data.len().wrapping_neg() % 4
+        } else {
+            0
+        };
+        f.write_all(data)
+            .and_then(|_| f.write_all(&[0u8; 3][..padding]))
+            .map_err(|e| format!("Cannot split {} in memory: {e}", spec.kernel))?;
+        Ok(f)
+    };
+    let kernel = memfd("kernel", uki.linux, false)?;
+    let initrd = match (uki.initrd, payload.initrd) {
+        (None, extra) => extra,
+        (Some(own), None) => Some(memfd("initrd", own, false)?),
+        (Some(own), Some(mut extra)) => {
+            let mut f = memfd("initrd", own, true)?;
+            extra
+                .rewind()
+                .and_then(|_| std::io::copy(&mut extra, &mut f))
+                .map_err(|e| format!("Cannot add the entry's initrds to the UKI's: {e}"))?;
+            Some(f)
+        }
+    };
+    let sections = super::uki::sections(bytes).map_err(|e| format!("{}: {e}", spec.kernel))?;
+    let named: Vec<(&str, &[u8])> = sections
+        .iter()
+        .map(|s| (s.name.as_str(), &bytes[s.offset..s.offset + s.len]))
+        .collect();
+    // Hashed only when there is a TPM to extend (one more pass over the whole file).
+    let tpm = ["/dev/tpmrm0", "/dev/tpm0"]
+        .iter()
+        .any(|p| std::path::Path::new(p).exists());
+    let pcr11 = if tpm {
+        crate::tpm::plan_uki(&named)
+    } else {
+        Vec::new()
+    };
+    // Two short lines: the menu's log pane is as wide as the screen.
+    env.log(format!("UKI {} {signer}", spec.kernel));
+    env.log(format!(
+        "unified kernel image {} ({}): kernel {} bytes, initrd {} bytes, {}",
+        spec.kernel,
+        uki.title().unwrap_or_else(|| "no .osrel".into()),
+        uki.linux.len(),
+        uki.initrd.map_or(0, <[u8]>::len),
+        if uki.cmdline.is_some() {
+            "its own command line"
+        } else {
+            "the entry's command line (it has no .cmdline)"
+        }
+    ));
+    drop(map);
+    // Not the files as fetched any more: measure hashes the kernel and initrd it gets.
+    let payload = Payload {
+        kernel,
+        initrd,
+        initrd_flavor: None,
+        digests: Digests::default(),
+    };
+    Ok((
+        payload,
+        Some(UkiBoot {
+            spec: booted,
+            pcr11,
+        }),
+    ))
+}
+
+/// The trust check of a UKI (see [`split_uki`]): who signed it, or why not as one sentence.
+fn check_uki(
+    spec: &BootSpec,
+    payload: &Payload,
+    bytes: &[u8],
+    env: &Env<'_>,
+) -> Result<String, String> {
+    use crate::trust::authenticode;
+    let trust = env.trust;
+    if !trust.certs.is_empty() && authenticode::is_signed(bytes) {
+        let who =
+            authenticode::verify(&spec.kernel, bytes, &trust.certs).map_err(|e| e.to_string())?;
+        if spec.initrds.is_empty() {
+            return Ok(format!("certificate {who}"));
+        }
+        let key = check_signed(spec, payload, trust, env.cancel)?;
+        return Ok(format!("certificate {who} (its initrds: key {key})"));
+    }
+    check_signed(spec, payload, trust, env.cancel)
+        .map(|key| format!("key {key}"))
+        .map_err(|why| {
+            if trust.certs.is_empty() {
+                why
+            } else {
+                authenticode::AuthenticodeError::NotSigned {
+                    file: spec.kernel.clone(),
+                }
+                .to_string()
+            }
+        })
 }
 
 /// Stage 2: what is booted is what a trusted key signed: the config (its verdict came with the
@@ -446,6 +619,7 @@ pub fn measure(
     initrd: Option<&mut File>,
     digests: &Digests,
     cmdline: &str,
+    uki: &[crate::tpm::eventlog::Event],
     env: &Env<'_>,
 ) -> Result<(), String> {
     use crate::tpm;
@@ -485,12 +659,13 @@ pub fn measure(
         .iter()
         .map(|(u, d)| (u.as_str(), *d))
         .collect();
-    let events = tpm::plan(
+    let mut events = uki.to_vec(); // a UKI's sections (PCR 11), as systemd-stub measures them
+    events.extend(tpm::plan(
         &config_refs,
         (&spec.kernel, kernel_digest),
         &initrd_refs,
         cmdline,
-    );
+    ));
     if let Err(e) = tpm::extend_all(&mut dev, &events) {
         env.log(format!("TPM: {e}: the boot goes on unmeasured"));
         return Ok(());
@@ -802,5 +977,135 @@ mod tests {
         let e = prepare(&spec, env).unwrap_err();
         assert!(e.contains("cancelled"), "{e}");
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    type Split = Result<(Payload, Option<UkiBoot>), String>;
+
+    fn split_with(
+        trust: &Trust,
+        spec: &BootSpec,
+        kernel: &[u8],
+        initrd: Option<&[u8]>,
+    ) -> (Split, Vec<String>) {
+        let events = Mutex::new(Vec::new());
+        let report = |e: BootEvent| {
+            if let BootEvent::Log(l) = e {
+                events.lock().unwrap().push(l)
+            }
+        };
+        let cancel = AtomicBool::new(false);
+        let env = Env {
+            lease: None,
+            fetch: FetchOptions::default(),
+            cancel: &cancel,
+            early: None,
+            machine_uuid: None,
+            trust,
+            report: &report,
+        };
+        let payload = Payload {
+            kernel: memfd_with(kernel),
+            initrd: initrd.map(memfd_with),
+            initrd_flavor: None,
+            digests: Digests::default(),
+        };
+        let out = split_uki(spec, payload, &env);
+        drop(env);
+        (out, events.into_inner().unwrap())
+    }
+
+    fn read_all(f: &mut File) -> Vec<u8> {
+        let mut v = Vec::new();
+        f.rewind().unwrap();
+        f.read_to_end(&mut v).unwrap();
+        v
+    }
+
+    #[test]
+    fn a_uki_is_split_and_boots_with_its_own_command_line() {
+        let file = crate::boot::uki::tests::pe(&[
+            (".osrel", b"PRETTY_NAME=\"Test OS\"\n"),
+            (".cmdline", b"console=ttyS0 own\0"),
+            (".linux", b"KERNEL"),
+            (".initrd", b"INITRD"),
+        ]);
+        let spec = BootSpec {
+            title: "t".into(),
+            kernel: "vda1:/EFI/Linux/x.efi".into(),
+            initrds: vec!["vda1:/extra".into()],
+            cmdline: "edited".into(),
+            ..BootSpec::default()
+        };
+        let (out, log) = split_with(&Trust::default(), &spec, &file, Some(b"EXTRA"));
+        let (mut payload, uki) = out.unwrap();
+        let uki = uki.unwrap();
+        assert_eq!(read_all(&mut payload.kernel), b"KERNEL");
+        assert_eq!(
+            read_all(payload.initrd.as_mut().unwrap()),
+            b"INITRD\0\0EXTRA",
+            "the UKI's initrd (4-byte aligned), then the entry's"
+        );
+        assert_eq!(uki.spec.cmdline, "console=ttyS0 own");
+        assert!(
+            log.iter().any(|l| l.contains("'edited' is ignored")),
+            "{log:?}"
+        );
+        // PCR 11's events (tpm::plan_uki, tested there) only when the machine has a TPM.
+        let names: Vec<&str> = uki.pcr11.iter().map(|e| e.event.as_str()).collect();
+        assert!(names.is_empty() || names.len() == 8, "{names:?}");
+        // A bzImage (a PE file without .linux) passes through.
+        let bz = crate::boot::uki::tests::pe(&[(".setup", b"S"), (".text", b"T")]);
+        let (out, _) = split_with(&Trust::default(), &spec, &bz, None);
+        let (mut payload, uki) = out.unwrap();
+        assert!(uki.is_none());
+        assert_eq!(read_all(&mut payload.kernel), bz);
+    }
+
+    #[test]
+    fn a_signed_uki_is_checked_before_it_is_split() {
+        let signed: &[u8] = include_bytes!("../trust/testdata/tiny.signed.efi");
+        let owner =
+            crate::trust::authenticode::parse_pem(include_bytes!("../trust/testdata/owner.pem"))
+                .unwrap();
+        let trust = Trust::default().with_certs(owner, None);
+        assert_eq!(trust.policy, Policy::Require);
+        let spec = BootSpec {
+            title: "t".into(),
+            kernel: "vda1:/EFI/Linux/x.efi".into(),
+            ..BootSpec::default()
+        };
+        let (out, log) = split_with(&trust, &spec, signed, None);
+        let (_, uki) = out.unwrap();
+        assert_eq!(uki.unwrap().spec.cmdline, "console=ttyS0 quiet");
+        assert!(
+            log.iter()
+                .any(|l| l.contains("signed by certificate CN=kboot test UKI owner")),
+            "{log:?}"
+        );
+        // Its command line changed after signing.
+        let at = signed.windows(5).position(|w| w == b"quiet").unwrap();
+        let mut changed = signed.to_vec();
+        changed[at..at + 5].copy_from_slice(b"loud!");
+        let (out, _) = split_with(&trust, &spec, &changed, None);
+        assert_eq!(
+            out.err().unwrap(),
+            "Not booted: vda1:/EFI/Linux/x.efi does not match its Authenticode signature: it was changed after it was signed"
+        );
+        // Not signed at all.
+        let unsigned = crate::boot::uki::tests::pe(&[(".linux", b"K")]);
+        let (out, _) = split_with(&trust, &spec, &unsigned, None);
+        let e = out.err().unwrap();
+        assert!(
+            e.starts_with("Not booted: vda1:/EFI/Linux/x.efi is not signed"),
+            "{e}"
+        );
+        // Under kboot.verify=warn it boots, with the line.
+        let warn = Trust {
+            policy: Policy::Warn,
+            ..trust.clone()
+        };
+        let (out, log) = split_with(&warn, &spec, &changed, None);
+        assert!(out.is_ok());
+        assert!(log.iter().any(|l| l.starts_with("not signed: ")), "{log:?}");
     }
 }

@@ -62,21 +62,32 @@ fn u32le(b: &[u8], at: usize) -> Result<u32, UkiError> {
 /// The section table of a PE file. A section's data is its raw data cut to its virtual size
 /// (the raw data is padded to the file alignment; systemd's stub reads VirtualSize bytes).
 pub fn sections(file: &[u8]) -> Result<Vec<Section>, UkiError> {
-    if file.get(..2) != Some(b"MZ") {
+    section_table(file, file.len() as u64)
+}
+
+/// How much of a file's start [`section_table`] needs in practice (the headers of systemd's
+/// stub and of ukify's output are under 4 KiB).
+pub const HEAD: usize = 64 * 1024;
+
+/// The section table from the start of a PE file (`head`, which must hold the headers), the
+/// whole file being `file_len` bytes: a UKI on a disk is recognised and titled without reading
+/// its kernel and initrd.
+pub fn section_table(head: &[u8], file_len: u64) -> Result<Vec<Section>, UkiError> {
+    if head.get(..2) != Some(b"MZ") {
         return Err(UkiError::NotPe);
     }
-    let pe = u32le(file, 0x3C)? as usize;
-    if file.get(pe..pe.checked_add(4).ok_or(UkiError::Truncated)?) != Some(b"PE\0\0") {
+    let pe = u32le(head, 0x3C)? as usize;
+    if head.get(pe..pe.checked_add(4).ok_or(UkiError::Truncated)?) != Some(b"PE\0\0") {
         return Err(UkiError::NoPeSignature);
     }
     let coff = pe + 4;
-    let count = usize::from(u16le(file, coff + 2)?);
-    let optional = usize::from(u16le(file, coff + 16)?);
+    let count = usize::from(u16le(head, coff + 2)?);
+    let optional = usize::from(u16le(head, coff + 16)?);
     let table = coff + 20 + optional;
-    let mut out = Vec::with_capacity(count);
+    let mut out = Vec::with_capacity(count.min(head.len() / 40));
     for i in 0..count {
         let h = table + i * 40;
-        let raw = file.get(h..h + 40).ok_or(UkiError::Truncated)?;
+        let raw = head.get(h..h + 40).ok_or(UkiError::Truncated)?;
         let name_bytes = &raw[..8];
         let end = name_bytes.iter().position(|b| *b == 0).unwrap_or(8);
         let name = String::from_utf8_lossy(&name_bytes[..end]).into_owned();
@@ -88,12 +99,55 @@ pub fn sections(file: &[u8]) -> Result<Vec<Section>, UkiError> {
         } else {
             raw_size
         };
-        if offset.checked_add(len).is_none_or(|e| e > file.len()) {
+        if offset.checked_add(len).is_none_or(|e| e as u64 > file_len) {
             return Err(UkiError::SectionOutside(name));
         }
         out.push(Section { name, offset, len });
     }
     Ok(out)
+}
+
+/// Whether a file is a UKI: a PE file with a `.linux` section. (An x86 bzImage is a PE file
+/// too, with an EFI stub, but it has no `.linux` section.)
+pub fn is_uki(head: &[u8], file_len: u64) -> bool {
+    section_table(head, file_len).is_ok_and(|s| s.iter().any(|s| s.name == ".linux"))
+}
+
+/// What a menu shows of a UKI on a disk, from its section table and the small sections read
+/// through `read(offset, len)`: its title (from `.osrel` and `.uname`) and its embedded
+/// command line. `None`: not a UKI.
+pub fn describe(
+    head: &[u8],
+    file_len: u64,
+    read: &mut dyn FnMut(usize, usize) -> Option<Vec<u8>>,
+) -> Option<Described> {
+    const SMALL: usize = 64 * 1024;
+    let sections = section_table(head, file_len).ok()?;
+    if !sections.iter().any(|s| s.name == ".linux") {
+        return None;
+    }
+    let mut get = |name: &str| {
+        let s = sections.iter().find(|s| s.name == name)?;
+        (s.len <= SMALL).then_some(())?;
+        read(s.offset, s.len).map(|b| text(&b))
+    };
+    let uki = Uki {
+        osrel: get(".osrel"),
+        uname: get(".uname"),
+        cmdline: get(".cmdline"),
+        ..Uki::default()
+    };
+    Some(Described {
+        title: uki.title(),
+        cmdline: uki.cmdline.clone(),
+    })
+}
+
+/// A UKI as [`describe`] sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Described {
+    pub title: Option<String>,
+    pub cmdline: Option<String>,
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -196,6 +250,51 @@ pub(crate) mod tests {
         assert!(parse(&lfanew).is_err());
         for n in 0..good.len() {
             let _ = parse(&good[..n]);
+            let _ = section_table(&good[..n], good.len() as u64);
         }
+        // A huge section count: the table runs out of the file.
+        let mut huge = good.clone();
+        huge[0x80 + 6..0x80 + 8].copy_from_slice(&u16::MAX.to_le_bytes());
+        assert_eq!(parse(&huge), Err(UkiError::Truncated));
+        // Overlapping sections are read as they are (each within the file).
+        let two = pe(&[(".linux", b"K"), (".initrd", b"I")]);
+        let mut overlap = two.clone();
+        let first = overlap[table + 20..table + 24].to_vec();
+        overlap[table + 60..table + 64].copy_from_slice(&first);
+        assert_eq!(parse(&overlap).unwrap().initrd, Some(&b"K"[..]));
+        // An offset that overflows.
+        let mut wrap = good.clone();
+        wrap[table + 16..table + 20].copy_from_slice(&u32::MAX.to_le_bytes());
+        wrap[table + 8..table + 12].copy_from_slice(&0u32.to_le_bytes());
+        wrap[table + 20..table + 24].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(matches!(parse(&wrap), Err(UkiError::SectionOutside(_))));
+    }
+
+    #[test]
+    fn a_uki_on_a_disk_is_described_from_its_head() {
+        let file = pe(&[
+            (
+                ".osrel",
+                b"NAME=Debian\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n",
+            ),
+            (".uname", b"6.1.0-18-amd64\n"),
+            (".cmdline", b"root=/dev/vda2\0"),
+            (".linux", b"KERNEL"),
+        ]);
+        let head = &file[..1024];
+        assert!(is_uki(head, file.len() as u64));
+        let mut read = |at: usize, len: usize| file.get(at..at + len).map(<[u8]>::to_vec);
+        let d = describe(head, file.len() as u64, &mut read).unwrap();
+        assert_eq!(
+            d.title.as_deref(),
+            Some("Debian GNU/Linux 12 (bookworm) (6.1.0-18-amd64)")
+        );
+        assert_eq!(d.cmdline.as_deref(), Some("root=/dev/vda2"));
+        // A bzImage-like PE (sections, no .linux) is not a UKI.
+        let bz = pe(&[(".setup", b"S"), (".text", b"T")]);
+        assert!(!is_uki(&bz, bz.len() as u64));
+        assert_eq!(describe(&bz, bz.len() as u64, &mut read), None);
+        // A section table pointing past the real file length.
+        assert!(!is_uki(head, 600));
     }
 }

@@ -16,9 +16,13 @@
 //!   CRLF line ends and a UTF-8 BOM are accepted.
 //! - Keys: `title`, `version`, `machine-id`, `sort-key`, `linux`, `initrd` (repeatable, in
 //!   order; several paths on one line are allowed), `options` (repeatable, joined with
-//!   spaces), `devicetree`, `architecture`. `devicetree-overlay`, `efi`, `uki`, `uki-url`, GRUB's
-//!   `grub_*` and `id` keys are recognised and ignored (an entry with no `linux` is skipped);
-//!   any other key is a warning and is ignored. A repeated single-valued key keeps the last.
+//!   spaces), `devicetree`, `architecture`, `uki` and `efi` (a path, like `linux`), `uki-url`
+//!   (a URL). An entry with no `linux` boots its `uki`, `uki-url` or `efi` file as a unified
+//!   kernel image: the boot recognises one by its content (a PE file with a `.linux` section)
+//!   and splits it; another EFI program fails there with the kernel's reason. Its `options`
+//!   are used only when the UKI has no `.cmdline` of its own. `devicetree-overlay`, GRUB's
+//!   `grub_*` and `id` keys are recognised and ignored; any other key is a warning and is
+//!   ignored. A repeated single-valued key keeps the last.
 //! - `architecture` names an EFI architecture (`x64`, `ia32`, `aa64`, `arm`, `riscv64`,
 //!   `loongarch64`); entries for another architecture than kboot's are skipped.
 //! - GRUB's `$variable` words in `options` (Fedora's `$kernelopts`) cannot be expanded and are
@@ -180,7 +184,7 @@ fn parse_bls(
             }
             "devicetree" => devicetree = Some((n, v)),
             "architecture" => architecture = Some(v),
-            "efi" | "uki" | "uki-url" => other_kind = Some(key.to_string()),
+            "efi" | "uki" | "uki-url" => other_kind = Some((n, key.to_string(), v)),
             "devicetree-overlay" => warn(
                 warnings,
                 "devicetree-overlay is not supported by kboot; ignored".to_string(),
@@ -197,16 +201,22 @@ fn parse_bls(
             ));
         }
     }
-    let Some((kline, kpath)) = linux else {
-        return Err(match other_kind {
-            Some(k) => format!(
-                "{file_name}: entry skipped: it boots an EFI program ('{k}'), which kboot cannot kexec"
-            ),
-            None => format!("{file_name}: entry skipped: it has no 'linux' key"),
-        });
+    let kernel = match (linux, other_kind) {
+        (Some((kline, kpath)), _) => resolve_path(base, &kpath)
+            .map_err(|e| format!("{file_name} line {kline}: entry skipped: bad linux path: {e}"))?,
+        // A unified kernel image (recognised by its content when it is booted).
+        (None, Some((line, key, v))) => {
+            let resolved = if key == "uki-url" {
+                resolve(Some(base), &v).map_err(|e| e.to_string())
+            } else {
+                resolve_path(base, &v)
+            };
+            resolved.map_err(|e| {
+                format!("{file_name} line {line}: entry skipped: bad {key} path: {e}")
+            })?
+        }
+        (None, None) => return Err(format!("{file_name}: entry skipped: it has no 'linux' key")),
     };
-    let kernel = resolve_path(base, &kpath)
-        .map_err(|e| format!("{file_name} line {kline}: entry skipped: bad linux path: {e}"))?;
     let mut initrd_urls = Vec::with_capacity(initrds.len());
     for (line, p) in &initrds {
         initrd_urls.push(resolve_path(base, p).map_err(|e| {
@@ -714,7 +724,15 @@ mod tests {
             "sda1:/",
         );
         assert!(e.is_ok());
-        let e = parse_entry("efi /EFI/x.efi\n", "a.conf", "sda1:/");
-        assert!(e.unwrap_err().contains("EFI program"));
+        // A UKI (`uki`, `efi`, `uki-url`) is the entry's kernel; the boot splits it.
+        let e = parse_entry("efi /EFI/x.efi\n", "a.conf", "sda1:/").unwrap();
+        assert_eq!(e.kernel.as_deref(), Some("sda1:/EFI/x.efi"));
+        let e = parse_entry("uki /EFI/Linux/a.efi\noptions quiet\n", "a.conf", "sda1:/").unwrap();
+        assert_eq!(e.kernel.as_deref(), Some("sda1:/EFI/Linux/a.efi"));
+        assert_eq!(e.cmdline, "quiet");
+        let e = parse_entry("uki-url http://h/a.efi\n", "a.conf", "sda1:/").unwrap();
+        assert_eq!(e.kernel.as_deref(), Some("http://h/a.efi"));
+        let e = parse_entry("title x\n", "a.conf", "sda1:/");
+        assert!(e.unwrap_err().contains("no 'linux' key"));
     }
 }

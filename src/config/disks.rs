@@ -46,6 +46,10 @@ pub const CONFIG_PATHS: &[&str] = &[
 /// Boot Loader Spec entry folders, relative to a filesystem's root.
 pub const BLS_DIRS: &[&str] = &["/loader/entries", "/boot/loader/entries"];
 
+/// Boot Loader Spec type #2 folders (unified kernel images, `*.efi`), relative to a
+/// filesystem's root: the ESP's or XBOOTLDR's `/EFI/Linux`, and a root filesystem's `/boot`.
+pub const UKI_DIRS: &[&str] = &["/EFI/Linux", "/boot/EFI/Linux"];
+
 /// Largest config file read from a disk.
 const CONFIG_LIMIT: u64 = 1 << 20;
 
@@ -226,6 +230,7 @@ pub fn read_volume(
             disk: None,
         });
     }
+    out.extend(uki_menus(dir, name, log));
     if bls_shown {
         return out;
     }
@@ -265,6 +270,79 @@ pub fn read_volume(
 fn sha256(bytes: &[u8]) -> [u8; 32] {
     use sha2::Digest;
     sha2::Sha256::digest(bytes).into()
+}
+
+/// Boot Loader Spec type #2 entries: each unified kernel image in a [`UKI_DIRS`] folder of the
+/// volume mounted at `dir` (`name`) is an entry titled from its `.osrel` (PRETTY_NAME) and
+/// `.uname`, as systemd-boot shows it, newest file name first. Only the headers and the small
+/// sections are read here; a `*.efi` file that is no UKI (no `.linux`) is skipped.
+pub fn uki_menus(dir: &Path, name: &str, log: &mut dyn FnMut(String)) -> Vec<DiskMenu> {
+    use std::os::unix::fs::FileExt;
+    let mut out = Vec::new();
+    for d in UKI_DIRS {
+        let Ok(rd) = std::fs::read_dir(dir.join(d.trim_start_matches('/'))) else {
+            continue;
+        };
+        let mut files: Vec<(String, std::path::PathBuf)> = rd
+            .filter_map(Result::ok)
+            .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+            .filter(|(n, p)| n.to_ascii_lowercase().ends_with(".efi") && p.is_file())
+            .collect();
+        files.sort_by(|a, b| super::bls::version_cmp(&b.0, &a.0));
+        let mut entries = Vec::new();
+        for (file_name, path) in files {
+            let Ok(file) = std::fs::File::open(&path) else {
+                continue;
+            };
+            let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+            let mut head = vec![0u8; crate::boot::uki::HEAD.min(len as usize)];
+            if file.read_exact_at(&mut head, 0).is_err() {
+                continue;
+            }
+            let mut read = |at: usize, n: usize| {
+                let mut b = vec![0u8; n];
+                file.read_exact_at(&mut b, at as u64).ok().map(|_| b)
+            };
+            let url = format!("{name}:{d}/{file_name}");
+            let Some(uki) = crate::boot::uki::describe(&head, len, &mut read) else {
+                log(format!(
+                    "{url}: not a unified kernel image (no .linux section): skipped"
+                ));
+                continue;
+            };
+            let stem = file_name
+                .rsplit_once('.')
+                .map_or(file_name.as_str(), |(s, _)| s)
+                .to_string();
+            entries.push(Entry {
+                id: stem.clone(),
+                title: uki.title.unwrap_or(stem),
+                kernel: Some(url.clone()),
+                cmdline: uki.cmdline.unwrap_or_default(),
+                help: Some(format!("unified kernel image {url}")),
+                ..Default::default()
+            });
+        }
+        if entries.is_empty() {
+            continue;
+        }
+        let url = format!("{name}:{d}/");
+        log(format!("{url}: {} unified kernel images", entries.len()));
+        out.push(DiskMenu {
+            device: name.to_string(),
+            url,
+            format: Format::Bls,
+            menu: Menu {
+                title: Some("Unified kernel images".into()),
+                default: entries.first().map(|e| e.id.clone()),
+                entries,
+                ..Default::default()
+            },
+            os: None,
+            disk: None,
+        });
+    }
+    out
 }
 
 /// The path of `url` when it is a file on the volume `name` (`name:/path`).
@@ -482,6 +560,56 @@ mod tests {
             );
             assert_eq!(e.config_files[1].1, sha256(more.as_bytes()));
         }
+    }
+
+    #[test]
+    fn unified_kernel_images_become_entries_titled_from_their_os_release() {
+        let root = std::env::temp_dir().join(format!("kboot-uki-{}", std::process::id()));
+        let dir = root.join("EFI/Linux");
+        std::fs::create_dir_all(&dir).unwrap();
+        let uki = |version: &str| {
+            crate::boot::uki::tests::pe(&[
+                (
+                    ".osrel",
+                    b"PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n",
+                ),
+                (".uname", version.as_bytes()),
+                (".cmdline", b"root=/dev/vda2 quiet"),
+                (".linux", b"KERNEL"),
+            ])
+        };
+        std::fs::write(dir.join("debian-6.1.0-17.efi"), uki("6.1.0-17-amd64")).unwrap();
+        std::fs::write(dir.join("debian-6.1.0-18.efi"), uki("6.1.0-18-amd64")).unwrap();
+        let bz = crate::boot::uki::tests::pe(&[(".text", b"T")]);
+        std::fs::write(dir.join("memtest.efi"), bz).unwrap();
+        let mut logged = Vec::new();
+        let found = uki_menus(&root, "vda1", &mut |l| logged.push(l));
+        let _ = std::fs::remove_dir_all(&root);
+        assert_eq!(found.len(), 1);
+        let m = &found[0];
+        assert_eq!(m.url, "vda1:/EFI/Linux/");
+        let titles: Vec<&str> = m.menu.entries.iter().map(|e| e.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            [
+                "Debian GNU/Linux 12 (bookworm) (6.1.0-18-amd64)",
+                "Debian GNU/Linux 12 (bookworm) (6.1.0-17-amd64)"
+            ],
+            "newest first"
+        );
+        let e = &m.menu.entries[0];
+        assert_eq!(
+            e.kernel.as_deref(),
+            Some("vda1:/EFI/Linux/debian-6.1.0-18.efi")
+        );
+        assert_eq!(e.cmdline, "root=/dev/vda2 quiet");
+        assert_eq!(m.menu.default.as_deref(), Some("debian-6.1.0-18"));
+        assert!(
+            logged
+                .iter()
+                .any(|l| l.contains("memtest.efi: not a unified kernel image")),
+            "{logged:?}"
+        );
     }
 
     #[test]

@@ -33,7 +33,8 @@
 //!   GRUB), `devicetree PATH`, `chainloader +1` / `exit` → [`Action::LocalBoot`], `reboot` →
 //!   [`Action::Reboot`], `halt` → [`Action::PowerOff`], `configfile FILE` →
 //!   [`Action::Chain`]. Commands that cannot be honoured (`multiboot`, `loopback`,
-//!   `chainloader` of a file, …) skip the entry with a warning.
+//!   …) skip the entry with a warning; `chainloader` of a file boots it as a unified kernel
+//!   image (recognised by its content at boot; another EFI program fails there).
 //! - Variables: `set name=value`, `name=value`, `unset`, `export` (no-op). Built in:
 //!   `grub_platform` (`efi` when [`ParseContext::efi`], else `pc`), `grub_cpu`, `root`,
 //!   `prefix` and `cmdpath` (the config's server, e.g. `tftp,10.0.2.2` and
@@ -1403,14 +1404,23 @@ impl<'f, 'a> Interp<'f, 'a> {
                 Some(Err(e)) => fail(st, e),
                 None => {}
             },
-            "chainloader" => match rest.iter().find(|a| !a.starts_with("--")) {
-                Some(t) if t.starts_with("+") || t.starts_with("(hd") => {
+            "chainloader" => match rest.iter().position(|a| !a.starts_with("--")) {
+                Some(i)
+                    if rest[i].starts_with("+")
+                        || rest[i].starts_with("(hd") && !rest[i].contains(")/") =>
+                {
                     st.action = Some(Action::LocalBoot)
                 }
-                _ => fail(
-                    st,
-                    "chainloading another boot loader is not supported by kboot".into(),
-                ),
+                // An EFI file: booted as a unified kernel image (the boot recognises one by
+                // its content and splits it; another EFI program fails there).
+                Some(i) => match self.path(&rest[i], env) {
+                    Ok(u) => {
+                        st.kernel = Some(u);
+                        st.args = rest[i..].iter().map(|a| loader_arg(a)).collect();
+                    }
+                    Err(e) => fail(st, e),
+                },
+                None => fail(st, "'chainloader' names nothing to boot".into()),
             },
             "exit" => st.action = Some(Action::LocalBoot),
             "reboot" => st.action = Some(Action::Reboot),
@@ -2327,10 +2337,16 @@ menuentry 'It'\''s "q"' {
             vec![
                 ("Local", Some(Action::LocalBoot)),
                 ("Re", Some(Action::Reboot)),
-                ("Off", Some(Action::PowerOff))
+                ("Off", Some(Action::PowerOff)),
+                ("Efi", None)
             ]
         );
-        assert_eq!(m.warnings.len(), 4, "{:?}", m.warnings);
+        // An EFI file chainloaded is booted as a unified kernel image.
+        assert_eq!(
+            m.entries[3].kernel.as_deref(),
+            Some("tftp://10.0.2.2/EFI/x.efi")
+        );
+        assert_eq!(m.warnings.len(), 3, "{:?}", m.warnings);
         assert!(m.warnings[0].contains("line 13: unknown command 'frobnicate'"));
         assert!(m.warnings[1].contains("line 14: blscfg: BLS entries are read by the BLS parser"));
     }

@@ -101,14 +101,26 @@ pub fn run(args: KernelArgs, mode: Mode, started: Instant) -> ! {
         &args.trust_keys,
         args.verify.as_deref(),
     );
-    for p in problems {
+    let (certs, cert_problems) =
+        crate::trust::load_certs(std::path::Path::new(crate::trust::authenticode::CERT_DIR));
+    let trust = trust.with_certs(certs, args.verify.as_deref());
+    for p in problems.into_iter().chain(cert_problems) {
         shared.send(UiEvent::Error(p));
     }
-    if trust.policy != crate::trust::Policy::Off {
+    if trust.policy != crate::trust::Policy::Off
+        && (!trust.keys.is_empty() || trust.certs.is_empty())
+    {
         shared.log(format!(
             "kboot.verify={}: trusted key {}",
             trust.policy,
             trust.key_list()
+        ));
+    }
+    if !trust.certs.is_empty() {
+        shared.log(format!(
+            "kboot.verify={}: trusted certificates for unified kernel images: {}",
+            trust.policy,
+            trust.cert_list()
         ));
     }
     shared.trust = trust;

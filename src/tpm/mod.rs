@@ -19,6 +19,16 @@ use std::io::{Read, Write};
 pub const PCR_CONFIG: u32 = 8;
 pub const PCR_KERNEL: u32 = 9;
 pub const PCR_CMDLINE: u32 = 12;
+/// A unified kernel image's sections, as systemd-stub measures them (`kernel-boot`).
+pub const PCR_UKI: u32 = 11;
+
+/// The UKI sections measured into PCR 11, in the UKI specification's canonical order (the
+/// order of systemd's `unified_sections[]`; `.pcrsig` is never measured, since it holds the
+/// signature of the PCR 11 values themselves).
+pub const UKI_SECTIONS: &[&str] = &[
+    ".linux", ".osrel", ".cmdline", ".initrd", ".ucode", ".splash", ".dtb", ".uname", ".sbat",
+    ".pcrpkey",
+];
 
 /// Where the logs go in the target's initramfs.
 pub const LOG_PATH: &str = "run/kboot/tpm-eventlog";
@@ -143,6 +153,37 @@ pub fn plan(
     events
 }
 
+/// What systemd-stub measures of a UKI into PCR 11, from `sections` (name, contents; any
+/// order, any names): for each section of [`UKI_SECTIONS`] present, in that order, two EV_IPL
+/// events: the section name with its trailing NUL, then the section's contents. (systemd
+/// describes both events by the name in UTF-16; kboot's log describes them in UTF-8, the first
+/// as the name, the second as the name and its size. The digests, which make the PCR, are the
+/// same.)
+pub fn plan_uki(sections: &[(&str, &[u8])]) -> Vec<Event> {
+    use sha2::{Digest, Sha256};
+    let mut events = Vec::new();
+    for name in UKI_SECTIONS {
+        let Some((_, data)) = sections.iter().find(|(n, _)| n == name) else {
+            continue;
+        };
+        let mut named = name.as_bytes().to_vec();
+        named.push(0);
+        events.push(Event {
+            pcr: PCR_UKI,
+            event_type: EV_IPL,
+            sha256: Sha256::digest(&named).into(),
+            event: name.to_string(),
+        });
+        events.push(Event {
+            pcr: PCR_UKI,
+            event_type: EV_IPL,
+            sha256: Sha256::digest(data).into(),
+            event: format!("{name} ({} bytes)", data.len()),
+        });
+    }
+    events
+}
+
 /// Extend the TPM with `events`, in order, after checking that it has a SHA-256 bank.
 pub fn extend_all(tpm: &mut Tpm, events: &[Event]) -> Result<(), DeviceError> {
     if !tpm.has_sha256()? {
@@ -179,5 +220,39 @@ mod tests {
         );
         let without = plan(&[], ("k", [9; 32]), &[], "");
         assert_eq!(without.len(), 2);
+    }
+
+    #[test]
+    fn a_uki_is_measured_section_by_section_in_the_canonical_order() {
+        let ev = plan_uki(&[
+            (".text", b"stub"),
+            (".initrd", b"I"),
+            (".linux", b"K"),
+            (".pcrsig", b"{}"),
+            (".cmdline", b"quiet"),
+        ]);
+        let names: Vec<&str> = ev.iter().map(|e| e.event.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                ".linux",
+                ".linux (1 bytes)",
+                ".cmdline",
+                ".cmdline (5 bytes)",
+                ".initrd",
+                ".initrd (1 bytes)"
+            ]
+        );
+        assert!(ev.iter().all(|e| e.pcr == 11 && e.event_type == EV_IPL));
+        // `printf '.linux\0' | sha256sum` and `printf quiet | sha256sum` on the host.
+        let hex = |d: &[u8; 32]| crate::fetch::integrity::to_hex(d);
+        assert_eq!(
+            hex(&ev[0].sha256),
+            "0da293e37ad5511c59be47993769aacb91b243f7d010288e118dc90e95aaef5a"
+        );
+        assert_eq!(
+            hex(&ev[3].sha256),
+            "008f0747f4e27c8462baa991a538025bcc2dd143e78422f1afbdfcd9e757a20f"
+        );
     }
 }

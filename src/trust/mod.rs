@@ -12,6 +12,7 @@
 //! signature's text, [`config`] fetches and checks a config tree, and the boot pipeline's
 //! verify stage (`boot::prepare::verify`) checks what is booted.
 
+pub mod authenticode;
 pub mod config;
 pub mod keys;
 
@@ -106,6 +107,9 @@ pub enum TrustError {
 pub struct Trust {
     pub keys: Vec<Key>,
     pub policy: Policy,
+    /// X.509 certificates a unified kernel image's Authenticode signature may be made with
+    /// (`/etc/kboot/trusted-certs/*.pem`).
+    pub certs: Vec<authenticode::TrustedCert>,
 }
 
 impl Trust {
@@ -144,7 +148,38 @@ impl Trust {
                 Policy::Require.max(default)
             }
         };
-        (Trust { keys, policy }, problems)
+        (
+            Trust {
+                keys,
+                policy,
+                certs: Vec::new(),
+            },
+            problems,
+        )
+    }
+
+    /// Add the certificates of [`authenticode::CERT_DIR`] (read by [`load_certs`]): like a key,
+    /// a certificate makes the policy `require` unless `kboot.verify=` says otherwise.
+    pub fn with_certs(
+        mut self,
+        certs: Vec<authenticode::TrustedCert>,
+        verify: Option<&str>,
+    ) -> Trust {
+        if !certs.is_empty() && verify.is_none() {
+            self.policy = Policy::Require;
+        }
+        self.certs = certs;
+        self
+    }
+
+    /// The trusted certificates' subjects, for messages.
+    pub fn cert_list(&self) -> String {
+        let names: Vec<&str> = self.certs.iter().map(|c| c.subject.as_str()).collect();
+        if names.is_empty() {
+            "(none)".into()
+        } else {
+            names.join(" or ")
+        }
     }
 
     /// The trusted key ids, for messages ("A or B").
@@ -214,6 +249,43 @@ impl Ord for Policy {
         };
         rank(self).cmp(&rank(other))
     }
+}
+
+/// The certificates in `dir` (`*.pem`, in name order; each file may hold several), and the
+/// problems found as sentences for the log. No folder: none.
+pub fn load_certs(dir: &std::path::Path) -> (Vec<authenticode::TrustedCert>, Vec<String>) {
+    let mut names: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "pem"))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    let (mut certs, mut problems) = (Vec::new(), Vec::new());
+    for path in names {
+        let read = std::fs::metadata(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|m| {
+                if m.len() > authenticode::CERT_FILE_LIMIT {
+                    Err(format!(
+                        "larger than {} bytes",
+                        authenticode::CERT_FILE_LIMIT
+                    ))
+                } else {
+                    std::fs::read(&path).map_err(|e| e.to_string())
+                }
+            });
+        match read.map(|b| authenticode::parse_pem(&b).map_err(|e| e.to_string())) {
+            Ok(Ok(c)) => certs.extend(c),
+            Ok(Err(e)) | Err(e) => problems.push(format!(
+                "{}: not used as a trusted certificate: {e}",
+                path.display()
+            )),
+        }
+    }
+    (certs, problems)
 }
 
 /// The signature URL of a file.
