@@ -13,22 +13,13 @@
 
 mod common;
 
-use common::{built, keys, Guest, GuestOptions};
+use common::{built, keys, run_ok, Guest, GuestOptions};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
 /// From QEMU's start to the target's command line (TCG, 2 cores shared by parallel tests).
 const BOOT: Duration = Duration::from_secs(240);
-
-fn run(cmd: &mut Command) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 fn folder(test: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("kboot-e2e-{test}-{}", std::process::id()));
@@ -46,19 +37,21 @@ fn folder(test: &str) -> PathBuf {
 fn unsigned_debian(dir: &Path) -> PathBuf {
     let out = dir.join("vmlinuz-unsigned");
     std::fs::copy(built("tftp/vmlinuz-debian"), &out).unwrap();
-    run(Command::new("sbattach").arg("--remove").arg(&out));
+    run_ok(Command::new("sbattach").arg("--remove").arg(&out));
     out
 }
 
 fn sign(unsigned: &Path, key: &Path, cert: &Path, out: &Path) {
-    run(Command::new("sbsign")
-        .arg("--key")
-        .arg(key)
-        .arg("--cert")
-        .arg(cert)
-        .arg("--output")
-        .arg(out)
-        .arg(unsigned));
+    run_ok(
+        Command::new("sbsign")
+            .arg("--key")
+            .arg(key)
+            .arg("--cert")
+            .arg(cert)
+            .arg("--output")
+            .arg(out)
+            .arg(unsigned),
+    );
 }
 
 /// Close the error box, go to the menu's `n`th entry (0 = the first) and boot it.
@@ -85,7 +78,7 @@ fn with_lockdown_on_the_command_line_only_kernels_signed_by_a_kernel_trust_key_b
     // Another key, made now: the kernel has never seen its certificate.
     let other = dir.join("other");
     std::fs::create_dir_all(&other).unwrap();
-    run(Command::new("openssl").args([
+    run_ok(Command::new("openssl").args([
         "req",
         "-quiet",
         "-new",
@@ -177,11 +170,13 @@ fn unsigned_vmxnet3_overlay(dir: &Path) -> PathBuf {
     let tree = dir.join("overlay");
     std::fs::create_dir_all(&tree).unwrap();
     let pack = built("modules.cpio");
-    run(Command::new("cpio")
-        .current_dir(&tree)
-        .args(["-i", "--quiet", "-d", "-F"])
-        .arg(&pack)
-        .arg("lib/modules/*/vmxnet3.ko.xz"));
+    run_ok(
+        Command::new("cpio")
+            .current_dir(&tree)
+            .args(["-i", "--quiet", "-d", "-F"])
+            .arg(&pack)
+            .arg("lib/modules/*/vmxnet3.ko.xz"),
+    );
     let found = Command::new("find")
         .arg(&tree)
         .args(["-name", "vmxnet3.ko.xz"])
@@ -189,13 +184,13 @@ fn unsigned_vmxnet3_overlay(dir: &Path) -> PathBuf {
         .unwrap();
     let path = PathBuf::from(String::from_utf8(found.stdout).unwrap().trim());
     assert!(path.is_file(), "no vmxnet3.ko.xz in {}", pack.display());
-    run(Command::new("xz").arg("-d").arg(&path));
+    run_ok(Command::new("xz").arg("-d").arg(&path));
     let ko = path.with_extension("");
     let stripped = without_signature(&std::fs::read(&ko).unwrap());
     std::fs::write(&ko, stripped).unwrap();
-    run(Command::new("xz").args(["--check=crc32"]).arg(&ko));
+    run_ok(Command::new("xz").args(["--check=crc32"]).arg(&ko));
     let overlay = dir.join("unsigned-vmxnet3.cpio");
-    run(Command::new("sh").current_dir(&tree).arg("-c").arg(format!(
+    run_ok(Command::new("sh").current_dir(&tree).arg("-c").arg(format!(
         "find lib | cpio --quiet -o -H newc -R 0:0 > {}",
         overlay.display()
     )));

@@ -8,53 +8,14 @@
 
 mod common;
 
+use common::swtpm::Swtpm;
 use common::{tftp_folder, Guest, GuestOptions};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const BOOT: Duration = Duration::from_secs(150);
-
-/// A swtpm process serving one guest, killed (and its state removed) when dropped.
-struct Swtpm {
-    child: Child,
-    dir: PathBuf,
-}
-
-impl Swtpm {
-    fn start(dir: &Path) -> Swtpm {
-        let dir = dir.join("swtpm");
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let sock = dir.join("sock");
-        let child = Command::new("swtpm")
-            .args(["socket", "--tpm2", "--tpmstate"])
-            .arg(format!("dir={}", dir.display()))
-            .arg("--ctrl")
-            .arg(format!("type=unixio,path={}", sock.display()))
-            .spawn()
-            .expect("swtpm is missing: run qemu/setup (Debian packages swtpm, swtpm-tools)");
-        let t = Instant::now();
-        while !sock.exists() {
-            assert!(t.elapsed() < Duration::from_secs(10), "swtpm did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Swtpm { child, dir }
-    }
-
-    fn sock(&self) -> String {
-        self.dir.join("sock").display().to_string()
-    }
-}
-
-impl Drop for Swtpm {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
 
 fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()

@@ -16,7 +16,7 @@
 
 mod common;
 
-use common::{built, keys, tftp_folder, Guest};
+use common::{built, keys, run_ok, tftp_folder, Guest};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -27,15 +27,6 @@ const OVMF: &str = "/usr/share/OVMF";
 const SNAKEOIL_KEY: &str = "/usr/share/ovmf/PkKek-1-snakeoil.key";
 const SNAKEOIL_CERT: &str = "/usr/share/ovmf/PkKek-1-snakeoil.pem";
 
-fn run(cmd: &mut Command) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// A FAT image (no partition table, as a USB stick is often formatted) at `dir/esp.img`
 /// holding `files` (path in the image, file on the host) and `startup.nsh` with `lines`.
 fn esp(dir: &Path, files: &[(&str, &Path)], lines: &[&str]) -> PathBuf {
@@ -43,7 +34,7 @@ fn esp(dir: &Path, files: &[(&str, &Path)], lines: &[&str]) -> PathBuf {
     let _ = std::fs::remove_file(&img);
     let i = img.to_str().unwrap();
     // 64 MiB: mformat -C creates the file; -T sectors, -h/-s a geometry mtools accepts.
-    run(Command::new("mformat").args([
+    run_ok(Command::new("mformat").args([
         "-i", i, "-C", "-T", "131072", "-h", "64", "-s", "32", "-v", "KBOOT", "::",
     ]));
     let mut dirs: Vec<String> = Vec::new();
@@ -53,16 +44,18 @@ fn esp(dir: &Path, files: &[(&str, &Path)], lines: &[&str]) -> PathBuf {
         for p in &parts[..parts.len() - 1] {
             at = format!("{at}/{p}");
             if !dirs.contains(&at) {
-                run(Command::new("mmd").args(["-i", i, &format!("::{at}")]));
+                run_ok(Command::new("mmd").args(["-i", i, &format!("::{at}")]));
                 dirs.push(at.clone());
             }
         }
     }
     for (path, host) in files {
-        run(Command::new("mcopy")
-            .args(["-i", i])
-            .arg(host)
-            .arg(format!("::/{path}")));
+        run_ok(
+            Command::new("mcopy")
+                .args(["-i", i])
+                .arg(host)
+                .arg(format!("::/{path}")),
+        );
     }
     if lines.is_empty() {
         return img;
@@ -70,10 +63,12 @@ fn esp(dir: &Path, files: &[(&str, &Path)], lines: &[&str]) -> PathBuf {
     let nsh = dir.join("startup.nsh");
     let text: String = lines.iter().map(|l| format!("{l}\r\n")).collect();
     std::fs::write(&nsh, text).unwrap();
-    run(Command::new("mcopy")
-        .args(["-i", i])
-        .arg(&nsh)
-        .arg("::/startup.nsh"));
+    run_ok(
+        Command::new("mcopy")
+            .args(["-i", i])
+            .arg(&nsh)
+            .arg("::/startup.nsh"),
+    );
     img
 }
 
@@ -193,23 +188,27 @@ fn the_uefi_shell_starts_kboot_with_load_options_and_debian_sees_uefi() {
 fn signed_kboot(dir: &Path) -> PathBuf {
     // The key is encrypted (password "snakeoil", README.Debian); sbsign wants it in the clear.
     let key = dir.join("snakeoil.key");
-    run(Command::new("openssl")
-        .args([
-            "rsa",
-            "-passin",
-            "pass:snakeoil",
-            "-in",
-            SNAKEOIL_KEY,
-            "-out",
-        ])
-        .arg(&key));
+    run_ok(
+        Command::new("openssl")
+            .args([
+                "rsa",
+                "-passin",
+                "pass:snakeoil",
+                "-in",
+                SNAKEOIL_KEY,
+                "-out",
+            ])
+            .arg(&key),
+    );
     let out = dir.join("kboot.signed.efi");
-    run(Command::new("sbsign")
-        .arg("--key")
-        .arg(&key)
-        .args(["--cert", SNAKEOIL_CERT, "--output"])
-        .arg(&out)
-        .arg(built("kboot.bzImage")));
+    run_ok(
+        Command::new("sbsign")
+            .arg("--key")
+            .arg(&key)
+            .args(["--cert", SNAKEOIL_CERT, "--output"])
+            .arg(&out)
+            .arg(built("kboot.bzImage")),
+    );
     out
 }
 

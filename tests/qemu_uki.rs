@@ -17,28 +17,18 @@
 
 mod common;
 
-use common::{keys, tftp_folder, Guest, GuestOptions};
+use common::swtpm::Swtpm;
+use common::{keys, run_ok, tftp_folder, Guest, GuestOptions};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 const BOOT: Duration = Duration::from_secs(200);
 const MENU: Duration = Duration::from_secs(120);
 const STUB: &str = "/usr/lib/systemd/boot/efi/linuxx64.efi.stub";
 const UKI_PATH: &str = "/EFI/Linux/kboot-test.efi";
 const TITLE: &str = "kboot UKI test";
-
-fn run(cmd: &mut Command) {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("{cmd:?}: {e} (run qemu/setup)"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// A UKI in `dir` whose `.cmdline` is `console=ttyS0 kboot_test=<marker>`.
 fn build_uki(dir: &Path, marker: &str) -> PathBuf {
@@ -75,7 +65,7 @@ fn build_uki(dir: &Path, marker: &str) -> PathBuf {
         &dir.join("demo-initrd.cpio.gz"),
         "0x3000000",
     ));
-    run(Command::new("objcopy").args(&args).arg(STUB).arg(&out));
+    run_ok(Command::new("objcopy").args(&args).arg(STUB).arg(&out));
     out
 }
 
@@ -83,29 +73,33 @@ fn build_uki(dir: &Path, marker: &str) -> PathBuf {
 fn make_cert(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
     let key = dir.join(format!("{name}.key"));
     let cert = dir.join(format!("{name}.pem"));
-    run(Command::new("openssl")
-        .args([
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
-        ])
-        .arg("-subj")
-        .arg(format!("/CN={name}"))
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert));
+    run_ok(
+        Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+            ])
+            .arg("-subj")
+            .arg(format!("/CN={name}"))
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert),
+    );
     (key, cert)
 }
 
 fn sign(uki: &Path, key: &Path, cert: &Path) -> PathBuf {
     let out = uki.with_extension("signed.efi");
-    run(Command::new("sbsign")
-        .arg("--key")
-        .arg(key)
-        .arg("--cert")
-        .arg(cert)
-        .arg("--output")
-        .arg(&out)
-        .arg(uki));
+    run_ok(
+        Command::new("sbsign")
+            .arg("--key")
+            .arg(key)
+            .arg("--cert")
+            .arg(cert)
+            .arg("--output")
+            .arg(&out)
+            .arg(uki),
+    );
     out
 }
 
@@ -113,18 +107,22 @@ fn sign(uki: &Path, key: &Path, cert: &Path) -> PathBuf {
 fn fat_disk(dir: &Path, uki: &Path) -> PathBuf {
     let image = dir.join("esp.img");
     let _ = std::fs::remove_file(&image);
-    run(Command::new("mkfs.vfat")
-        .args(["-n", "KBOOTESP", "-C"])
-        .arg(&image)
-        .arg("32768"));
+    run_ok(
+        Command::new("mkfs.vfat")
+            .args(["-n", "KBOOTESP", "-C"])
+            .arg(&image)
+            .arg("32768"),
+    );
     for d in ["::/EFI", "::/EFI/Linux"] {
-        run(Command::new("mmd").arg("-i").arg(&image).arg(d));
+        run_ok(Command::new("mmd").arg("-i").arg(&image).arg(d));
     }
-    run(Command::new("mcopy")
-        .arg("-i")
-        .arg(&image)
-        .arg(uki)
-        .arg(format!("::{UKI_PATH}")));
+    run_ok(
+        Command::new("mcopy")
+            .arg("-i")
+            .arg(&image)
+            .arg(uki)
+            .arg(format!("::{UKI_PATH}")),
+    );
     image
 }
 
@@ -208,42 +206,6 @@ fn expected_pcr11(uki: &[u8]) -> String {
     pcr.iter().map(|b| format!("{b:02X}")).collect()
 }
 
-/// A swtpm process for one guest, killed (and its state removed) when dropped.
-struct Swtpm {
-    child: Child,
-    dir: PathBuf,
-}
-
-impl Swtpm {
-    fn start(dir: &Path) -> Swtpm {
-        let dir = dir.join("swtpm");
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let sock = dir.join("sock");
-        let child = Command::new("swtpm")
-            .args(["socket", "--tpm2", "--tpmstate"])
-            .arg(format!("dir={}", dir.display()))
-            .arg("--ctrl")
-            .arg(format!("type=unixio,path={}", sock.display()))
-            .spawn()
-            .expect("swtpm is missing: run qemu/setup (Debian packages swtpm, swtpm-tools)");
-        let t = Instant::now();
-        while !sock.exists() {
-            assert!(t.elapsed() < Duration::from_secs(10), "swtpm did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Swtpm { child, dir }
-    }
-}
-
-impl Drop for Swtpm {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 #[test]
 fn a_uki_built_with_objcopy_and_signed_with_sbsign_verifies_on_the_host() {
     // The same check PID 1 runs, on the real stub's layout and sbsign's real output: fast, and
@@ -304,7 +266,7 @@ fn a_signed_uki_boots_under_a_trusted_certificate_and_is_measured_into_pcr_11() 
     let disk = fat_disk(&dir, &signed);
     let certs = cert_initrd(&dir, &cert);
     let tpm = Swtpm::start(&dir);
-    let chardev = format!("socket,id=chrtpm,path={}", tpm.dir.join("sock").display());
+    let chardev = format!("socket,id=chrtpm,path={}", tpm.sock());
     let extra = [
         "-chardev",
         chardev.as_str(),

@@ -529,6 +529,7 @@ pub mod atftpd;
 pub mod diskless;
 pub mod netns;
 pub mod servers;
+pub mod swtpm;
 
 /// The files of an installed system in `dir/root`: /boot with kboot's kernel (`vmlinuz`), the
 /// demo initrd and an extlinux.conf whose menu waits (`UI menu.c32`) and whose only entry says
@@ -571,4 +572,17 @@ pub fn mbr_disk(path: &Path, len: u64, kind: u8) -> std::fs::File {
     mbr[511] = 0xAA;
     f.write_all(&mbr).unwrap();
     f
+}
+
+/// Run a host command the test needs (mkfs, sbsign, objcopy...); fail the test with its stderr
+/// when it fails.
+pub fn run_ok(cmd: &mut Command) {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd:?}: {e} (run qemu/setup)"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
