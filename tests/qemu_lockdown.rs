@@ -80,7 +80,6 @@ fn with_lockdown_on_the_command_line_only_kernels_signed_by_a_kernel_trust_key_b
     std::fs::create_dir_all(&other).unwrap();
     run_ok(Command::new("openssl").args([
         "req",
-        "-quiet",
         "-new",
         "-x509",
         "-newkey",
