@@ -10,6 +10,7 @@ fuzz_target!(|data: &[u8]| {
         let trust = kboot::trust::Trust {
             keys,
             policy: kboot::trust::Policy::Require,
+            certs: Vec::new(),
         };
         if let Ok(k) = trust.verify("f", data, Ok(&text)) {
             assert_eq!(k, id);
