@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::{built, keys, run_ok, Guest, GuestOptions};
+use common::{built, keys, run_ok, sbsign, Guest, GuestOptions};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -41,19 +41,6 @@ fn unsigned_debian(dir: &Path) -> PathBuf {
     out
 }
 
-fn sign(unsigned: &Path, key: &Path, cert: &Path, out: &Path) {
-    run_ok(
-        Command::new("sbsign")
-            .arg("--key")
-            .arg(key)
-            .arg("--cert")
-            .arg(cert)
-            .arg("--output")
-            .arg(out)
-            .arg(unsigned),
-    );
-}
-
 /// Close the error box, go to the menu's `n`th entry (0 = the first) and boot it.
 fn pick(g: &mut Guest, n: usize) {
     std::thread::sleep(Duration::from_millis(500));
@@ -69,10 +56,10 @@ fn with_lockdown_on_the_command_line_only_kernels_signed_by_a_kernel_trust_key_b
     let test_dir = trust.parent().unwrap().to_path_buf();
     let dir = folder("kernel-trust");
     let unsigned = unsigned_debian(&dir);
-    sign(
-        &unsigned,
+    sbsign(
         &test_dir.join("key.pem"),
         &test_dir.join("cert.pem"),
+        &unsigned,
         &dir.join("vmlinuz-testkey"),
     );
     // Another key, made now: the kernel has never seen its certificate.
@@ -94,10 +81,10 @@ fn with_lockdown_on_the_command_line_only_kernels_signed_by_a_kernel_trust_key_b
         "-out",
         other.join("cert.pem").to_str().unwrap(),
     ]));
-    sign(
-        &unsigned,
+    sbsign(
         &other.join("key.pem"),
         &other.join("cert.pem"),
+        &unsigned,
         &dir.join("vmlinuz-otherkey"),
     );
     std::fs::write(

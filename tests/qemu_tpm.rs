@@ -36,15 +36,8 @@ fn hex(d: &[u8; 32]) -> String {
 /// hex, as sysfs prints them) and the event log line.
 fn measured_boot(name: &str, dir: &Path) -> (String, [String; 3], String) {
     let tpm = Swtpm::start(dir);
-    let chardev = format!("socket,id=chrtpm,path={}", tpm.sock());
-    let extra = [
-        "-chardev",
-        chardev.as_str(),
-        "-tpmdev",
-        "emulator,id=tpm0,chardev=chrtpm",
-        "-device",
-        "tpm-tis,tpmdev=tpm0",
-    ];
+    let args = tpm.qemu_args();
+    let extra: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut g = Guest::start(
         name,
         &GuestOptions {

@@ -201,13 +201,11 @@ fn signed_kboot(dir: &Path) -> PathBuf {
             .arg(&key),
     );
     let out = dir.join("kboot.signed.efi");
-    run_ok(
-        Command::new("sbsign")
-            .arg("--key")
-            .arg(&key)
-            .args(["--cert", SNAKEOIL_CERT, "--output"])
-            .arg(&out)
-            .arg(built("kboot.bzImage")),
+    common::sbsign(
+        &key,
+        Path::new(SNAKEOIL_CERT),
+        &built("kboot.bzImage"),
+        &out,
     );
     out
 }

@@ -90,16 +90,7 @@ fn make_cert(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
 
 fn sign(uki: &Path, key: &Path, cert: &Path) -> PathBuf {
     let out = uki.with_extension("signed.efi");
-    run_ok(
-        Command::new("sbsign")
-            .arg("--key")
-            .arg(key)
-            .arg("--cert")
-            .arg(cert)
-            .arg("--output")
-            .arg(&out)
-            .arg(uki),
-    );
+    common::sbsign(key, cert, uki, &out);
     out
 }
 
@@ -266,15 +257,8 @@ fn a_signed_uki_boots_under_a_trusted_certificate_and_is_measured_into_pcr_11() 
     let disk = fat_disk(&dir, &signed);
     let certs = cert_initrd(&dir, &cert);
     let tpm = Swtpm::start(&dir);
-    let chardev = format!("socket,id=chrtpm,path={}", tpm.sock());
-    let extra = [
-        "-chardev",
-        chardev.as_str(),
-        "-tpmdev",
-        "emulator,id=tpm0,chardev=chrtpm",
-        "-device",
-        "tpm-tis,tpmdev=tpm0",
-    ];
+    let args = tpm.qemu_args();
+    let extra: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut g = boot_disk("uki-signed", &dir, &disk, Some(&certs), &extra);
     // (The log line naming the signer is redrawn by difference on the serial line, so it is
     // not matched here: that the UKI boots at all says it: the certificate makes the policy

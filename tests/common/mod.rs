@@ -586,3 +586,18 @@ pub fn run_ok(cmd: &mut Command) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Sign the PE file `input` into `output` with sbsign (Debian's sbsigntool): `key` a PEM
+/// private key without password, `cert` its PEM certificate.
+pub fn sbsign(key: &Path, cert: &Path, input: &Path, output: &Path) {
+    run_ok(
+        Command::new("sbsign")
+            .arg("--key")
+            .arg(key)
+            .arg("--cert")
+            .arg(cert)
+            .arg("--output")
+            .arg(output)
+            .arg(input),
+    );
+}

@@ -36,6 +36,18 @@ impl Swtpm {
     pub fn sock(&self) -> String {
         self.dir.join("sock").display().to_string()
     }
+
+    /// QEMU's arguments for a `tpm-tis` device backed by this swtpm.
+    pub fn qemu_args(&self) -> Vec<String> {
+        vec![
+            "-chardev".to_string(),
+            format!("socket,id=chrtpm,path={}", self.sock()),
+            "-tpmdev".to_string(),
+            "emulator,id=tpm0,chardev=chrtpm".to_string(),
+            "-device".to_string(),
+            "tpm-tis,tpmdev=tpm0".to_string(),
+        ]
+    }
 }
 
 impl Drop for Swtpm {
