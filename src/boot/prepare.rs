@@ -740,6 +740,14 @@ mod tests {
     use std::sync::Mutex;
 
     fn with_env<T>(lease: Option<Lease>, f: impl FnOnce(&Env<'_>) -> T) -> (T, Vec<BootEvent>) {
+        with_env_trusting(lease, &Trust::default(), f)
+    }
+
+    fn with_env_trusting<T>(
+        lease: Option<Lease>,
+        trust: &Trust,
+        f: impl FnOnce(&Env<'_>) -> T,
+    ) -> (T, Vec<BootEvent>) {
         let events = Mutex::new(Vec::new());
         let report = |e: BootEvent| events.lock().unwrap().push(e);
         let cancel = AtomicBool::new(false);
@@ -749,7 +757,7 @@ mod tests {
             cancel: &cancel,
             early: None,
             machine_uuid: None,
-            trust: &Trust::default(),
+            trust,
             report: &report,
         };
         let out = f(&env);
@@ -987,31 +995,21 @@ mod tests {
         kernel: &[u8],
         initrd: Option<&[u8]>,
     ) -> (Split, Vec<String>) {
-        let events = Mutex::new(Vec::new());
-        let report = |e: BootEvent| {
-            if let BootEvent::Log(l) = e {
-                events.lock().unwrap().push(l)
-            }
-        };
-        let cancel = AtomicBool::new(false);
-        let env = Env {
-            lease: None,
-            fetch: FetchOptions::default(),
-            cancel: &cancel,
-            early: None,
-            machine_uuid: None,
-            trust,
-            report: &report,
-        };
         let payload = Payload {
             kernel: memfd_with(kernel),
             initrd: initrd.map(memfd_with),
             initrd_flavor: None,
             digests: Digests::default(),
         };
-        let out = split_uki(spec, payload, &env);
-        drop(env);
-        (out, events.into_inner().unwrap())
+        let (out, events) = with_env_trusting(None, trust, |env| split_uki(spec, payload, env));
+        let logs = events
+            .into_iter()
+            .filter_map(|e| match e {
+                BootEvent::Log(l) => Some(l),
+                BootEvent::Progress(_) => None,
+            })
+            .collect();
+        (out, logs)
     }
 
     fn read_all(f: &mut File) -> Vec<u8> {
